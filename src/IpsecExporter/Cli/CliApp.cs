@@ -1,0 +1,81 @@
+using IpsecExporter.Configuration;
+using IpsecExporter.Sources;
+using IpsecExporter.Web;
+
+namespace IpsecExporter.Cli;
+
+/// <summary>Dispatches the commands. Exit codes: 0 ok, 1 runtime error, 2 invalid configuration or usage.</summary>
+public static class CliApp
+{
+    public const int Ok = 0;
+    public const int RuntimeError = 1;
+    public const int InvalidInput = 2;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        CommandLine commandLine;
+        try
+        {
+            commandLine = CommandLine.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            await stderr.WriteLineAsync($"ipsec-exporter: {e.Message}\n\n{CommandLine.Usage}");
+            return InvalidInput;
+        }
+
+        switch (commandLine.Command)
+        {
+            case Command.Help:
+                await stdout.WriteLineAsync(CommandLine.Usage);
+                return Ok;
+            case Command.Version:
+                await stdout.WriteLineAsync($"ipsec-exporter {ExporterHost.Version}");
+                return Ok;
+        }
+
+        var loader = new ConfigLoader(SaSourceRegistry.CreateDefault());
+        ExporterConfig config;
+        WebConfig? webConfig = null;
+        try
+        {
+            config = loader.Load(commandLine.ConfigPath!);
+            if (commandLine.WebConfigPath is not null)
+            {
+                webConfig = WebConfig.Load(commandLine.WebConfigPath);
+            }
+        }
+        catch (ConfigException e)
+        {
+            foreach (var error in e.Errors)
+            {
+                await stderr.WriteLineAsync(error.ToString());
+            }
+
+            return InvalidInput;
+        }
+
+        switch (commandLine.Command)
+        {
+            case Command.CheckConfig:
+                await stdout.WriteLineAsync($"{commandLine.ConfigPath}: valid ({config.Tunnels.Count} tunnel(s), {config.Sources.Count} source(s))");
+                return Ok;
+            case Command.Diagnose:
+                await stderr.WriteLineAsync("ipsec-exporter: diagnose is not yet available in this version");
+                return RuntimeError;
+        }
+
+        try
+        {
+            var app = ExporterHost.Build(commandLine, config, webConfig);
+            await app.RunAsync();
+            return Ok;
+        }
+        catch (IOException e)
+        {
+            // Typically the listen address is in use.
+            await stderr.WriteLineAsync($"ipsec-exporter: {e.Message}");
+            return RuntimeError;
+        }
+    }
+}

@@ -1,0 +1,446 @@
+using System.Net;
+using System.Net.Sockets;
+using IpsecExporter.Sources;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace IpsecExporter.Configuration;
+
+/// <summary>
+/// Reads the YAML configuration into <see cref="ExporterConfig"/>, applying every default in one place and reporting
+/// every error at once as <c>FILE:LINE:COL: message</c>. Unknown keys are errors.
+/// </summary>
+public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
+{
+    public static readonly TimeSpan DefaultSourceInterval = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan DefaultSourceTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultProbeInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan DefaultProbeTimeout = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan DefaultDiagnosisWindow = TimeSpan.FromMinutes(2);
+    public static readonly TimeSpan DefaultPublicIpInterval = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan DefaultPublicIpTimeout = TimeSpan.FromSeconds(5);
+    public const string DefaultViciUri = "unix:///var/run/charon.vici";
+    public const string DefaultDnsLookupServer = "ns1.google.com";
+
+    private static readonly string[] RootKeys = ["site", "sources", "tunnels", "probes", "diagnosis", "grafana_url"];
+    private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers"];
+    private static readonly string[] LookupKeys = ["method", "server", "url", "interval", "timeout"];
+    private static readonly string[] SourceKeys = ["name", "type", "uri", "url", "interval", "timeout", "token_file", "token_env", "username", "password_file", "password_env", "tls"];
+    private static readonly string[] TlsKeys = ["insecure_skip_verify", "ca_file", "server_name"];
+    private static readonly string[] TunnelKeys = ["name", "description", "partner", "source", "connection", "local_gateway", "remote_gateway", "network_pairs", "inside", "expect"];
+    private static readonly string[] PartnerKeys = ["name", "contact", "location", "equipment"];
+    private static readonly string[] PairKeys = ["local", "remote"];
+    private static readonly string[] InsideKeys = ["source", "targets"];
+    private static readonly string[] ExpectKeys = ["pfs", "ike_rekey", "child_rekey"];
+    private static readonly string[] ProbeKeys = ["interval", "timeout"];
+    private static readonly string[] DiagnosisKeys = ["window"];
+
+    private static readonly Dictionary<string, string> InlineSecrets = new(StringComparer.Ordinal)
+    {
+        ["token"] = "inline secrets are not allowed: put the token in a file and set token_file, or set token_env to an environment variable's name",
+        ["api_key"] = "inline secrets are not allowed: put the key in a file and set token_file, or set token_env to an environment variable's name",
+        ["api_token"] = "inline secrets are not allowed: put the token in a file and set token_file, or set token_env to an environment variable's name",
+        ["password"] = "inline secrets are not allowed: put the password in a file and set password_file, or set password_env to an environment variable's name",
+        ["secret"] = "inline secrets are not allowed: use token_file/password_file or token_env/password_env",
+        ["api_secret"] = "inline secrets are not allowed: use token_file/password_file or token_env/password_env",
+    };
+
+    /// <summary>Loads and validates <paramref name="path"/>; throws <see cref="ConfigException"/> with every error.</summary>
+    public ExporterConfig Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException([new ConfigError(path, 1, 1, $"cannot read configuration file: {e.Message}")]);
+        }
+
+        return Parse(path, text);
+    }
+
+    public ExporterConfig Parse(string path, string text)
+    {
+        var errors = new ConfigErrors(path);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            var message = e.InnerException is YamlException inner ? inner.Message : e.Message;
+            throw new ConfigException([new ConfigError(path, e.Start.Line, e.Start.Column, $"YAML syntax error: {message}")]);
+        }
+
+        if (stream.Documents.Count == 0 || YamlMap.IsNull(stream.Documents[0].RootNode))
+        {
+            throw new ConfigException([new ConfigError(path, 1, 1, "configuration is empty")]);
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            errors.Add(stream.Documents[1].RootNode, "only one YAML document is allowed");
+        }
+
+        var config = ParseRoot(path, stream.Documents[0].RootNode, errors);
+        if (errors.All.Count > 0 || config is null)
+        {
+            throw new ConfigException(errors.All.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
+        }
+
+        return config;
+    }
+
+    private ExporterConfig? ParseRoot(string path, YamlNode root, ConfigErrors errors)
+    {
+        var map = YamlMap.From(root, "", errors, RootKeys);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var site = ParseSite(map, errors);
+        var sources = ParseSources(map, errors);
+        var tunnels = ParseTunnels(map, sources, errors);
+
+        var probesMap = YamlMap.From(map.ValueNode("probes"), "probes", errors, ProbeKeys);
+        var probes = new ProbesConfig(
+            probesMap?.Duration("interval", TimeSpan.FromMilliseconds(100)) ?? DefaultProbeInterval,
+            probesMap?.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultProbeTimeout);
+
+        var diagnosisMap = YamlMap.From(map.ValueNode("diagnosis"), "diagnosis", errors, DiagnosisKeys);
+        var diagnosis = new DiagnosisConfig(diagnosisMap?.Duration("window", TimeSpan.FromSeconds(10)) ?? DefaultDiagnosisWindow);
+
+        var grafana = map.HttpUrl("grafana_url");
+        return site is null ? null : new ExporterConfig(Path.GetFullPath(path), site, sources, tunnels, probes, diagnosis, grafana);
+    }
+
+    private static SiteConfig? ParseSite(YamlMap root, ConfigErrors errors)
+    {
+        var map = YamlMap.From(root.ValueNode("site"), "site", errors, SiteKeys);
+        if (map is null)
+        {
+            errors.Add(root.Node, "missing required key 'site' (this end: name, location, equipment)");
+            return null;
+        }
+
+        var lookupMap = YamlMap.From(map.ValueNode("public_ip_lookup"), "site.public_ip_lookup", errors, LookupKeys);
+        var lookup = new PublicIpLookupConfig(PublicIpLookupMethod.None, null, null, DefaultPublicIpInterval, DefaultPublicIpTimeout);
+        if (lookupMap is not null)
+        {
+            var methodText = lookupMap.String("method", required: true);
+            var method = methodText switch
+            {
+                "dns" => PublicIpLookupMethod.Dns,
+                "http" => PublicIpLookupMethod.Http,
+                "none" => PublicIpLookupMethod.None,
+                null => PublicIpLookupMethod.None,
+                _ => Invalid(lookupMap, "method", $"site.public_ip_lookup.method: unknown method '{methodText}' (expected dns, http or none)"),
+            };
+            var url = lookupMap.HttpUrl("url", required: method == PublicIpLookupMethod.Http);
+            lookup = new PublicIpLookupConfig(
+                method,
+                lookupMap.String("server") ?? (method == PublicIpLookupMethod.Dns ? DefaultDnsLookupServer : null),
+                url,
+                lookupMap.Duration("interval", TimeSpan.FromSeconds(1)) ?? DefaultPublicIpInterval,
+                lookupMap.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultPublicIpTimeout);
+        }
+
+        var ntp = map.StringList("ntp_servers");
+        foreach (var (node, value) in ntp)
+        {
+            if (!IsHostOrHostPort(value))
+            {
+                errors.Add(node, $"site.ntp_servers: invalid server '{value}' (expected a host name or IP, optionally with :port)");
+            }
+        }
+
+        return new SiteConfig(
+            map.String("name", required: true) ?? "",
+            map.String("location"),
+            map.String("equipment"),
+            map.Ip("public_ip"),
+            lookup,
+            ntp.Select(n => n.Value).ToList());
+
+        PublicIpLookupMethod Invalid(YamlMap m, string key, string message)
+        {
+            errors.Add(m.ValueNode(key)!, message);
+            return PublicIpLookupMethod.None;
+        }
+    }
+
+    private List<SourceConfig> ParseSources(YamlMap root, ConfigErrors errors)
+    {
+        var result = new List<SourceConfig>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var items = root.Sequence("sources");
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"sources[{i}]";
+            var map = YamlMap.From(items[i], path, errors, SourceKeys, InlineSecrets);
+            if (map is null)
+            {
+                errors.Add(items[i], $"{path}: expected a mapping with name and type");
+                continue;
+            }
+
+            var name = map.String("name", required: true);
+            var type = map.String("type", required: true);
+            if (name is not null && !seen.Add(name))
+            {
+                errors.Add(map.ValueNode("name")!, $"{path}.name: duplicate source name '{name}'");
+            }
+
+            var factory = type is null ? null : sourceTypes.Find(type);
+            if (type is not null && factory is null)
+            {
+                var supported = sourceTypes.Types.Count == 0 ? "none" : string.Join(", ", sourceTypes.Types);
+                errors.Add(map.ValueNode("type")!, $"{path}.type: unknown source type '{type}' (supported: {supported})");
+            }
+
+            var tlsMap = YamlMap.From(map.ValueNode("tls"), $"{path}.tls", errors, TlsKeys);
+            var tls = new TlsConfig(tlsMap?.Bool("insecure_skip_verify") ?? false, tlsMap?.String("ca_file"), tlsMap?.String("server_name"));
+            var source = new SourceConfig(
+                name ?? "",
+                type ?? "",
+                map.String("uri") ?? map.String("url"),
+                map.Duration("interval", TimeSpan.FromMilliseconds(100)) ?? DefaultSourceInterval,
+                map.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultSourceTimeout,
+                map.String("token_file"),
+                map.String("token_env"),
+                map.String("username"),
+                map.String("password_file"),
+                map.String("password_env"),
+                tls);
+
+            if (factory is not null)
+            {
+                foreach (var (key, message) in factory.Validate(source))
+                {
+                    errors.Add(map.ValueNode(key) ?? map.Node, $"{path}.{key}: {message}");
+                }
+            }
+
+            result.Add(source);
+        }
+
+        return result;
+    }
+
+    private static List<TunnelConfig> ParseTunnels(YamlMap root, List<SourceConfig> sources, ConfigErrors errors)
+    {
+        var result = new List<TunnelConfig>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var items = root.Sequence("tunnels");
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"tunnels[{i}]";
+            var map = YamlMap.From(items[i], path, errors, TunnelKeys);
+            if (map is null)
+            {
+                errors.Add(items[i], $"{path}: expected a mapping with name, source, remote_gateway and network_pairs");
+                continue;
+            }
+
+            var name = map.String("name", required: true);
+            if (name is not null && !seen.Add(name))
+            {
+                errors.Add(map.ValueNode("name")!, $"{path}.name: duplicate tunnel name '{name}'");
+            }
+
+            var source = map.String("source");
+            if (source is null)
+            {
+                // One source is the common case; naming it in every tunnel would be noise.
+                if (sources.Count == 1)
+                {
+                    source = sources[0].Name;
+                }
+                else
+                {
+                    errors.Add(map.Node, $"{path}: missing required key 'source' (needed when more than one source is configured)");
+                }
+            }
+            else if (!sources.Any(s => s.Name == source))
+            {
+                var known = sources.Count == 0 ? "none configured" : string.Join(", ", sources.Select(s => s.Name));
+                errors.Add(map.ValueNode("source")!, $"{path}.source: unknown source '{source}' (sources: {known})");
+            }
+
+            var remoteGateway = map.String("remote_gateway", required: true);
+            if (remoteGateway is not null && !IsHostOrAddress(remoteGateway))
+            {
+                errors.Add(map.ValueNode("remote_gateway")!, $"{path}.remote_gateway: '{remoteGateway}' is neither an IP address nor a DNS name");
+            }
+
+            var pairs = ParsePairs(map, path, errors);
+            var inside = ParseInside(map, path, pairs, errors);
+            var partnerMap = YamlMap.From(map.ValueNode("partner"), $"{path}.partner", errors, PartnerKeys);
+            var expectMap = YamlMap.From(map.ValueNode("expect"), $"{path}.expect", errors, ExpectKeys);
+
+            result.Add(new TunnelConfig(
+                name ?? "",
+                map.String("description"),
+                new PartnerConfig(partnerMap?.String("name"), partnerMap?.String("contact"), partnerMap?.String("location"), partnerMap?.String("equipment")),
+                source ?? "",
+                map.String("connection") ?? name ?? "",
+                map.Ip("local_gateway"),
+                remoteGateway ?? "",
+                pairs,
+                inside,
+                new ExpectConfig(expectMap?.Bool("pfs"), expectMap?.Duration("ike_rekey", TimeSpan.FromSeconds(1)), expectMap?.Duration("child_rekey", TimeSpan.FromSeconds(1)))));
+        }
+
+        return result;
+    }
+
+    private static List<NetworkPair> ParsePairs(YamlMap tunnel, string path, ConfigErrors errors)
+    {
+        var pairs = new List<NetworkPair>();
+        var items = tunnel.Sequence("network_pairs", required: true);
+        if (items.Count == 0 && tunnel.Has("network_pairs"))
+        {
+            errors.Add(tunnel.ValueNode("network_pairs")!, $"{path}.network_pairs: at least one network pair is required");
+        }
+
+        for (var j = 0; j < items.Count; j++)
+        {
+            var pairPath = $"{path}.network_pairs[{j}]";
+            var pairMap = YamlMap.From(items[j], pairPath, errors, PairKeys);
+            if (pairMap is null)
+            {
+                errors.Add(items[j], $"{pairPath}: expected {{ local: CIDR, remote: CIDR }}");
+                continue;
+            }
+
+            var local = Cidr(pairMap, "local");
+            var remote = Cidr(pairMap, "remote");
+            if (local is null || remote is null)
+            {
+                continue;
+            }
+
+            if (local.Value.BaseAddress.AddressFamily != remote.Value.BaseAddress.AddressFamily)
+            {
+                errors.Add(pairMap.Node, $"{pairPath}: local {local} and remote {remote} are of different address families");
+                continue;
+            }
+
+            var pair = new NetworkPair(local.Value, remote.Value);
+            if (pairs.Contains(pair))
+            {
+                errors.Add(pairMap.Node, $"{pairPath}: duplicate network pair {local} <-> {remote}");
+                continue;
+            }
+
+            pairs.Add(pair);
+        }
+
+        return pairs;
+
+        IPNetwork? Cidr(YamlMap map, string key)
+        {
+            var text = map.String(key, required: true);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (!IPNetwork.TryParse(text, out var network))
+            {
+                // TryParse also refuses host bits; say which network was probably meant.
+                var hint = "";
+                var slash = text.IndexOf('/', StringComparison.Ordinal);
+                if (slash > 0 && IPAddress.TryParse(text[..slash], out var address) && int.TryParse(text[(slash + 1)..], out var prefix)
+                    && prefix >= 0 && prefix <= (address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))
+                {
+                    hint = $" (host bits are set; did you mean {MaskTo(address, prefix)}/{prefix}?)";
+                }
+
+                errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: invalid CIDR '{text}'{hint}");
+                return null;
+            }
+
+            return network;
+        }
+    }
+
+    private static InsideConfig? ParseInside(YamlMap tunnel, string path, List<NetworkPair> pairs, ConfigErrors errors)
+    {
+        var map = YamlMap.From(tunnel.ValueNode("inside"), $"{path}.inside", errors, InsideKeys);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var source = map.Ip("source", required: true);
+        if (source is not null && pairs.Count > 0 && !pairs.Any(p => p.Local.Contains(source)))
+        {
+            errors.Add(map.ValueNode("source")!, $"{path}.inside.source: {source} is not inside any local network of this tunnel, so probes from it would not enter the tunnel");
+        }
+
+        var targets = new List<IPAddress>();
+        var items = map.StringList("targets");
+        if (items.Count == 0)
+        {
+            errors.Add(map.ValueNode("targets") ?? map.Node, $"{path}.inside.targets: at least one inside target address is required");
+        }
+
+        foreach (var (node, text) in items)
+        {
+            var target = YamlMap.ParseIp(node, $"{path}.inside.targets", text, errors);
+            if (target is null)
+            {
+                continue;
+            }
+
+            if (pairs.Count > 0 && !pairs.Any(p => p.Remote.Contains(target)))
+            {
+                errors.Add(node, $"{path}.inside.targets: {target} is not inside any remote network of this tunnel");
+            }
+            else if (source is not null && source.AddressFamily != target.AddressFamily)
+            {
+                errors.Add(node, $"{path}.inside.targets: {target} is not of the same address family as inside.source {source}");
+            }
+
+            targets.Add(target);
+        }
+
+        return source is null ? null : new InsideConfig(source, targets);
+    }
+
+    private static IPAddress MaskTo(IPAddress address, int prefix)
+    {
+        var bytes = address.GetAddressBytes();
+        for (var bit = prefix; bit < bytes.Length * 8; bit++)
+        {
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+
+        return new IPAddress(bytes);
+    }
+
+    private static bool IsHostOrAddress(string text) =>
+        IPAddress.TryParse(text, out _) || Uri.CheckHostName(text) == UriHostNameType.Dns;
+
+    private static bool IsHostOrHostPort(string text)
+    {
+        if (IsHostOrAddress(text))
+        {
+            return true;
+        }
+
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0)
+        {
+            return false;
+        }
+
+        var host = text[..colon].Trim('[', ']');
+        return ushort.TryParse(text[(colon + 1)..], out var port) && port > 0 && IsHostOrAddress(host);
+    }
+}

@@ -1,0 +1,185 @@
+using Prometheus;
+
+namespace IpsecExporter.Metrics;
+
+/// <summary>
+/// Every metric of the exporter (docs/METRICS.md), in one isolated registry so tests can render exactly what
+/// <c>/metrics</c> serves. Units are base units; counters end in <c>_total</c>; nothing is labelled by SPI.
+/// </summary>
+public sealed class ExporterMetrics
+{
+    /// <summary>RTT buckets from 50 µs doubling to ~13 s, like smokeping_prober: LAN and WAN RTTs both resolve.</summary>
+    public static readonly double[] RttBuckets = Histogram.ExponentialBuckets(0.00005, 2, 19);
+
+    private readonly Action<string>[] _tunnelRemovers;
+
+    public ExporterMetrics(string version)
+    {
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        var quiet = new GaugeConfiguration { SuppressInitialValue = true };
+        var quietCounter = new CounterConfiguration { SuppressInitialValue = true };
+
+        TunnelInfo = factory.CreateGauge("ipsec_tunnel_info", "Static facts about a configured tunnel, value 1, for joins.",
+            ["tunnel", "description", "location", "local_gateway", "remote_gateway", "source"]);
+
+        GatewayPingRequests = factory.CreateCounter("ipsec_gateway_ping_requests_total", "ICMP echo requests sent to the remote gateway's public address.", ["tunnel"]);
+        GatewayPingResponses = factory.CreateCounter("ipsec_gateway_ping_responses_total", "Matching ICMP echo replies from the remote gateway.", ["tunnel"]);
+        GatewayPingRtt = factory.CreateHistogram("ipsec_gateway_ping_rtt_seconds", "Round-trip time of echo replies from the remote gateway.", ["tunnel"], new HistogramConfiguration { Buckets = RttBuckets });
+        InsidePingRequests = factory.CreateCounter("ipsec_inside_ping_requests_total", "ICMP echo requests sent through the tunnel to an inside address.", ["tunnel", "target"]);
+        InsidePingResponses = factory.CreateCounter("ipsec_inside_ping_responses_total", "Matching echo replies from an inside address through the tunnel.", ["tunnel", "target"]);
+        InsidePingRtt = factory.CreateHistogram("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", ["tunnel", "target"], new HistogramConfiguration { Buckets = RttBuckets });
+
+        IkeSas = factory.CreateGauge("ipsec_ike_sas", "ESTABLISHED IKE SAs of the tunnel's connection.", ["tunnel"]);
+        IkeSaEstablished = factory.CreateGauge("ipsec_ike_sa_established", "1 when Phase 1 (an IKE SA) is established.", ["tunnel"]);
+        IkeSaRekeys = factory.CreateCounter("ipsec_ike_sa_rekeys_total", "IKE SA replacements observed.", ["tunnel"]);
+        IkeSaRekeyInterval = factory.CreateGauge("ipsec_ike_sa_rekey_interval_seconds", "Configured or observed IKE SA rekey interval.", ["tunnel"]);
+
+        string[] pair = ["tunnel", "local_ts", "remote_ts"];
+        ChildSas = factory.CreateGauge("ipsec_child_sas", "INSTALLED CHILD SAs (SPI associations) per configured network pair; more than one beyond a rekey overlap means desynchronization.", pair);
+        ChildSaReceivedBytes = factory.CreateCounter("ipsec_child_sa_received_bytes_total", "Bytes received (decrypted) on the network pair, monotonic across rekeys and reconnects.", pair);
+        ChildSaSentBytes = factory.CreateCounter("ipsec_child_sa_sent_bytes_total", "Bytes sent (encrypted) on the network pair, monotonic across rekeys and reconnects.", pair);
+        ChildSaReceivedPackets = factory.CreateCounter("ipsec_child_sa_received_packets_total", "Packets received on the network pair, monotonic across rekeys and reconnects.", pair);
+        ChildSaSentPackets = factory.CreateCounter("ipsec_child_sa_sent_packets_total", "Packets sent on the network pair, monotonic across rekeys and reconnects.", pair);
+        ChildSaLastReceived = factory.CreateGauge("ipsec_child_sa_last_received_timestamp_seconds", "Unix time of the last packet received on the network pair.", pair);
+        ChildSaLastSent = factory.CreateGauge("ipsec_child_sa_last_sent_timestamp_seconds", "Unix time of the last packet sent on the network pair.", pair);
+        ChildSaRekeys = factory.CreateCounter("ipsec_child_sa_rekeys_total", "CHILD SA replacements observed on the network pair.", pair);
+        ChildSaRekeyInterval = factory.CreateGauge("ipsec_child_sa_rekey_interval_seconds", "Configured or observed CHILD SA rekey interval.", pair);
+        ChildSaLifetime = factory.CreateGauge("ipsec_child_sa_lifetime_seconds", "Configured or observed CHILD SA hard lifetime.", pair);
+        ChildSaPfs = factory.CreateGauge("ipsec_child_sa_pfs", "1 when rekeyed CHILD SAs carry a DH group (Perfect Forward Secrecy); absent while unknown.", pair);
+
+        PublicIpInfo = factory.CreateGauge("ipsec_public_ip_info", "Observed public IP address of this site, value 1.", ["address"]);
+        PublicIpMatchesExpected = factory.CreateGauge("ipsec_public_ip_matches_expected", "1 when the observed public IP equals site.public_ip.", quiet);
+        PublicIpChanges = factory.CreateCounter("ipsec_public_ip_changes_total", "Changes of the observed public IP address.", quietCounter);
+        RemoteGatewayAddressInfo = factory.CreateGauge("ipsec_remote_gateway_address_info", "Resolved address of the remote gateway, value 1.", ["tunnel", "address"]);
+        RemoteGatewayAddressChanges = factory.CreateCounter("ipsec_remote_gateway_address_changes_total", "Changes of the remote gateway's resolved address.", ["tunnel"]);
+        ClockOffset = factory.CreateGauge("ipsec_clock_offset_seconds", "SNTP clock offset of this host against the server (negative when the local clock is behind).", ["server"]);
+        ClockProbeSuccess = factory.CreateGauge("ipsec_clock_probe_success", "1 when the last SNTP query to the server succeeded.", ["server"]);
+
+        TunnelCheck = factory.CreateGauge("ipsec_tunnel_check", "1 when the troubleshooting check passes for the tunnel.", ["tunnel", "check"]);
+        TunnelStatus = factory.CreateGauge("ipsec_tunnel_status", "Verdict of the tunnel as a state set: exactly one status is 1.", ["tunnel", "status"]);
+        BestPractice = factory.CreateGauge("ipsec_best_practice", "1 when the tunnel follows the best practice.", ["tunnel", "practice"]);
+
+        SourceUp = factory.CreateGauge("ipsec_source_up", "1 when the last collection from the source succeeded.", ["source"]);
+        SourceLastSuccess = factory.CreateGauge("ipsec_source_last_success_timestamp_seconds", "Unix time of the last successful collection from the source.", ["source"]);
+        SourceCollectDuration = factory.CreateGauge("ipsec_source_collect_duration_seconds", "Duration of the last collection from the source.", ["source"]);
+
+        BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version"]);
+        BuildInfo.WithLabels(version).Set(1);
+        ConfigLastReloadSuccessful = factory.CreateGauge("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.");
+
+        _tunnelRemovers = [Remover(TunnelInfo), Remover(GatewayPingRequests), Remover(GatewayPingResponses), Remover(GatewayPingRtt),
+            Remover(InsidePingRequests), Remover(InsidePingResponses), Remover(InsidePingRtt), Remover(IkeSas), Remover(IkeSaEstablished),
+            Remover(IkeSaRekeys), Remover(IkeSaRekeyInterval), Remover(ChildSas), Remover(ChildSaReceivedBytes), Remover(ChildSaSentBytes),
+            Remover(ChildSaReceivedPackets), Remover(ChildSaSentPackets), Remover(ChildSaLastReceived), Remover(ChildSaLastSent),
+            Remover(ChildSaRekeys), Remover(ChildSaRekeyInterval), Remover(ChildSaLifetime), Remover(ChildSaPfs),
+            Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayAddressChanges), Remover(TunnelCheck), Remover(TunnelStatus), Remover(BestPractice)];
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Gauge TunnelInfo { get; }
+
+    public Counter GatewayPingRequests { get; }
+
+    public Counter GatewayPingResponses { get; }
+
+    public Histogram GatewayPingRtt { get; }
+
+    public Counter InsidePingRequests { get; }
+
+    public Counter InsidePingResponses { get; }
+
+    public Histogram InsidePingRtt { get; }
+
+    public Gauge IkeSas { get; }
+
+    public Gauge IkeSaEstablished { get; }
+
+    public Counter IkeSaRekeys { get; }
+
+    public Gauge IkeSaRekeyInterval { get; }
+
+    public Gauge ChildSas { get; }
+
+    public Counter ChildSaReceivedBytes { get; }
+
+    public Counter ChildSaSentBytes { get; }
+
+    public Counter ChildSaReceivedPackets { get; }
+
+    public Counter ChildSaSentPackets { get; }
+
+    public Gauge ChildSaLastReceived { get; }
+
+    public Gauge ChildSaLastSent { get; }
+
+    public Counter ChildSaRekeys { get; }
+
+    public Gauge ChildSaRekeyInterval { get; }
+
+    public Gauge ChildSaLifetime { get; }
+
+    public Gauge ChildSaPfs { get; }
+
+    public Gauge PublicIpInfo { get; }
+
+    public Gauge PublicIpMatchesExpected { get; }
+
+    public Counter PublicIpChanges { get; }
+
+    public Gauge RemoteGatewayAddressInfo { get; }
+
+    public Counter RemoteGatewayAddressChanges { get; }
+
+    public Gauge ClockOffset { get; }
+
+    public Gauge ClockProbeSuccess { get; }
+
+    public Gauge TunnelCheck { get; }
+
+    public Gauge TunnelStatus { get; }
+
+    public Gauge BestPractice { get; }
+
+    public Gauge SourceUp { get; }
+
+    public Gauge SourceLastSuccess { get; }
+
+    public Gauge SourceCollectDuration { get; }
+
+    public Gauge BuildInfo { get; }
+
+    public Gauge ConfigLastReloadSuccessful { get; }
+
+    /// <summary>Drops every series labelled with <paramref name="tunnel"/> (the tunnel left the configuration).</summary>
+    public void RemoveTunnel(string tunnel)
+    {
+        foreach (var removeTunnel in _tunnelRemovers)
+        {
+            removeTunnel(tunnel);
+        }
+    }
+
+    /// <summary>Removes every series of <paramref name="collector"/> whose <c>tunnel</c> label has a given value.</summary>
+    public static Action<string> Remover<TChild>(Collector<TChild> collector)
+        where TChild : ChildBase
+    {
+        var index = Array.IndexOf(collector.LabelNames, "tunnel");
+        return tunnel =>
+        {
+            foreach (var labels in collector.GetAllLabelValues().Where(l => l[index] == tunnel).ToList())
+            {
+                collector.RemoveLabelled(labels);
+            }
+        };
+    }
+
+    /// <summary>Renders the registry as Prometheus text, exactly as <c>/metrics</c> would.</summary>
+    public async Task<string> RenderAsync(CancellationToken cancellationToken = default)
+    {
+        using var stream = new MemoryStream();
+        await Registry.CollectAndExportAsTextAsync(stream, cancellationToken);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

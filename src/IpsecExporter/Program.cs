@@ -1,0 +1,3 @@
+using IpsecExporter.Cli;
+
+return await CliApp.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using IpsecExporter.Configuration;
+using IpsecExporter.Metrics;
+
+namespace IpsecExporter.Sources;
+
+/// <summary>The last result of one source, as kept between collections.</summary>
+public sealed record SourceState(bool Up, SaSnapshot? LastGoodSnapshot, DateTimeOffset? LastSuccess, string? LastError);
+
+/// <summary>
+/// Runs every configured source on its own interval, wraps each collection with the self-metrics
+/// (<c>ipsec_source_up</c>, last success, duration), keeps the last good snapshot, and hands results to the
+/// <see cref="ISnapshotObserver"/>s. Scrapes never wait on a source: they read what was collected last.
+/// </summary>
+public sealed partial class SourceCollector : BackgroundService
+{
+    private readonly ConfigStore _config;
+    private readonly SaSourceRegistry _registry;
+    private readonly IServiceProvider _services;
+    private readonly ExporterMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly IReadOnlyList<ISnapshotObserver> _observers;
+    private readonly ILogger<SourceCollector> _logger;
+    private readonly ConcurrentDictionary<string, RunningSource> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SourceState> _states = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _firstCollection = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationToken _stopping;
+
+    public SourceCollector(
+        ConfigStore config,
+        SaSourceRegistry registry,
+        IServiceProvider services,
+        ExporterMetrics metrics,
+        TimeProvider time,
+        IEnumerable<ISnapshotObserver> observers,
+        ILogger<SourceCollector> logger)
+    {
+        _config = config;
+        _registry = registry;
+        _services = services;
+        _metrics = metrics;
+        _time = time;
+        _observers = observers.ToList();
+        _logger = logger;
+        ApplySources(config.Current.Sources);
+        _config.Changed += (_, next) => ApplySources(next.Sources);
+    }
+
+    /// <summary>True once every source was collected at least once (successfully or not).</summary>
+    public bool FirstCollectionDone => _firstCollection.Task.IsCompleted;
+
+    public IReadOnlyDictionary<string, SourceState> States => _states;
+
+    /// <summary>Collects every configured source once, concurrently. Tests call this instead of waiting for timers.</summary>
+    public async Task CollectOnceAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(_running.Values.Select(r => CollectAsync(r, cancellationToken)));
+        _firstCollection.TrySetResult();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _stopping = stoppingToken;
+        await CollectOnceAsync(stoppingToken);
+        foreach (var running in _running.Values)
+        {
+            running.Loop ??= RunLoopAsync(running);
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        foreach (var running in _running.Values)
+        {
+            await StopAsync(running);
+        }
+    }
+
+    private void ApplySources(IReadOnlyList<SourceConfig> sources)
+    {
+        foreach (var (name, running) in _running)
+        {
+            var next = sources.FirstOrDefault(s => s.Name == name);
+            if (next != running.Config)
+            {
+                // Changed or removed: stop the old instance; a changed one is recreated below.
+                _running.TryRemove(name, out _);
+                _ = StopAsync(running);
+                if (next is null)
+                {
+                    _states.TryRemove(name, out _);
+                    RemoveSourceSeries(name);
+                    foreach (var observer in _observers)
+                    {
+                        observer.OnRemoved(name);
+                    }
+                }
+            }
+        }
+
+        foreach (var source in sources)
+        {
+            if (_running.ContainsKey(source.Name))
+            {
+                continue;
+            }
+
+            var factory = _registry.Find(source.Type) ?? throw new InvalidOperationException($"source type '{source.Type}' is not registered");
+            var running = new RunningSource(source, factory.Create(source, _services));
+            _running[source.Name] = running;
+            if (_stopping.CanBeCanceled)
+            {
+                running.Loop = RunLoopAsync(running);
+            }
+        }
+    }
+
+    private async Task RunLoopAsync(RunningSource running)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stopping, running.Stop.Token);
+        var token = linked.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                await Task.Delay(running.Config.Interval, _time, token);
+                await CollectAsync(running, token);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task CollectAsync(RunningSource running, CancellationToken cancellationToken)
+    {
+        var config = running.Config;
+        await running.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            var started = _time.GetTimestamp();
+            SaSnapshot? snapshot = null;
+            string? error = null;
+            using (var timeout = new CancellationTokenSource(config.Timeout, _time))
+            using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
+            {
+                try
+                {
+                    snapshot = await running.Source.CollectAsync(linked.Token);
+                }
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    error = $"timed out after {DurationParser.Format(config.Timeout)}";
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    error = e.Message;
+                }
+            }
+
+            var duration = _time.GetElapsedTime(started);
+            var previous = _states.GetValueOrDefault(config.Name);
+            _metrics.SourceCollectDuration.WithLabels(config.Name).Set(duration.TotalSeconds);
+            if (snapshot is not null)
+            {
+                var now = _time.GetUtcNow();
+                _metrics.SourceUp.WithLabels(config.Name).Set(1);
+                _metrics.SourceLastSuccess.WithLabels(config.Name).Set(now.ToUnixTimeMilliseconds() / 1000.0);
+                _states[config.Name] = new SourceState(true, snapshot, now, null);
+                if (previous is { Up: false })
+                {
+                    LogSourceRecovered(_logger, config.Name);
+                }
+            }
+            else
+            {
+                _metrics.SourceUp.WithLabels(config.Name).Set(0);
+                _states[config.Name] = new SourceState(false, previous?.LastGoodSnapshot, previous?.LastSuccess, error);
+                // Log the transition, not every failed retry: a dead source must not flood the log.
+                if (previous is null || previous.Up || previous.LastError != error)
+                {
+                    LogSourceFailed(_logger, config.Name, config.Type, error ?? "unknown error");
+                }
+            }
+
+            foreach (var observer in _observers)
+            {
+                observer.OnCollected(config, snapshot);
+            }
+        }
+        finally
+        {
+            running.Gate.Release();
+        }
+    }
+
+    private static async Task StopAsync(RunningSource running)
+    {
+        await running.Stop.CancelAsync();
+        if (running.Loop is not null)
+        {
+            await running.Loop;
+        }
+
+        await running.Source.DisposeAsync();
+        running.Stop.Dispose();
+    }
+
+    private void RemoveSourceSeries(string name)
+    {
+        _metrics.SourceUp.RemoveLabelled(name);
+        _metrics.SourceLastSuccess.RemoveLabelled(name);
+        _metrics.SourceCollectDuration.RemoveLabelled(name);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Source {Source} ({Type}) collection failed: {Error}; retrying on its interval")]
+    private static partial void LogSourceFailed(ILogger logger, string source, string type, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Source {Source} is up again")]
+    private static partial void LogSourceRecovered(ILogger logger, string source);
+
+    private sealed class RunningSource(SourceConfig config, ISaSource source)
+    {
+        public SourceConfig Config { get; } = config;
+
+        public ISaSource Source { get; } = source;
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public CancellationTokenSource Stop { get; } = new();
+
+        public Task? Loop { get; set; }
+    }
+}
