@@ -360,7 +360,7 @@ start_charon() {
     # in $dir on the host. setsid + redirections: charon must not hold the caller's terminal,
     # stdout pipe (a test reading our output would never see EOF) or our lock fd.
     setsid ip netns exec "$ns" unshare -m --propagation private \
-        sh -c 'mount --bind "$1" /run && exec "$2" --use-syslog no 2>/dev/null || exec "$2"' \
+        sh -c 'mount --bind "$1" /run && exec "$2"' \
         sh "$dir" "$CHARON_BIN" </dev/null >>"$dir/charon.out" 2>&1 9>&- &
     wait_for 15 "charon ($side) VICI socket" vici_up "$side" || return 1
     log "charon $side running (pid $(charon_pid "$side" || echo '?'), ns $ns)"

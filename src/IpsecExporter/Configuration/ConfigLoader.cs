@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using IpsecExporter.Sources;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -262,7 +261,8 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
                 }
                 else
                 {
-                    errors.Add(map.Node, $"{path}: missing required key 'source' (needed when more than one source is configured)");
+                    var why = sources.Count == 0 ? "no sources are configured: add one under 'sources'" : "needed when more than one source is configured";
+                    errors.Add(map.Node, $"{path}: missing required key 'source' ({why})");
                 }
             }
             else if (!sources.Any(s => s.Name == source))
@@ -350,18 +350,17 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
                 return null;
             }
 
-            if (!IPNetwork.TryParse(text, out var network))
+            var slash = text.IndexOf('/', StringComparison.Ordinal);
+            if (!IPNetwork.TryParse(text, out var network) || slash < 0)
             {
-                // TryParse also refuses host bits; say which network was probably meant.
-                var hint = "";
-                var slash = text.IndexOf('/', StringComparison.Ordinal);
-                if (slash > 0 && IPAddress.TryParse(text[..slash], out var address) && int.TryParse(text[(slash + 1)..], out var prefix)
-                    && prefix >= 0 && prefix <= (address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))
-                {
-                    hint = $" (host bits are set; did you mean {MaskTo(address, prefix)}/{prefix}?)";
-                }
+                errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: invalid CIDR '{text}' (expected ADDRESS/PREFIX, e.g. 10.1.0.0/24)");
+                return null;
+            }
 
-                errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: invalid CIDR '{text}'{hint}");
+            // A pair is a network, not a host in it: 10.2.0.5/24 is almost always a typo for 10.2.0.0/24.
+            if (!IPAddress.Parse(text[..slash]).Equals(network.BaseAddress))
+            {
+                errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: invalid CIDR '{text}' (host bits are set; did you mean {network}?)");
                 return null;
             }
 
@@ -411,17 +410,6 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
         }
 
         return source is null ? null : new InsideConfig(source, targets);
-    }
-
-    private static IPAddress MaskTo(IPAddress address, int prefix)
-    {
-        var bytes = address.GetAddressBytes();
-        for (var bit = prefix; bit < bytes.Length * 8; bit++)
-        {
-            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
-        }
-
-        return new IPAddress(bytes);
     }
 
     private static bool IsHostOrAddress(string text) =>

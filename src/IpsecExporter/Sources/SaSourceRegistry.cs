@@ -13,6 +13,8 @@ public sealed class SaSourceRegistry
     /// <summary>Every source type this build supports.</summary>
     public static SaSourceRegistry CreateDefault() => new([]);
 
+    public IReadOnlyCollection<ISaSourceFactory> Factories => _factories.Values;
+
     public IReadOnlyCollection<string> Types => _factories.Keys.Order(StringComparer.Ordinal).ToList();
 
     public ISaSourceFactory? Find(string type) => _factories.GetValueOrDefault(type);

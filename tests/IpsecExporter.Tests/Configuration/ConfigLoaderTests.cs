@@ -1,0 +1,100 @@
+using System.Net;
+using IpsecExporter.Configuration;
+using IpsecExporter.Tests.Support;
+
+namespace IpsecExporter.Tests.Configuration;
+
+public sealed class ConfigLoaderTests
+{
+    private readonly ConfigLoader _loader = new(TestSources.Registry());
+
+    [Fact]
+    public void A_full_file_maps_every_field()
+    {
+        var config = _loader.Load(Fixtures.Path("config", "valid-full.yaml"));
+
+        Assert.Equal("hq", config.Site.Name);
+        Assert.Equal("HQ, rack B4", config.Site.Location);
+        Assert.Equal(IPAddress.Parse("203.0.113.10"), config.Site.PublicIp);
+        Assert.Equal(PublicIpLookupMethod.Dns, config.Site.PublicIpLookup.Method);
+        Assert.Equal(["127.0.0.1", "ntp.example.net:123"], config.Site.NtpServers);
+        var source = Assert.Single(config.Sources);
+        Assert.Equal(("gw", "vici", "unix:///var/run/charon.vici"), (source.Name, source.Type, source.Uri));
+        var tunnel = Assert.Single(config.Tunnels);
+        Assert.Equal("hq-branch-b", tunnel.Name);
+        Assert.Equal("site", tunnel.Connection);
+        Assert.Equal("branch-b.example.net", tunnel.RemoteGateway);
+        Assert.Equal("noc@example.net", tunnel.Partner.Contact);
+        Assert.Equal(["10.1.0.0/24", "fd00:1::/64"], tunnel.NetworkPairs.Select(p => p.LocalText));
+        Assert.Equal(["10.2.0.0/24", "fd00:2::/64"], tunnel.NetworkPairs.Select(p => p.RemoteText));
+        Assert.Equal(IPAddress.Parse("10.1.0.1"), tunnel.Inside!.Source);
+        Assert.Equal(2, tunnel.Inside.Targets.Count);
+        Assert.Equal(new ExpectConfig(true, TimeSpan.FromHours(8), new TimeSpan(5, 20, 0)), tunnel.Expect);
+        Assert.Equal(new Uri("https://grafana.example.net"), config.GrafanaUrl);
+    }
+
+    [Fact]
+    public void Defaults_are_applied_for_everything_left_out()
+    {
+        var config = _loader.Load(Fixtures.Path("config", "valid-minimal.yaml"));
+
+        var source = Assert.Single(config.Sources);
+        Assert.Equal(ConfigLoader.DefaultSourceInterval, source.Interval);
+        Assert.Equal(ConfigLoader.DefaultSourceTimeout, source.Timeout);
+        Assert.False(source.Tls.InsecureSkipVerify);
+        var tunnel = Assert.Single(config.Tunnels);
+        Assert.Equal("gw", tunnel.Source);
+        Assert.Equal("branch", tunnel.Connection);
+        Assert.Null(tunnel.Inside);
+        Assert.Equal(new ExpectConfig(null, null, null), tunnel.Expect);
+        Assert.Equal(new ProbesConfig(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)), config.Probes);
+        Assert.Equal(TimeSpan.FromMinutes(2), config.Diagnosis.Window);
+        Assert.Equal(PublicIpLookupMethod.None, config.Site.PublicIpLookup.Method);
+        Assert.Empty(config.Site.NtpServers);
+        Assert.Null(config.GrafanaUrl);
+    }
+
+    [Fact]
+    public void The_shipped_example_config_is_valid()
+    {
+        var path = Path.Combine(RepositoryRoot(), "config.example.yaml");
+
+        var config = _loader.Load(path);
+
+        Assert.NotEmpty(config.Tunnels);
+    }
+
+    [Theory]
+    [InlineData("30s", 30_000)]
+    [InlineData("500ms", 500)]
+    [InlineData("5h20m", 19_200_000)]
+    [InlineData("1d", 86_400_000)]
+    [InlineData("1m30s", 90_000)]
+    [InlineData("8h", 28_800_000)]
+    public void Durations_parse_like_prometheus(string text, long milliseconds)
+    {
+        Assert.True(DurationParser.TryParse(text, out var value));
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), value);
+        Assert.Equal(text, DurationParser.Format(value));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("5")]
+    [InlineData("5 s")]
+    [InlineData("-5s")]
+    [InlineData("1.5h")]
+    [InlineData("5m1h")]
+    public void Malformed_durations_are_rejected(string text) => Assert.False(DurationParser.TryParse(text, out _));
+
+    internal static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "ipsec-exporter.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+}

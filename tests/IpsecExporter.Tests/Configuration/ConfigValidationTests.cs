@@ -1,0 +1,90 @@
+using IpsecExporter.Configuration;
+using IpsecExporter.Tests.Support;
+
+namespace IpsecExporter.Tests.Configuration;
+
+/// <summary>One fixture per validation rule: the error names the file, line and column, and says what is wrong.</summary>
+public sealed class ConfigValidationTests
+{
+    private readonly ConfigLoader _loader = new(TestSources.Registry());
+
+    [Theory]
+    [InlineData("invalid-yaml-syntax.yaml", 4, 1, "YAML syntax error")]
+    [InlineData("invalid-empty.yaml", 1, 1, "configuration is empty")]
+    [InlineData("invalid-unknown-key.yaml", 3, 3, "site: unknown key 'locaton' (expected one of: name, location,")]
+    [InlineData("invalid-wrong-type.yaml", 4, 3, "sources: expected a list, got a mapping")]
+    [InlineData("invalid-missing-site.yaml", 1, 1, "missing required key 'site'")]
+    [InlineData("invalid-missing-required-key.yaml", 6, 5, "tunnels[0]: missing required key 'remote_gateway'")]
+    [InlineData("invalid-duration.yaml", 4, 13, "probes.interval: invalid duration '1 second' (use e.g. 500ms, 30s, 5m, 8h, 5h20m)")]
+    [InlineData("invalid-duration-too-short.yaml", 4, 13, "probes.interval: duration '10ms' must be at least 100ms")]
+    [InlineData("invalid-bool.yaml", 9, 20, "tunnels[0].expect.pfs: expected true or false, got 'maybe'")]
+    [InlineData("invalid-ip.yaml", 3, 14, "site.public_ip: invalid IP address '203.0.113.300'")]
+    [InlineData("invalid-cidr.yaml", 9, 16, "tunnels[0].network_pairs[0].local: invalid CIDR '10.1.0.0/33'")]
+    [InlineData("invalid-cidr-host-bits.yaml", 10, 17, "invalid CIDR '10.2.0.5/24' (host bits are set; did you mean 10.2.0.0/24?)")]
+    [InlineData("invalid-pair-family.yaml", 9, 9, "tunnels[0].network_pairs[0]: local 10.1.0.0/24 and remote fd00:2::/64 are of different address families")]
+    [InlineData("invalid-duplicate-pair.yaml", 10, 9, "tunnels[0].network_pairs[1]: duplicate network pair 10.1.0.0/24 <-> 10.2.0.0/24")]
+    [InlineData("invalid-no-network-pairs.yaml", 8, 20, "tunnels[0].network_pairs: at least one network pair is required")]
+    [InlineData("invalid-duplicate-tunnel.yaml", 9, 11, "tunnels[1].name: duplicate tunnel name 'branch'")]
+    [InlineData("invalid-unknown-source.yaml", 7, 13, "tunnels[0].source: unknown source 'fw1' (sources: gw)")]
+    [InlineData("invalid-source-not-named.yaml", 7, 5, "tunnels[0]: missing required key 'source' (needed when more than one source is configured)")]
+    [InlineData("invalid-duplicate-source.yaml", 5, 13, "sources[1].name: duplicate source name 'gw'")]
+    [InlineData("invalid-source-type.yaml", 4, 23, "sources[0].type: unknown source type 'racoon' (supported:")]
+    [InlineData("invalid-inline-secret.yaml", 6, 5, "sources[0].token: inline secrets are not allowed: put the token in a file and set token_file, or set token_env")]
+    [InlineData("invalid-remote-gateway.yaml", 7, 21, "tunnels[0].remote_gateway: 'branch b.example.net' is neither an IP address nor a DNS name")]
+    [InlineData("invalid-inside-source.yaml", 9, 23, "tunnels[0].inside.source: 192.168.5.1 is not inside any local network of this tunnel")]
+    [InlineData("invalid-inside-target.yaml", 9, 53, "tunnels[0].inside.targets: 10.9.0.1 is not inside any remote network of this tunnel")]
+    [InlineData("invalid-inside-no-targets.yaml", 9, 42, "tunnels[0].inside.targets: at least one inside target address is required")]
+    [InlineData("invalid-url.yaml", 3, 14, "grafana_url: invalid URL 'grafana.example.net' (expected http:// or https://)")]
+    [InlineData("invalid-lookup-method.yaml", 3, 31, "site.public_ip_lookup.method: unknown method 'stun' (expected dns, http or none)")]
+    [InlineData("invalid-ntp-server.yaml", 3, 17, "site.ntp_servers: invalid server 'ntp.example.net:99999'")]
+    public void Each_rule_reports_file_line_column_and_message(string fixture, int line, int column, string message)
+    {
+        var path = Fixtures.Path("config", fixture);
+
+        var error = Assert.Single(Assert.Throws<ConfigException>(() => _loader.Load(path)).Errors);
+
+        Assert.Equal(path, error.File);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Equal((line, column), ((int)error.Line, (int)error.Column));
+        Assert.StartsWith($"{path}:{line}:{column}: ", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_error_is_reported_at_once_in_file_order()
+    {
+        var path = Fixtures.Path("config", "invalid-many-errors.yaml");
+
+        var errors = Assert.Throws<ConfigException>(() => _loader.Load(path)).Errors;
+
+        Assert.Collection(
+            errors,
+            e => Assert.Equal((3, 14, "site.public_ip: invalid IP address 'not-an-ip'"), ((int)e.Line, (int)e.Column, e.Message)),
+            e => Assert.Equal((5, 13, "probes.interval: invalid duration 'soon' (use e.g. 500ms, 30s, 5m, 8h, 5h20m)"), ((int)e.Line, (int)e.Column, e.Message)),
+            e => Assert.Equal((7, 5, "tunnels[0]: missing required key 'source' (no sources are configured: add one under 'sources')"), ((int)e.Line, (int)e.Column, e.Message)),
+            e => Assert.Equal((9, 52, "tunnels[0].network_pairs[0].remote: invalid CIDR '10.2.0.0/99' (expected ADDRESS/PREFIX, e.g. 10.1.0.0/24)"), ((int)e.Line, (int)e.Column, e.Message)),
+            e => Assert.Equal((10, 5, "tunnels[0]: unknown key 'colour' (expected one of: name, description, partner, source, connection, local_gateway, remote_gateway, network_pairs, inside, expect)"), ((int)e.Line, (int)e.Column, e.Message)));
+    }
+
+    [Fact]
+    public void An_inline_secret_value_never_appears_in_the_error()
+    {
+        var path = Fixtures.Path("config", "invalid-inline-secret.yaml");
+
+        var exception = Assert.Throws<ConfigException>(() => _loader.Load(path));
+
+        Assert.DoesNotContain("s3cr3t-t0ken-value", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3t-t0ken-value", exception.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_invalid_fixture_is_covered_by_a_rule_test()
+    {
+        var covered = typeof(ConfigValidationTests).GetMethod(nameof(Each_rule_reports_file_line_column_and_message))!
+            .GetCustomAttributes(typeof(InlineDataAttribute), false).Cast<InlineDataAttribute>()
+            .Select(a => (string)a.GetData(null!).Single()[0]).Append("invalid-many-errors.yaml");
+
+        var fixtures = Directory.GetFiles(Fixtures.Path("config"), "invalid-*.yaml").Select(Path.GetFileName);
+
+        Assert.Equal(fixtures.Order(StringComparer.Ordinal), covered.Order(StringComparer.Ordinal));
+    }
+}

@@ -1,0 +1,168 @@
+using IpsecExporter.Configuration;
+using IpsecExporter.Metrics;
+using IpsecExporter.Sources;
+using IpsecExporter.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IpsecExporter.Tests.Sources;
+
+public sealed class SourceCollectorTests : IDisposable
+{
+    private const string Config = """
+        site: { name: hq }
+        sources:
+          - { name: a, type: scripted, interval: 5s, timeout: 2s }
+          - { name: b, type: scripted, interval: 5s }
+        """;
+
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+    private readonly ScriptedSourceFactory _factory = new();
+    private readonly ExporterMetrics _metrics = new("test");
+    private readonly RecordingObserver _observer = new();
+    private readonly TempDirectory _directory = new();
+    private readonly ConfigStore _store;
+    private readonly SourceCollector _collector;
+
+    public SourceCollectorTests()
+    {
+        var registry = TestSources.Registry(_factory);
+        var loader = new ConfigLoader(registry);
+        var path = _directory.Write("config.yaml", Config);
+        _store = new ConfigStore(loader.Load(path), loader, _metrics, NullLogger<ConfigStore>.Instance);
+        _collector = new SourceCollector(_store, registry, new ServiceCollection().BuildServiceProvider(), _metrics, _time, [_observer], NullLogger<SourceCollector>.Instance);
+    }
+
+    [Fact]
+    public async Task A_successful_collection_sets_up_last_success_and_hands_the_snapshot_on()
+    {
+        var snapshot = new SaSnapshot(_time.GetUtcNow(), []);
+        _factory.Created["a"].Enqueue(snapshot);
+        _factory.Created["b"].EnqueueFailure("connection refused");
+
+        await _collector.CollectOnceAsync(CancellationToken.None);
+
+        var text = await _metrics.RenderAsync();
+        Assert.Contains("ipsec_source_up{source=\"a\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_source_up{source=\"b\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains($"ipsec_source_last_success_timestamp_seconds{{source=\"a\"}} {_time.GetUtcNow().ToUnixTimeSeconds()}", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("ipsec_source_last_success_timestamp_seconds{source=\"b\"}", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_source_collect_duration_seconds{source=\"b\"}", text, StringComparison.Ordinal);
+        Assert.Same(snapshot, _observer.Seen.Single(s => s.Source == "a").Snapshot);
+        Assert.Null(_observer.Seen.Single(s => s.Source == "b").Snapshot);
+        Assert.True(_collector.FirstCollectionDone);
+        Assert.Equal("connection refused", _collector.States["b"].LastError);
+    }
+
+    [Fact]
+    public async Task A_failure_keeps_the_last_good_snapshot_and_a_retry_recovers()
+    {
+        var first = new SaSnapshot(_time.GetUtcNow(), []);
+        _factory.Created["a"].Enqueue(first);
+        _factory.Created["a"].EnqueueFailure("socket closed");
+        _factory.Created["a"].Enqueue(new SaSnapshot(_time.GetUtcNow(), []));
+        _factory.Created["b"].Default = _ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), []));
+
+        await _collector.CollectOnceAsync(CancellationToken.None);
+        await _collector.CollectOnceAsync(CancellationToken.None);
+
+        Assert.False(_collector.States["a"].Up);
+        Assert.Same(first, _collector.States["a"].LastGoodSnapshot);
+        Assert.Contains("ipsec_source_up{source=\"a\"} 0", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_source_up{source=\"b\"} 1", await _metrics.RenderAsync(), StringComparison.Ordinal);
+
+        await _collector.CollectOnceAsync(CancellationToken.None);
+
+        Assert.True(_collector.States["a"].Up);
+        Assert.Contains("ipsec_source_up{source=\"a\"} 1", await _metrics.RenderAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_hanging_source_times_out_without_holding_up_the_others()
+    {
+        _factory.Created["a"].EnqueueHang();
+        _factory.Created["b"].Enqueue(new SaSnapshot(_time.GetUtcNow(), []));
+
+        var collection = _collector.CollectOnceAsync(CancellationToken.None);
+        await WaitUntil(() => _collector.States.ContainsKey("b"));
+        Assert.False(collection.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await collection;
+
+        Assert.Equal("timed out after 2s", _collector.States["a"].LastError);
+        Assert.True(_collector.States["b"].Up);
+        Assert.Contains("ipsec_source_collect_duration_seconds{source=\"a\"} 2", await _metrics.RenderAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_reload_that_removes_a_source_disposes_it_and_drops_its_series()
+    {
+        var removed = _factory.Created["b"];
+        _factory.Created["a"].Default = _ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), []));
+        removed.Default = _ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), []));
+        await _collector.CollectOnceAsync(CancellationToken.None);
+
+        _directory.Write("config.yaml", "site: { name: hq }\nsources:\n  - { name: a, type: scripted, interval: 5s, timeout: 2s }\n");
+        Assert.Empty(_store.Reload());
+        await WaitUntil(() => removed.Disposed);
+
+        var text = await _metrics.RenderAsync();
+        Assert.Contains("ipsec_source_up{source=\"a\"} 1", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("source=\"b\"", text, StringComparison.Ordinal);
+        Assert.Equal(["b"], _observer.Removed);
+        Assert.Same(_factory.Created["a"], _factory.Created["a"]);
+    }
+
+    [Fact]
+    public async Task The_background_loop_collects_each_source_on_its_interval()
+    {
+        _factory.Created["a"].Default = _ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), []));
+        _factory.Created["b"].Default = _ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), []));
+        using var stop = new CancellationTokenSource();
+
+        await _collector.StartAsync(stop.Token);
+        await WaitUntil(() => _factory.Created["a"].Collections == 1);
+        for (var expected = 2; expected <= 4; expected++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(5));
+            await WaitUntil(() => _factory.Created["a"].Collections == expected);
+        }
+
+        await _collector.StopAsync(CancellationToken.None);
+        Assert.Equal(4, _factory.Created["b"].Collections);
+    }
+
+    public void Dispose()
+    {
+        _collector.Dispose();
+        _directory.Dispose();
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10s");
+            await Task.Delay(10);
+        }
+    }
+
+    private sealed class RecordingObserver : ISnapshotObserver
+    {
+        public List<(string Source, SaSnapshot? Snapshot)> Seen { get; } = [];
+
+        public List<string> Removed { get; } = [];
+
+        public void OnCollected(SourceConfig source, SaSnapshot? snapshot)
+        {
+            lock (Seen)
+            {
+                Seen.Add((source.Name, snapshot));
+            }
+        }
+
+        public void OnRemoved(string sourceName) => Removed.Add(sourceName);
+    }
+}

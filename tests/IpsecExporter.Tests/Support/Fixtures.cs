@@ -1,0 +1,6 @@
+namespace IpsecExporter.Tests.Support;
+
+public static class Fixtures
+{
+    public static string Path(params string[] parts) => System.IO.Path.Combine([AppContext.BaseDirectory, "Fixtures", .. parts]);
+}

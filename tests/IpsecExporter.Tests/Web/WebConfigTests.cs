@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using IpsecExporter.Cli;
+using IpsecExporter.Configuration;
+using IpsecExporter.Sources;
+using IpsecExporter.Tests.Support;
+using IpsecExporter.Web;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IpsecExporter.Tests.Web;
+
+/// <summary>--web-config: TLS and bcrypt basic auth on every endpoint, with a real Kestrel on loopback.</summary>
+public sealed class WebConfigTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    [Fact]
+    public async Task Tls_and_basic_auth_protect_every_endpoint()
+    {
+        using var certificate = CreateCertificate();
+        _directory.Write("tls.crt", certificate.ExportCertificatePem());
+        _directory.Write("tls.key", certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        var hash = BCrypt.Net.BCrypt.HashPassword("correct horse", 4);
+        var webConfigPath = _directory.Write("web.yml", $"tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n  prometheus: '{hash}'\n");
+        var webConfig = WebConfig.Load(webConfigPath);
+        var port = ExporterProcess.FreePort();
+        await using var app = await StartAsync(port, webConfig);
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, cert, _, _) => cert!.Thumbprint == certificate.Thumbprint };
+        using var http = new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{port}/") };
+
+        foreach (var path in new[] { "metrics", "healthz", "readyz", "" })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(path)).StatusCode);
+        }
+
+        http.DefaultRequestHeaders.Authorization = Basic("prometheus", "wrong");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("metrics")).StatusCode);
+
+        http.DefaultRequestHeaders.Authorization = Basic("prometheus", "correct horse");
+        var metrics = await http.GetStringAsync("metrics");
+        Assert.Contains("ipsec_exporter_build_info", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_plain_password_instead_of_a_hash_is_rejected_without_echoing_it()
+    {
+        var path = _directory.Write("web.yml", "basic_auth_users:\n  prometheus: hunter2\n");
+
+        var error = Assert.Single(Assert.Throws<ConfigException>(() => WebConfig.Load(path)).Errors);
+
+        Assert.Equal($"{path}:2:15: basic_auth_users: the entry for 'prometheus' must be a bcrypt hash ($2y$...)", error.ToString());
+        Assert.DoesNotContain("hunter2", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_certificate_files_and_unknown_keys_are_reported_together()
+    {
+        var path = _directory.Write("web.yml", "tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n  client_ca: x\n");
+
+        var errors = Assert.Throws<ConfigException>(() => WebConfig.Load(path)).Errors.Select(e => e.Message).ToList();
+
+        Assert.Contains("tls_server_config: unknown key 'client_ca' (expected one of: cert_file, key_file)", errors);
+        Assert.Contains("tls_server_config.cert_file: file 'missing.crt' does not exist", errors);
+        Assert.Contains("tls_server_config.key_file: file 'missing.key' does not exist", errors);
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    private async Task<WebApplication> StartAsync(int port, WebConfig webConfig)
+    {
+        var registry = TestSources.Registry();
+        var configPath = _directory.Write("ipsec.yaml", "site: { name: hq }\n");
+        var config = new ConfigLoader(registry).Load(configPath);
+        var commandLine = new CommandLine(Command.Run, configPath, new IPEndPoint(IPAddress.Loopback, port), null, null, ReportFormat.Text);
+        var app = ExporterHost.Build(commandLine, config, webConfig, services => services.AddSingleton<SaSourceRegistry>(registry));
+        await app.StartAsync();
+        return app;
+    }
+
+    private static AuthenticationHeaderValue Basic(string user, string password) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+
+    private static X509Certificate2 CreateCertificate()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        var now = DateTimeOffset.UtcNow;
+        return request.CreateSelfSigned(now.AddMinutes(-5), now.AddHours(1));
+    }
+}
