@@ -1,0 +1,354 @@
+using System.Globalization;
+using System.Text;
+
+namespace IpsecExporter.Diagnosis;
+
+/// <summary>Thresholds of the diagnosis; defaults in <see cref="Default"/>, documented in docs/DIAGNOSIS.md.</summary>
+public sealed record DiagnosisOptions(TimeSpan Window, TimeSpan RekeyOverlap, double GatewayLossThreshold)
+{
+    public static readonly DiagnosisOptions Default = new(TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(30), 0.05);
+}
+
+/// <summary>
+/// Walks the article's troubleshooting steps over a tunnel's recent samples and concludes what an engineer would.
+/// A pure function of its inputs: the same history always gives the same diagnosis. Phase 1 alone never makes a tunnel
+/// healthy: the tunnel must be seen passing traffic (counters growing both ways, or an inside address answering).
+/// </summary>
+public static class Diagnoser
+{
+    /// <param name="history">Samples of this tunnel, oldest first, covering at least the window where available.</param>
+    public static TunnelDiagnosis Diagnose(string tunnel, IReadOnlyList<TunnelSample> history, DiagnosisOptions options, DateTimeOffset now)
+    {
+        if (history.Count == 0)
+        {
+            var none = Checks.InOrder.Select(c => new CheckResult(c, CheckState.Unknown, "no observations yet")).ToList();
+            return new TunnelDiagnosis(tunnel, now, Verdict.Unknown, "no observations yet", null, none);
+        }
+
+        var latest = history[^1];
+        var windowStart = latest.At - options.Window;
+        var baseline = history.FirstOrDefault(s => s.At >= windowStart) ?? latest;
+        var span = latest.At - baseline.At;
+
+        var internet = CheckInternet(latest.Internet);
+        var gateway = CheckGateway(baseline.Gateway, latest.Gateway, span, options);
+        var phase1 = CheckPhase1(latest);
+        var (phase2, duplicates, allPairsMissing) = CheckPhase2(history, latest, options);
+        var (traffic, oneWay) = CheckTraffic(baseline, latest, span);
+        var inside = CheckInside(baseline, latest, span);
+        var practices = CheckBestPractices(latest.BestPractices);
+        List<CheckResult> checks = [internet, gateway, phase1, phase2, traffic, inside, practices];
+
+        var firstFailing = checks.FirstOrDefault(c => c.State == CheckState.Fail)?.Check;
+        var (verdict, reason) = Conclude(latest, internet, phase1, phase2, duplicates, allPairsMissing, traffic, oneWay, inside, checks);
+        return new TunnelDiagnosis(tunnel, now, verdict, reason, firstFailing, checks);
+    }
+
+    private static (Verdict, string) Conclude(
+        TunnelSample latest,
+        CheckResult internet,
+        CheckResult phase1,
+        CheckResult phase2,
+        bool duplicates,
+        bool allPairsMissing,
+        CheckResult traffic,
+        bool oneWay,
+        CheckResult inside,
+        List<CheckResult> checks)
+    {
+        var passesTraffic = traffic.State == CheckState.Pass || inside.State == CheckState.Pass;
+        if (latest.Internet.Connected == false)
+        {
+            return (Verdict.Down, $"no local internet connectivity: {internet.Evidence}");
+        }
+
+        if (!latest.SourceUp)
+        {
+            return inside.State == CheckState.Pass
+                ? (Verdict.Degraded, $"SA state unknown (source down), but inside targets answer: {inside.Evidence}")
+                : (Verdict.Unknown, "the source is down: Phase 1/Phase 2 state and counters are unknown");
+        }
+
+        if (phase1.State == CheckState.Fail)
+        {
+            return (Verdict.Down, $"Phase 1 down: {phase1.Evidence}");
+        }
+
+        if (allPairsMissing)
+        {
+            return (Verdict.Down, $"Phase 1 up but no Phase 2: {phase2.Evidence}");
+        }
+
+        if (inside.State == CheckState.Fail && traffic.State != CheckState.Pass)
+        {
+            return (Verdict.Down, $"no inside target answers through the tunnel: {inside.Evidence}");
+        }
+
+        if (duplicates)
+        {
+            return (Verdict.Desynchronized, $"duplicate SPI associations: {phase2.Evidence}");
+        }
+
+        if (oneWay)
+        {
+            return (Verdict.Desynchronized, $"one-way traffic: {traffic.Evidence}");
+        }
+
+        var failing = checks.FirstOrDefault(c => c.State == CheckState.Fail);
+        if (failing is not null)
+        {
+            return (Verdict.Degraded, $"{failing.Check}: {failing.Evidence}");
+        }
+
+        if (phase1.State == CheckState.Pass && phase2.State == CheckState.Pass && passesTraffic)
+        {
+            var how = traffic.State == CheckState.Pass ? "traffic grows in both directions" : "inside targets answer";
+            return (Verdict.Healthy, $"Phase 1 and one CHILD SA per pair up, {how}");
+        }
+
+        return (Verdict.Unknown, "collecting evidence: traffic has not been observed over a full window yet");
+    }
+
+    private static CheckResult CheckInternet(InternetSample internet)
+    {
+        if (internet.Connected == false)
+        {
+            return new(Checks.Internet, CheckState.Fail, internet.Detail ?? "no operational interface with a default route");
+        }
+
+        if (internet.PublicIpMatchesExpected == false)
+        {
+            return new(Checks.Internet, CheckState.Fail, $"public IP is {internet.PublicIp?.ToString() ?? "unknown"}, not the expected address; {internet.Detail}".TrimEnd(' ', ';'));
+        }
+
+        if (internet.Connected is null && internet.PublicIp is null)
+        {
+            return new(Checks.Internet, CheckState.Unknown, internet.Detail ?? "not checked");
+        }
+
+        var text = new StringBuilder(internet.Connected == true ? "interface up with a default route" : "connectivity not checked");
+        if (internet.PublicIp is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; public IP {internet.PublicIp}{(internet.PublicIpMatchesExpected == true ? " as expected" : "")}");
+        }
+
+        return new(Checks.Internet, CheckState.Pass, text.ToString());
+    }
+
+    private static CheckResult CheckGateway(ProbeCounts? first, ProbeCounts? last, TimeSpan span, DiagnosisOptions options)
+    {
+        if (last is null)
+        {
+            return new(Checks.GatewayReachable, CheckState.Unknown, "no gateway probes");
+        }
+
+        var (requests, responses) = Delta(first, last);
+        if (requests == 0)
+        {
+            return new(Checks.GatewayReachable, CheckState.Unknown, "no echo requests sent yet");
+        }
+
+        var loss = (double)(requests - responses) / requests;
+        var rtt = last.LastRtt is { } r ? $", last RTT {FormatRtt(r)}" : "";
+        var evidence = string.Create(CultureInfo.InvariantCulture, $"{loss * 100:0.#}% loss ({requests - responses} of {requests} echo requests unanswered over {Format(span)}){rtt}");
+        if (responses == 0)
+        {
+            return new(Checks.GatewayReachable, CheckState.Fail, $"unreachable: {evidence}");
+        }
+
+        return new(Checks.GatewayReachable, loss > options.GatewayLossThreshold ? CheckState.Fail : CheckState.Pass, evidence);
+    }
+
+    private static CheckResult CheckPhase1(TunnelSample latest)
+    {
+        if (!latest.SourceUp || latest.IkeEstablished is null)
+        {
+            return new(Checks.Phase1, CheckState.Unknown, "source down: IKE SA state unknown");
+        }
+
+        return latest.IkeEstablished.Value
+            ? new(Checks.Phase1, CheckState.Pass, latest.IkeSaCount == 1 ? "IKE SA established" : $"{latest.IkeSaCount} IKE SAs established")
+            : new(Checks.Phase1, CheckState.Fail, "no ESTABLISHED IKE SA for the connection");
+    }
+
+    private static (CheckResult Result, bool Duplicates, bool AllMissing) CheckPhase2(IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options)
+    {
+        if (!latest.SourceUp)
+        {
+            return (new(Checks.Phase2SingleSa, CheckState.Unknown, "source down: CHILD SA state unknown"), false, false);
+        }
+
+        var problems = new List<string>();
+        var notes = new List<string>();
+        var duplicates = false;
+        var missing = 0;
+        foreach (var pair in latest.Pairs)
+        {
+            var name = $"{pair.Local} <-> {pair.Remote}";
+            if (pair.ChildSas == 0)
+            {
+                missing++;
+                problems.Add($"{name}: no CHILD SA (Phase 2 missing)");
+            }
+            else if (pair.ChildSas > 1)
+            {
+                var since = DuplicateSince(history, pair);
+                var duration = latest.At - since;
+                if (duration >= options.RekeyOverlap)
+                {
+                    duplicates = true;
+                    problems.Add($"{name}: {pair.ChildSas} CHILD SAs for {Format(duration)} (a rekey overlap lasts under {Format(options.RekeyOverlap)})");
+                }
+                else
+                {
+                    notes.Add($"{name}: {pair.ChildSas} CHILD SAs for {Format(duration)} (rekey overlap)");
+                }
+            }
+            else
+            {
+                notes.Add($"{name}: 1 CHILD SA");
+            }
+        }
+
+        var allMissing = latest.Pairs.Count > 0 && missing == latest.Pairs.Count;
+        return problems.Count > 0
+            ? (new(Checks.Phase2SingleSa, CheckState.Fail, string.Join("; ", problems)), duplicates, allMissing)
+            : (new(Checks.Phase2SingleSa, CheckState.Pass, string.Join("; ", notes)), false, false);
+    }
+
+    /// <summary>When the pair's current run of more than one CHILD SA began (as far as the history reaches).</summary>
+    private static DateTimeOffset DuplicateSince(IReadOnlyList<TunnelSample> history, PairSample pair)
+    {
+        var since = history[^1].At;
+        for (var i = history.Count - 1; i >= 0; i--)
+        {
+            var sample = history[i].Pairs.FirstOrDefault(p => p.Local == pair.Local && p.Remote == pair.Remote);
+            if (sample is null || sample.ChildSas <= 1 || !history[i].SourceUp)
+            {
+                break;
+            }
+
+            since = history[i].At;
+        }
+
+        return since;
+    }
+
+    private static (CheckResult Result, bool OneWay) CheckTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    {
+        if (!latest.SourceUp)
+        {
+            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "source down: counters unknown"), false);
+        }
+
+        if (span <= TimeSpan.Zero)
+        {
+            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "need a second sample to see counters grow"), false);
+        }
+
+        var parts = new List<string>();
+        var oneWay = false;
+        var idle = 0;
+        var observed = 0;
+        foreach (var pair in latest.Pairs.Where(p => p.ChildSas > 0))
+        {
+            var before = baseline.Pairs.FirstOrDefault(p => p.Local == pair.Local && p.Remote == pair.Remote);
+            var sent = pair.SentPackets - Math.Min(pair.SentPackets, before?.SentPackets ?? 0);
+            var received = pair.ReceivedPackets - Math.Min(pair.ReceivedPackets, before?.ReceivedPackets ?? 0);
+            var name = $"{pair.Local} <-> {pair.Remote}";
+            observed++;
+            if (sent > 0 && received > 0)
+            {
+                parts.Add($"{name}: sent +{sent}, received +{received} packets");
+            }
+            else if (sent > 0 || received > 0)
+            {
+                oneWay = true;
+                parts.Add($"{name}: sent +{sent}, received +{received} packets over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})");
+            }
+            else
+            {
+                idle++;
+                parts.Add($"{name}: no traffic either way over {Format(span)}");
+            }
+        }
+
+        if (observed == 0)
+        {
+            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic"), false);
+        }
+
+        var text = string.Join("; ", parts);
+        if (idle > 0 && !oneWay)
+        {
+            text += " (IPsec sends nothing on its own: configure inside probes to keep traffic flowing)";
+        }
+
+        return (new(Checks.TrafficBothDirections, oneWay || idle > 0 ? CheckState.Fail : CheckState.Pass, text), oneWay);
+    }
+
+    private static CheckResult CheckInside(TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    {
+        if (latest.Inside.Count == 0)
+        {
+            return new(Checks.InsideReachable, CheckState.Unknown, "no inside targets configured");
+        }
+
+        var parts = new List<string>();
+        var answering = 0;
+        var probed = 0;
+        foreach (var target in latest.Inside)
+        {
+            var before = baseline.Inside.FirstOrDefault(t => t.Target.Equals(target.Target))?.Counts;
+            var (requests, responses) = Delta(before, target.Counts);
+            if (requests == 0)
+            {
+                parts.Add($"{target.Target}: not probed yet");
+                continue;
+            }
+
+            probed++;
+            if (responses > 0)
+            {
+                answering++;
+                var rtt = target.Counts.LastRtt is { } r ? $", RTT {FormatRtt(r)}" : "";
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{target.Target}: {responses}/{requests} replies{rtt}"));
+            }
+            else
+            {
+                parts.Add($"{target.Target}: no reply to {requests} echo requests");
+            }
+        }
+
+        var state = probed == 0 ? CheckState.Unknown : answering > 0 ? CheckState.Pass : CheckState.Fail;
+        return new(Checks.InsideReachable, state, string.Join("; ", parts) + (span > TimeSpan.Zero ? $" over {Format(span)}" : ""));
+    }
+
+    private static CheckResult CheckBestPractices(IReadOnlyList<PracticeResult> practices)
+    {
+        var known = practices.Where(p => p.Ok is not null).ToList();
+        if (known.Count == 0)
+        {
+            return new(Checks.BestPractices, CheckState.Unknown, "nothing to compare against yet");
+        }
+
+        var violated = known.Where(p => p.Ok == false).ToList();
+        return violated.Count > 0
+            ? new(Checks.BestPractices, CheckState.Fail, string.Join("; ", violated.Select(p => $"{p.Practice}: {p.Reason}")))
+            : new(Checks.BestPractices, CheckState.Pass, string.Join("; ", known.Select(p => $"{p.Practice}: {p.Reason}")));
+    }
+
+    private static (ulong Requests, ulong Responses) Delta(ProbeCounts? first, ProbeCounts last)
+    {
+        var requests = last.Requests - Math.Min(last.Requests, first?.Requests ?? 0);
+        var responses = last.Responses - Math.Min(last.Responses, first?.Responses ?? 0);
+        return (requests, Math.Min(requests, responses));
+    }
+
+    public static string Format(TimeSpan span) =>
+        span >= TimeSpan.FromSeconds(1) ? Configuration.DurationParser.Format(TimeSpan.FromSeconds(Math.Round(span.TotalSeconds))) : "0s";
+
+    public static string FormatRtt(TimeSpan rtt) => rtt.TotalMilliseconds >= 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{rtt.TotalMilliseconds:0.##} ms")
+        : string.Create(CultureInfo.InvariantCulture, $"{rtt.TotalMicroseconds:0} µs");
+}

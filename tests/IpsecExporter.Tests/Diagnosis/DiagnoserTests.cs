@@ -1,0 +1,268 @@
+using System.Net;
+using IpsecExporter.Diagnosis;
+
+namespace IpsecExporter.Tests.Diagnosis;
+
+/// <summary>Each verdict and each first failing step, from histories shaped like what the collectors record.</summary>
+public sealed class DiagnoserTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DiagnosisOptions Options = DiagnosisOptions.Default;
+
+    [Fact]
+    public void Traffic_both_ways_and_answering_targets_is_healthy()
+    {
+        var diagnosis = Diagnose(Healthy(0), Healthy(120));
+
+        Assert.Equal(Verdict.Healthy, diagnosis.Verdict);
+        Assert.Null(diagnosis.FirstFailingCheck);
+        Assert.All(diagnosis.Checks, c => Assert.Equal(CheckState.Pass, c.State));
+        Assert.Equal("Phase 1 and one CHILD SA per pair up, traffic grows in both directions", diagnosis.Reason);
+    }
+
+    [Fact]
+    public void Phase1_up_with_no_traffic_is_not_healthy()
+    {
+        var idle = Healthy(0) with { Inside = [] };
+        var later = Healthy(0) with { At = T0.AddSeconds(120), Inside = [] };
+
+        var diagnosis = Diagnose(idle, later);
+
+        Assert.Equal(Verdict.Degraded, diagnosis.Verdict);
+        Assert.Equal(Checks.TrafficBothDirections, diagnosis.FirstFailingCheck);
+        Assert.Contains("no traffic either way over 2m", diagnosis.Reason, StringComparison.Ordinal);
+        Assert.Contains("configure inside probes", diagnosis.Check(Checks.TrafficBothDirections).Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_single_sample_is_not_enough_to_call_a_tunnel_healthy()
+    {
+        var diagnosis = Diagnose(Healthy(0));
+
+        Assert.Equal(Verdict.Unknown, diagnosis.Verdict);
+        Assert.Equal(CheckState.Unknown, diagnosis.Check(Checks.TrafficBothDirections).State);
+    }
+
+    [Fact]
+    public void Sent_growing_while_received_is_flat_is_desynchronized()
+    {
+        var before = Healthy(0);
+        var after = Healthy(120) with { Pairs = [Pair(1, sent: 1120, received: 1000)], Inside = [Inside(1120, 1000)] };
+
+        var diagnosis = Diagnose(before, after);
+
+        Assert.Equal(Verdict.Down, diagnosis.Verdict);
+        Assert.Equal(Checks.TrafficBothDirections, diagnosis.FirstFailingCheck);
+
+        // With some other traffic answering (another target through a different path), it is the asymmetry that decides.
+        var answering = after with { Inside = [Inside(1120, 1100)] };
+        var desync = Diagnose(before, answering);
+        Assert.Equal(Verdict.Desynchronized, desync.Verdict);
+        Assert.Equal("one-way traffic: 10.1.0.0/24 <-> 10.2.0.0/24: sent +120, received +0 packets over 2m (nothing comes back)", desync.Reason);
+    }
+
+    [Fact]
+    public void Received_growing_while_sent_is_flat_is_desynchronized()
+    {
+        var after = Healthy(120) with { Pairs = [Pair(1, sent: 1000, received: 1120)] };
+
+        var diagnosis = Diagnose(Healthy(0), after);
+
+        Assert.Equal(Verdict.Desynchronized, diagnosis.Verdict);
+        Assert.Contains("nothing goes out", diagnosis.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Two_child_sas_during_a_rekey_overlap_are_not_desynchronized()
+    {
+        var history = new[] { Healthy(0), Healthy(100) with { Pairs = [Pair(2, 1100, 1100)] }, Healthy(120) with { Pairs = [Pair(2, 1120, 1120)] } };
+
+        var diagnosis = Diagnose(history);
+
+        Assert.Equal(Verdict.Healthy, diagnosis.Verdict);
+        Assert.Contains("2 CHILD SAs for 20s (rekey overlap)", diagnosis.Check(Checks.Phase2SingleSa).Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Two_child_sas_beyond_the_rekey_overlap_are_desynchronized()
+    {
+        var history = new[] { Healthy(0), Healthy(60) with { Pairs = [Pair(2, 1060, 1060)] }, Healthy(90) with { Pairs = [Pair(2, 1090, 1090)] } };
+
+        var diagnosis = Diagnose(history);
+
+        Assert.Equal(Verdict.Desynchronized, diagnosis.Verdict);
+        Assert.Equal(Checks.Phase2SingleSa, diagnosis.FirstFailingCheck);
+        Assert.Equal("duplicate SPI associations: 10.1.0.0/24 <-> 10.2.0.0/24: 2 CHILD SAs for 30s (a rekey overlap lasts under 30s)", diagnosis.Reason);
+    }
+
+    [Fact]
+    public void Phase1_down_is_down()
+    {
+        var after = Healthy(120) with { IkeEstablished = false, IkeSaCount = 0, Pairs = [Pair(0, 1000, 1000)], Inside = [Inside(1120, 1000)] };
+
+        var diagnosis = Diagnose(Healthy(0), after);
+
+        Assert.Equal(Verdict.Down, diagnosis.Verdict);
+        Assert.Equal(Checks.Phase1, diagnosis.FirstFailingCheck);
+        Assert.Equal("Phase 1 down: no ESTABLISHED IKE SA for the connection", diagnosis.Reason);
+    }
+
+    [Fact]
+    public void Phase1_up_without_any_child_sa_is_down()
+    {
+        var after = Healthy(120) with { Pairs = [Pair(0, 1000, 1000)], Inside = [Inside(1120, 1000)] };
+
+        var diagnosis = Diagnose(Healthy(0), after);
+
+        Assert.Equal(Verdict.Down, diagnosis.Verdict);
+        Assert.Equal(Checks.Phase2SingleSa, diagnosis.FirstFailingCheck);
+        Assert.Contains("Phase 2 missing", diagnosis.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void One_missing_pair_of_two_is_degraded()
+    {
+        var before = Healthy(0) with { Pairs = [Pair(1, 1000, 1000), Pair(1, 50, 50, "10.1.3.0/24", "10.2.4.0/24")] };
+        var after = Healthy(120) with { Pairs = [Pair(1, 1120, 1120), Pair(0, 50, 50, "10.1.3.0/24", "10.2.4.0/24")] };
+
+        var diagnosis = Diagnose(before, after);
+
+        Assert.Equal(Verdict.Degraded, diagnosis.Verdict);
+        Assert.Equal("phase2_single_sa: 10.1.3.0/24 <-> 10.2.4.0/24: no CHILD SA (Phase 2 missing)", diagnosis.Reason);
+    }
+
+    [Fact]
+    public void Gateway_loss_above_the_threshold_is_degraded_and_total_loss_says_unreachable()
+    {
+        var lossy = Healthy(120) with { Gateway = new ProbeCounts(1120, 1096, TimeSpan.FromMilliseconds(12)) };
+        var silent = Healthy(120) with { Gateway = new ProbeCounts(1120, 1000, null) };
+
+        var degraded = Diagnose(Healthy(0), lossy);
+        var unreachable = Diagnose(Healthy(0), silent);
+
+        Assert.Equal((Verdict.Degraded, Checks.GatewayReachable), (degraded.Verdict, degraded.FirstFailingCheck));
+        Assert.Equal("gateway_reachable: 20% loss (24 of 120 echo requests unanswered over 2m), last RTT 12 ms", degraded.Reason);
+        Assert.Equal(Verdict.Degraded, unreachable.Verdict);
+        Assert.StartsWith("unreachable: 100% loss", unreachable.Check(Checks.GatewayReachable).Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Loss_at_the_threshold_passes()
+    {
+        var diagnosis = Diagnose(Healthy(0), Healthy(120) with { Gateway = new ProbeCounts(1120, 1114, null) });
+
+        Assert.Equal(CheckState.Pass, diagnosis.Check(Checks.GatewayReachable).State);
+    }
+
+    [Fact]
+    public void A_changed_public_ip_fails_the_internet_step_first()
+    {
+        var moved = Healthy(120) with { Internet = new InternetSample(true, IPAddress.Parse("198.51.100.99"), false, null) };
+
+        var diagnosis = Diagnose(Healthy(0), moved);
+
+        Assert.Equal((Verdict.Degraded, Checks.Internet), (diagnosis.Verdict, diagnosis.FirstFailingCheck));
+        Assert.Equal("internet: public IP is 198.51.100.99, not the expected address", diagnosis.Reason);
+    }
+
+    [Fact]
+    public void No_local_connectivity_is_down()
+    {
+        var offline = Healthy(120) with { Internet = new InternetSample(false, null, null, "no default route") };
+
+        var diagnosis = Diagnose(Healthy(0), offline);
+
+        Assert.Equal((Verdict.Down, Checks.Internet), (diagnosis.Verdict, diagnosis.FirstFailingCheck));
+        Assert.Equal("no local internet connectivity: no default route", diagnosis.Reason);
+    }
+
+    [Fact]
+    public void No_inside_target_answering_is_down_even_with_phase1_and_phase2_up()
+    {
+        var after = Healthy(120) with { Pairs = [Pair(1, 1120, 1000)], Inside = [Inside(1120, 1000), Inside(1120, 1000, "10.2.0.20")] };
+        var before = Healthy(0) with { Inside = [Inside(1000, 1000), Inside(1000, 1000, "10.2.0.20")] };
+
+        var diagnosis = Diagnose(before, after);
+
+        Assert.Equal(Verdict.Down, diagnosis.Verdict);
+        Assert.Equal("no inside target answers through the tunnel: 10.2.0.1: no reply to 120 echo requests; 10.2.0.20: no reply to 120 echo requests over 2m", diagnosis.Reason);
+    }
+
+    [Fact]
+    public void One_answering_inside_target_of_two_passes_the_inside_step()
+    {
+        var before = Healthy(0) with { Inside = [Inside(1000, 1000), Inside(1000, 1000, "10.2.0.20")] };
+        var after = Healthy(120) with { Inside = [Inside(1120, 1120), Inside(1120, 1000, "10.2.0.20")] };
+
+        var diagnosis = Diagnose(before, after);
+
+        Assert.Equal(Verdict.Healthy, diagnosis.Verdict);
+        Assert.Contains("10.2.0.20: no reply to 120 echo requests", diagnosis.Check(Checks.InsideReachable).Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_violated_best_practice_is_degraded_with_its_reason()
+    {
+        var after = Healthy(120) with { BestPractices = [new PracticeResult("pfs", false, "rekeyed CHILD SAs carry no DH group"), new PracticeResult("time_sync", true, "offset 2 ms")] };
+
+        var diagnosis = Diagnose(Healthy(0), after);
+
+        Assert.Equal((Verdict.Degraded, Checks.BestPractices), (diagnosis.Verdict, diagnosis.FirstFailingCheck));
+        Assert.Equal("best_practices: pfs: rekeyed CHILD SAs carry no DH group", diagnosis.Reason);
+    }
+
+    [Fact]
+    public void A_source_down_is_unknown_unless_inside_targets_answer()
+    {
+        var down = Healthy(120) with { SourceUp = false, IkeEstablished = null, Inside = [Inside(1120, 1000)] };
+        var answering = down with { Inside = [Inside(1120, 1120)] };
+
+        Assert.Equal(Verdict.Unknown, Diagnose(Healthy(0), down).Verdict);
+        Assert.Equal(Verdict.Degraded, Diagnose(Healthy(0), answering).Verdict);
+        Assert.Equal(CheckState.Unknown, Diagnose(Healthy(0), down).Check(Checks.Phase1).State);
+    }
+
+    [Fact]
+    public void Samples_older_than_the_window_are_not_the_baseline()
+    {
+        // Traffic stopped 5 minutes ago: growth before the window must not count.
+        var history = new[] { Healthy(0), Healthy(300) with { Pairs = [Pair(1, 1300, 1300)] }, Healthy(420) with { Pairs = [Pair(1, 1300, 1300)], Inside = [] } };
+
+        var diagnosis = Diagnose(history);
+
+        Assert.Equal(CheckState.Fail, diagnosis.Check(Checks.TrafficBothDirections).State);
+    }
+
+    [Fact]
+    public void No_history_is_unknown()
+    {
+        var diagnosis = Diagnoser.Diagnose("t", [], Options, T0);
+
+        Assert.Equal(Verdict.Unknown, diagnosis.Verdict);
+        Assert.Equal(Checks.InOrder, diagnosis.Checks.Select(c => c.Check));
+    }
+
+    private static TunnelDiagnosis Diagnose(params TunnelSample[] history) => Diagnoser.Diagnose("hq-branch-b", history, Options, history[^1].At);
+
+    /// <summary>A healthy tunnel at <paramref name="seconds"/>: one probe and one packet each way per second.</summary>
+    private static TunnelSample Healthy(int seconds)
+    {
+        var n = (ulong)(1000 + seconds);
+        return new TunnelSample(
+            T0.AddSeconds(seconds),
+            SourceUp: true,
+            IkeEstablished: true,
+            IkeSaCount: 1,
+            Pairs: [Pair(1, n, n)],
+            Gateway: new ProbeCounts(n, n, TimeSpan.FromMicroseconds(250)),
+            Inside: [Inside(n, n)],
+            Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), true, null),
+            BestPractices: [new PracticeResult("pfs", true, "DH group ECP_256 on rekeyed CHILD SAs")]);
+    }
+
+    private static PairSample Pair(int childSas, ulong sent, ulong received, string local = "10.1.0.0/24", string remote = "10.2.0.0/24") =>
+        new(local, remote, childSas, sent * 100, received * 100, sent, received);
+
+    private static InsideSample Inside(ulong requests, ulong responses, string target = "10.2.0.1") =>
+        new(IPAddress.Parse(target), new ProbeCounts(requests, responses, TimeSpan.FromMicroseconds(480)));
+}
