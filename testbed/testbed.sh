@@ -235,7 +235,7 @@ esp_proposal() {
 
 # child blocks for one side; the optional 2nd argument adds the duplicate of net1.
 render_children() {
-    local side="$1" with_dup="${2:-0}" child lts rts
+    local side="$1" with_dup="${2:-0}" child lts rts rekey
     local -a list=("${CHILDREN[@]}")
     ((with_dup)) && list+=("$DUP_CHILD")
     for child in "${list[@]}"; do
@@ -245,8 +245,12 @@ render_children() {
             net6) lts="$NET6_HQ" rts="$NET6_BR" ;;
         esac
         [[ "$side" == br ]] && { local t="$lts"; lts="$rts"; rts="$t"; }
+        # charon's duplicate check compares whole child configs (not names): an identical copy
+        # of net1 is refused with "existing duplicate", so the copy differs in rekey_time.
+        rekey="$CHILD_REKEY_S"
+        [[ "$child" == "$DUP_CHILD" ]] && rekey=$((CHILD_REKEY_S + 7))
         render "$TEMPLATES/child.conf.in" CHILD "$child" LOCAL_TS "$lts" REMOTE_TS "$rts" \
-            ESP_PROPOSALS "$(esp_proposal "${child/$DUP_CHILD/net1}")" CHILD_REKEY "$CHILD_REKEY_S"
+            ESP_PROPOSALS "$(esp_proposal "${child/$DUP_CHILD/net1}")" CHILD_REKEY "$rekey"
     done
 }
 
@@ -271,7 +275,7 @@ render_swanctl() {
 # The raw format is nested "key {k=v k=v sub {..}}" with list values as [a b].
 sa_table() {
     local side="$1"
-    swan "$side" --list-sas --noblock --raw 2>/dev/null | awk '
+    timeout 10 ip netns exec "$(side_ns "$side")" swanctl --list-sas --noblock --raw 2>/dev/null | awk '
         {
             # tokens: "name {", "}", "k=v", lists "k=[a b]"
             line = $0
@@ -348,7 +352,8 @@ charon_pid() {  # prints the pid if that side's charon is alive
     echo "$pid"
 }
 
-vici_up() { swan "$1" --stats >/dev/null 2>&1; }
+# Bounded: a connected-but-unserved VICI socket would block swanctl forever.
+vici_up() { timeout 5 ip netns exec "$(side_ns "$1")" swanctl --stats >/dev/null 2>&1; }
 
 start_charon() {
     local side="$1" dir="$STATE/$1" ns
@@ -397,9 +402,10 @@ load_config() {
 # stays down until asked for.
 initiate_children() {
     local side="$1"; shift
-    local child rc=0
+    local child rc=0 t=$((TIMEOUT < 20 ? TIMEOUT : 20))
+    ((t > 0)) || t=1
     for child in "$@"; do
-        swan "$side" --initiate --child "$child" --timeout 20 >>"$STATE/$side/swanctl.out" 2>&1 ||
+        swan "$side" --initiate --child "$child" --timeout "$t" >>"$STATE/$side/swanctl.out" 2>&1 ||
             { log "initiate $child from $side failed (see $STATE/$side/swanctl.out)"; rc=1; }
     done
     return $rc
@@ -410,9 +416,9 @@ dump_logs() {
     for side in hq br; do
         [[ -d "$STATE/$side" ]] || continue
         echo "----- $side: charon.log (last 80 lines) -----" >&2
-        tail -n 80 "$STATE/$side/charon.log" 2>/dev/null >&2 || true
-        echo "----- $side: charon.out / swanctl.out -----" >&2
-        tail -n 20 "$STATE/$side/charon.out" "$STATE/$side/swanctl.out" 2>/dev/null >&2 || true
+        tail -n 80 "$STATE/$side/charon.log" >&2 2>/dev/null || true
+        echo "----- $side: charon.out / swanctl.out (last 20 lines) -----" >&2
+        tail -n 20 "$STATE/$side/charon.out" "$STATE/$side/swanctl.out" >&2 2>/dev/null || true
     done
 }
 
@@ -481,6 +487,9 @@ write_configs() {
     for side in hq br; do
         ns="$(side_ns "$side")"
         mkdir -p "/etc/netns/$ns/swanctl" "$STATE/$side"
+        # Empty credential dirs: swanctl --load-all complains about each missing one.
+        (cd "/etc/netns/$ns/swanctl" &&
+            mkdir -p x509 x509ca x509ocsp x509aa x509ac x509crl pubkey private rsa ecdsa bliss pkcs8 pkcs12)
         render "$TEMPLATES/strongswan.conf.in" NS "$ns" SIDE_DIR "$STATE/$side" PLUGINS "$PLUGINS" \
             >"/etc/netns/$ns/strongswan.conf"
         render_swanctl "$side" >"/etc/netns/$ns/swanctl/swanctl.conf"

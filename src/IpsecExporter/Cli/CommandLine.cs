@@ -1,3 +1,4 @@
+using IpsecExporter.Diagnosis;
 using System.Net;
 
 namespace IpsecExporter.Cli;
@@ -11,12 +12,6 @@ public enum Command
     Version,
 }
 
-public enum ReportFormat
-{
-    Text,
-    Markdown,
-    Json,
-}
 
 /// <summary>The parsed command line. <see cref="Parse"/> throws <see cref="UsageException"/> on bad usage (exit code 2).</summary>
 public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint Listen, string? WebConfigPath, string? Tunnel, ReportFormat Format)

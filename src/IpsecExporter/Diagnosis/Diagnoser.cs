@@ -34,13 +34,13 @@ public static class Diagnoser
         var gateway = CheckGateway(baseline.Gateway, latest.Gateway, span, options);
         var phase1 = CheckPhase1(latest);
         var (phase2, duplicates, allPairsMissing) = CheckPhase2(history, latest, options);
-        var (traffic, oneWay) = CheckTraffic(baseline, latest, span);
+        var (traffic, oneWay, oneWayPairs) = CheckTraffic(baseline, latest, span);
         var inside = CheckInside(baseline, latest, span);
         var practices = CheckBestPractices(latest.BestPractices);
         List<CheckResult> checks = [internet, gateway, phase1, phase2, traffic, inside, practices];
 
         var firstFailing = checks.FirstOrDefault(c => c.State == CheckState.Fail)?.Check;
-        var (verdict, reason) = Conclude(latest, internet, phase1, phase2, duplicates, allPairsMissing, traffic, oneWay, inside, checks);
+        var (verdict, reason) = Conclude(latest, internet, phase1, phase2, duplicates, allPairsMissing, traffic, oneWayPairs, inside, checks);
         return new TunnelDiagnosis(tunnel, now, verdict, reason, firstFailing, checks);
     }
 
@@ -52,7 +52,7 @@ public static class Diagnoser
         bool duplicates,
         bool allPairsMissing,
         CheckResult traffic,
-        bool oneWay,
+        string? oneWayPairs,
         CheckResult inside,
         List<CheckResult> checks)
     {
@@ -79,19 +79,19 @@ public static class Diagnoser
             return (Verdict.Down, $"Phase 1 up but no Phase 2: {phase2.Evidence}");
         }
 
-        if (inside.State == CheckState.Fail && traffic.State != CheckState.Pass)
-        {
-            return (Verdict.Down, $"no inside target answers through the tunnel: {inside.Evidence}");
-        }
-
         if (duplicates)
         {
             return (Verdict.Desynchronized, $"duplicate SPI associations: {phase2.Evidence}");
         }
 
-        if (oneWay)
+        if (oneWayPairs is not null)
         {
-            return (Verdict.Desynchronized, $"one-way traffic: {traffic.Evidence}");
+            return (Verdict.Desynchronized, $"one-way traffic: {oneWayPairs}");
+        }
+
+        if (inside.State == CheckState.Fail && traffic.State != CheckState.Pass)
+        {
+            return (Verdict.Down, $"no inside target answers through the tunnel: {inside.Evidence}");
         }
 
         var failing = checks.FirstOrDefault(c => c.State == CheckState.Fail);
@@ -234,19 +234,21 @@ public static class Diagnoser
         return since;
     }
 
-    private static (CheckResult Result, bool OneWay) CheckTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    /// <returns>The check, whether any pair is one-way, and the one-way pairs in words (null when none).</returns>
+    private static (CheckResult Result, bool OneWay, string? OneWayPairs) CheckTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span)
     {
         if (!latest.SourceUp)
         {
-            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "source down: counters unknown"), false);
+            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "source down: counters unknown"), false, null);
         }
 
         if (span <= TimeSpan.Zero)
         {
-            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "need a second sample to see counters grow"), false);
+            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "need a second sample to see counters grow"), false, null);
         }
 
         var parts = new List<string>();
+        var oneWayParts = new List<string>();
         var oneWay = false;
         var idle = 0;
         var observed = 0;
@@ -264,7 +266,9 @@ public static class Diagnoser
             else if (sent > 0 || received > 0)
             {
                 oneWay = true;
-                parts.Add($"{name}: sent +{sent}, received +{received} packets over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})");
+                var text = $"{name}: sent +{sent}, received +{received} packets over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})";
+                parts.Add(text);
+                oneWayParts.Add(text);
             }
             else
             {
@@ -275,16 +279,17 @@ public static class Diagnoser
 
         if (observed == 0)
         {
-            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic"), false);
+            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic"), false, null);
         }
 
-        var text = string.Join("; ", parts);
+        var evidence = string.Join("; ", parts);
         if (idle > 0 && !oneWay)
         {
-            text += " (IPsec sends nothing on its own: configure inside probes to keep traffic flowing)";
+            evidence += " (IPsec sends nothing on its own: configure inside probes to keep traffic flowing)";
         }
 
-        return (new(Checks.TrafficBothDirections, oneWay || idle > 0 ? CheckState.Fail : CheckState.Pass, text), oneWay);
+        var state = oneWay || idle > 0 ? CheckState.Fail : CheckState.Pass;
+        return (new(Checks.TrafficBothDirections, state, evidence), oneWay, oneWay ? string.Join("; ", oneWayParts) : null);
     }
 
     private static CheckResult CheckInside(TunnelSample baseline, TunnelSample latest, TimeSpan span)

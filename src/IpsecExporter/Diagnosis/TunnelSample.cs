@@ -15,10 +15,29 @@ public sealed record TunnelSample(
     ProbeCounts? Gateway,
     IReadOnlyList<InsideSample> Inside,
     InternetSample Internet,
-    IReadOnlyList<PracticeResult> BestPractices);
+    IReadOnlyList<PracticeResult> BestPractices)
+{
+    /// <summary>IKE SA replacements observed so far (cumulative).</summary>
+    public ulong IkeRekeys { get; init; }
+
+    /// <summary>Addresses of the ESTABLISHED IKE SA as the gateway sees them (NAT aside, the two public IPs).</summary>
+    public IPAddress? IkeLocalHost { get; init; }
+
+    public IPAddress? IkeRemoteHost { get; init; }
+
+    /// <summary>What <c>remote_gateway</c> resolves to now.</summary>
+    public IPAddress? RemoteGatewayAddress { get; init; }
+}
 
 /// <summary>One configured network pair: INSTALLED CHILD SAs and cumulative per-direction traffic.</summary>
-public sealed record PairSample(string Local, string Remote, int ChildSas, ulong SentBytes, ulong ReceivedBytes, ulong SentPackets, ulong ReceivedPackets);
+public sealed record PairSample(string Local, string Remote, int ChildSas, ulong SentBytes, ulong ReceivedBytes, ulong SentPackets, ulong ReceivedPackets)
+{
+    /// <summary>CHILD SA replacements observed so far (cumulative).</summary>
+    public ulong Rekeys { get; init; }
+
+    /// <summary>Observed DH group of rekeyed CHILD SAs (PFS), when known.</summary>
+    public string? DhGroup { get; init; }
+}
 
 /// <summary>Cumulative echo requests and replies, with the latest RTT seen.</summary>
 public sealed record ProbeCounts(ulong Requests, ulong Responses, TimeSpan? LastRtt);

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text;
 using IpsecExporter.Cli;
 using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis;
 using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
@@ -47,6 +48,8 @@ public static class ExporterHost
         services.AddSingleton<SourceCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
         services.AddHostedService<ConfigReloadService>();
+        services.AddSingleton<DiagnosisService>();
+        services.AddHostedService(sp => sp.GetRequiredService<DiagnosisService>());
         services.AddSingleton(new BasicAuthenticator(webConfig?.BasicAuthUsers ?? new Dictionary<string, string>()));
         configureServices?.Invoke(services);
 
@@ -65,22 +68,47 @@ public static class ExporterHost
         app.MapGet("/readyz", (SourceCollector collector) => collector.FirstCollectionDone
             ? Results.Text("ready\n")
             : Results.Text("waiting for the first collection\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/", (ConfigStore store) => Results.Content(IndexPage(store.Current), "text/html; charset=utf-8"));
-    }
-
-    private static string IndexPage(ExporterConfig config)
-    {
-        var html = new StringBuilder();
-        html.Append("<!doctype html><html><head><meta charset=\"utf-8\"><title>ipsec-exporter</title></head><body>");
-        html.Append("<h1>ipsec-exporter</h1><p>Site: ").Append(System.Net.WebUtility.HtmlEncode(config.Site.Name)).Append("</p><ul>");
-        foreach (var tunnel in config.Tunnels)
+        app.MapGet("/", (ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
+            Results.Content(StatusPage.Render(store.Current, diagnosis.All(), time.GetUtcNow()), "text/html; charset=utf-8"));
+        app.MapGet("/api/tunnels", (DiagnosisService diagnosis) => Results.Json(
+            diagnosis.All().Select(Summary).ToList(),
+            ReportJson.Options.GetTypeInfo(typeof(IReadOnlyList<TunnelSummary>))));
+        app.MapGet("/tunnels/{name}/report", (string name, string? format, ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
         {
-            html.Append("<li>").Append(System.Net.WebUtility.HtmlEncode(tunnel.Name)).Append("</li>");
-        }
+            var reportFormat = format switch
+            {
+                null or "markdown" or "md" => ReportFormat.Markdown,
+                "text" => ReportFormat.Text,
+                "json" => ReportFormat.Json,
+                _ => (ReportFormat?)null,
+            };
+            if (reportFormat is null)
+            {
+                return Results.Text($"unknown format '{format}' (expected markdown, text or json)\n", statusCode: StatusCodes.Status400BadRequest);
+            }
 
-        html.Append("</ul><p><a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a> · <a href=\"/readyz\">/readyz</a></p></body></html>");
-        return html.ToString();
+            var view = diagnosis.Get(name);
+            if (view is null)
+            {
+                return store.Current.Tunnels.Any(t => t.Name == name)
+                    ? Results.Text("no observations yet: try again in a few seconds\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+                    : Results.Text($"unknown tunnel '{name}'\n", statusCode: StatusCodes.Status404NotFound);
+            }
+
+            var report = PartnerReports.Build(store.Current, view, time.GetUtcNow());
+            return Results.Text(ReportRenderer.Render(report, reportFormat.Value), ReportRenderer.ContentType(reportFormat.Value));
+        });
     }
+
+    private static TunnelSummary Summary(TunnelView view) => new(
+        view.Tunnel.Name,
+        view.Tunnel.Description,
+        TunnelDiagnosis.StatusLabel(view.Diagnosis.Verdict),
+        view.Diagnosis.Reason,
+        view.Diagnosis.FirstFailingCheck,
+        view.VerdictSince,
+        view.Diagnosis.Checks,
+        $"/tunnels/{Uri.EscapeDataString(view.Tunnel.Name)}/report");
 
     private static async Task BasicAuthMiddleware(HttpContext context, Func<Task> next)
     {

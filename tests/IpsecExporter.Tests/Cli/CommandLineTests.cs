@@ -1,3 +1,4 @@
+using IpsecExporter.Diagnosis;
 using System.Net;
 using IpsecExporter.Cli;
 

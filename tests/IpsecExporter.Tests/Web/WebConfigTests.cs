@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using IpsecExporter.Cli;
 using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis;
 using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
 using IpsecExporter.Web;

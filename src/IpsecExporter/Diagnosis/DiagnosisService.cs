@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using IpsecExporter.Configuration;
+using IpsecExporter.Metrics;
+
+namespace IpsecExporter.Diagnosis;
+
+/// <summary>What the status page, the API and the partner report show for one tunnel.</summary>
+public sealed record TunnelView(
+    TunnelConfig Tunnel,
+    TunnelDiagnosis Diagnosis,
+    TunnelSample? Latest,
+    TunnelSample? Baseline,
+    DateTimeOffset VerdictSince,
+    IReadOnlyList<TunnelEvent> Events);
+
+/// <summary>
+/// Samples every tunnel on an interval, keeps the samples of the diagnosis window, diagnoses each tunnel, exports
+/// <c>ipsec_tunnel_check</c> and <c>ipsec_tunnel_status</c>, and keeps an in-memory event log per tunnel.
+/// </summary>
+public sealed partial class DiagnosisService : BackgroundService
+{
+    public static readonly TimeSpan SampleInterval = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan EventRetention = TimeSpan.FromHours(24);
+    private const int MaxEventsPerTunnel = 500;
+
+    private readonly ConfigStore _config;
+    private readonly ITunnelSampler _sampler;
+    private readonly ExporterMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger<DiagnosisService> _logger;
+    private readonly ConcurrentDictionary<string, TunnelState> _tunnels = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public DiagnosisService(ConfigStore config, ITunnelSampler sampler, ExporterMetrics metrics, TimeProvider time, ILogger<DiagnosisService> logger)
+    {
+        _config = config;
+        _sampler = sampler;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        _config.Changed += (_, next) =>
+        {
+            foreach (var name in _tunnels.Keys.Except(next.Tunnels.Select(t => t.Name)))
+            {
+                _tunnels.TryRemove(name, out TunnelState? _);
+            }
+        };
+    }
+
+    public DiagnosisOptions Options => DiagnosisOptions.Default with { Window = _config.Current.Diagnosis.Window };
+
+    /// <summary>Samples and diagnoses every configured tunnel once. Tests call this instead of waiting for the timer.</summary>
+    public async Task CollectOnceAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var config = _config.Current;
+            var options = Options;
+            var now = _time.GetUtcNow();
+            foreach (var tunnel in config.Tunnels)
+            {
+                Update(config, tunnel, options, now);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The latest view of every configured tunnel, in configuration order.</summary>
+    public IReadOnlyList<TunnelView> All() => _config.Current.Tunnels.Select(Get).OfType<TunnelView>().ToList();
+
+    public TunnelView? Get(string name) => _config.Current.Tunnels.FirstOrDefault(t => t.Name == name) is { } tunnel ? Get(tunnel) : null;
+
+    private TunnelView? Get(TunnelConfig tunnel)
+    {
+        if (!_tunnels.TryGetValue(tunnel.Name, out var state))
+        {
+            return null;
+        }
+
+        lock (state)
+        {
+            if (state.Diagnosis is null)
+            {
+                return null;
+            }
+
+            var latest = state.History.Count > 0 ? state.History[^1] : null;
+            var windowStart = (latest?.At ?? state.Diagnosis.At) - Options.Window;
+            var baseline = state.History.FirstOrDefault(s => s.At >= windowStart);
+            return new TunnelView(tunnel, state.Diagnosis, latest, baseline, state.VerdictSince, state.Events.ToList());
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(SampleInterval, _time);
+        do
+        {
+            await CollectOnceAsync(stoppingToken);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private void Update(ExporterConfig config, TunnelConfig tunnel, DiagnosisOptions options, DateTimeOffset now)
+    {
+        var sample = _sampler.Sample(config, tunnel, now);
+        var state = _tunnels.GetOrAdd(tunnel.Name, _ => new TunnelState());
+        lock (state)
+        {
+            var previous = state.History.Count > 0 ? state.History[^1] : null;
+            state.History.Add(sample);
+            // Keep one sample from before the window so that its start is always covered.
+            var windowStart = now - options.Window;
+            var firstInWindow = state.History.FindIndex(s => s.At >= windowStart);
+            if (firstInWindow > 1)
+            {
+                state.History.RemoveRange(0, firstInWindow - 1);
+            }
+
+            var diagnosis = Diagnoser.Diagnose(tunnel.Name, state.History, options, now);
+            foreach (var change in TunnelEvents.Between(previous, sample, state.Diagnosis, diagnosis))
+            {
+                state.Events.Add(change);
+            }
+
+            state.Events.RemoveAll(e => e.At < now - EventRetention);
+            if (state.Events.Count > MaxEventsPerTunnel)
+            {
+                state.Events.RemoveRange(0, state.Events.Count - MaxEventsPerTunnel);
+            }
+
+            if (state.Diagnosis is null || state.Diagnosis.Verdict != diagnosis.Verdict)
+            {
+                state.VerdictSince = now;
+                LogVerdict(_logger, tunnel.Name, diagnosis.Verdict, diagnosis.Reason);
+            }
+
+            state.Diagnosis = diagnosis;
+            Export(diagnosis);
+        }
+    }
+
+    private void Export(TunnelDiagnosis diagnosis)
+    {
+        foreach (var check in diagnosis.Checks)
+        {
+            // Absent means unknown: a 0 would claim the check failed.
+            if (check.State == CheckState.Unknown)
+            {
+                _metrics.TunnelCheck.RemoveLabelled(diagnosis.Tunnel, check.Check);
+            }
+            else
+            {
+                _metrics.TunnelCheck.WithLabels(diagnosis.Tunnel, check.Check).Set(check.State == CheckState.Pass ? 1 : 0);
+            }
+        }
+
+        foreach (var verdict in Enum.GetValues<Verdict>())
+        {
+            _metrics.TunnelStatus.WithLabels(diagnosis.Tunnel, TunnelDiagnosis.StatusLabel(verdict)).Set(verdict == diagnosis.Verdict ? 1 : 0);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tunnel {Tunnel} is {Verdict}: {Reason}")]
+    private static partial void LogVerdict(ILogger logger, string tunnel, Verdict verdict, string reason);
+
+    private sealed class TunnelState
+    {
+        public List<TunnelSample> History { get; } = [];
+
+        public List<TunnelEvent> Events { get; } = [];
+
+        public TunnelDiagnosis? Diagnosis { get; set; }
+
+        public DateTimeOffset VerdictSince { get; set; }
+    }
+}

@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using IpsecExporter.Configuration;
+
+namespace IpsecExporter.Diagnosis;
+
+/// <summary>
+/// The article's "IPsec Issues Checklist" filled in for one tunnel: both public IPs, locations and equipment, inside
+/// IPs and network pairs, the steps taken and what each showed, recent events, and the advice that follows.
+/// </summary>
+public sealed record PartnerReport(
+    string Tunnel,
+    string? Description,
+    DateTimeOffset GeneratedAt,
+    string Verdict,
+    string Reason,
+    string? FirstFailingCheck,
+    DateTimeOffset VerdictSince,
+    ReportEnd OurSide,
+    ReportEnd TheirSide,
+    IReadOnlyList<ReportPair> NetworkPairs,
+    string? InsideSource,
+    IReadOnlyList<ReportProbe> InsideTargets,
+    ReportProbe? GatewayPing,
+    IReadOnlyList<CheckResult> Steps,
+    IReadOnlyList<TunnelEvent> Events,
+    IReadOnlyList<string> Advice,
+    string? DashboardUrl,
+    string Window);
+
+/// <summary>One end of the tunnel: who, where, what equipment, and its public IP as configured and as observed.</summary>
+public sealed record ReportEnd(string? Name, string? Contact, string? Location, string? Equipment, string? ConfiguredGateway, string? ObservedAddress, string? IkeAddress);
+
+public sealed record ReportPair(string Local, string Remote, int? ChildSas, ulong? SentBytes, ulong? ReceivedBytes, ulong? SentPackets, ulong? ReceivedPackets, ulong? SentPacketsInWindow, ulong? ReceivedPacketsInWindow, ulong? Rekeys, string? DhGroup);
+
+public sealed record ReportProbe(string Target, ulong Requests, ulong Responses, double? LossRatio, double? LastRttSeconds);
+
+public static class PartnerReports
+{
+    public static PartnerReport Build(ExporterConfig config, TunnelView view, DateTimeOffset now)
+    {
+        var tunnel = view.Tunnel;
+        var latest = view.Latest;
+        var baseline = view.Baseline;
+        var diagnosis = view.Diagnosis;
+        var ours = new ReportEnd(
+            config.Site.Name,
+            null,
+            config.Site.Location,
+            config.Site.Equipment,
+            (tunnel.LocalGateway ?? config.Site.PublicIp)?.ToString(),
+            latest?.Internet.PublicIp?.ToString(),
+            latest?.IkeLocalHost?.ToString());
+        var theirs = new ReportEnd(
+            tunnel.Partner.Name,
+            tunnel.Partner.Contact,
+            tunnel.Partner.Location,
+            tunnel.Partner.Equipment,
+            tunnel.RemoteGateway,
+            latest?.RemoteGatewayAddress?.ToString(),
+            latest?.IkeRemoteHost?.ToString());
+
+        var pairs = tunnel.NetworkPairs.Select(p =>
+        {
+            var now = latest?.Pairs.FirstOrDefault(s => s.Local == p.LocalText && s.Remote == p.RemoteText);
+            var before = baseline?.Pairs.FirstOrDefault(s => s.Local == p.LocalText && s.Remote == p.RemoteText);
+            return new ReportPair(
+                p.LocalText,
+                p.RemoteText,
+                now?.ChildSas,
+                now?.SentBytes,
+                now?.ReceivedBytes,
+                now?.SentPackets,
+                now?.ReceivedPackets,
+                now is null ? null : now.SentPackets - Math.Min(now.SentPackets, before?.SentPackets ?? now.SentPackets),
+                now is null ? null : now.ReceivedPackets - Math.Min(now.ReceivedPackets, before?.ReceivedPackets ?? now.ReceivedPackets),
+                now?.Rekeys,
+                now?.DhGroup);
+        }).ToList();
+
+        var inside = (latest?.Inside ?? []).Select(t => Probe(t.Target.ToString(), baseline?.Inside.FirstOrDefault(b => b.Target.Equals(t.Target))?.Counts, t.Counts)).ToList();
+        var gateway = latest?.Gateway is { } g ? Probe(tunnel.RemoteGateway, baseline?.Gateway, g) : null;
+        var dashboard = config.GrafanaUrl is null
+            ? null
+            : new Uri(config.GrafanaUrl, $"d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel={Uri.EscapeDataString(tunnel.Name)}").ToString();
+
+        return new PartnerReport(
+            tunnel.Name,
+            tunnel.Description,
+            now,
+            TunnelDiagnosis.StatusLabel(diagnosis.Verdict),
+            diagnosis.Reason,
+            diagnosis.FirstFailingCheck,
+            view.VerdictSince,
+            ours,
+            theirs,
+            pairs,
+            tunnel.Inside?.Source.ToString(),
+            inside,
+            gateway,
+            diagnosis.Checks,
+            view.Events,
+            Advise(diagnosis),
+            dashboard,
+            Diagnoser.Format(config.Diagnosis.Window));
+    }
+
+    /// <summary>What to do next, from the verdict and the failing steps, in the article's words of experience.</summary>
+    public static IReadOnlyList<string> Advise(TunnelDiagnosis diagnosis)
+    {
+        var advice = new List<string>();
+        bool Failed(string check) => diagnosis.Check(check).State == CheckState.Fail;
+
+        switch (diagnosis.Verdict)
+        {
+            case Verdict.Healthy:
+                advice.Add("No action needed: Phase 1 and Phase 2 are up and the tunnel carries traffic.");
+                break;
+            case Verdict.Unknown:
+                advice.Add("Not enough evidence yet: check that the exporter can read its source (ipsec_source_up) and wait for a full diagnosis window.");
+                break;
+            case Verdict.Desynchronized:
+                advice.Add("One side is desynchronized (it keeps an old SPI association). A tunnel reset on our side rarely clears the peer's state: ask the partner to clear their SAs for the network pairs above; some equipment only clears old associations on a reboot.");
+                advice.Add("Once traffic flows again, fix the root cause or it will recur: check clock synchronization (NTP) on both gateways, enable PFS, keep lifetimes short with Phase 2 at about two-thirds of Phase 1.");
+                break;
+        }
+
+        if (Failed(Checks.Internet))
+        {
+            advice.Add("Fix local internet connectivity first; if our public IP changed, give the partner the new address (or use a dynamic DNS name where their equipment allows it).");
+        }
+
+        if (Failed(Checks.GatewayReachable))
+        {
+            advice.Add("The partner's gateway drops echo requests or the path loses packets: keep the ping running (loss can be intermittent) and share the loss and RTT above with the partner and the ISPs. Blocking ICMP on gateways only makes troubleshooting harder.");
+        }
+
+        if (Failed(Checks.Phase1))
+        {
+            advice.Add("Phase 1 is not established: confirm both public IPs above are current on both ends, and ask the partner to check their IKE logs for our negotiation attempts (proposals, identities, pre-shared key).");
+        }
+
+        if (Failed(Checks.Phase2SingleSa) && diagnosis.Verdict != Verdict.Desynchronized)
+        {
+            advice.Add("A configured network pair has no CHILD SA: ask the partner to compare the network pairs (traffic selectors) and the Phase 2 proposal, including the PFS group, with ours.");
+        }
+
+        if (Failed(Checks.InsideReachable))
+        {
+            advice.Add("No inside address answers through the tunnel: try several inside addresses on the partner's side (the problem may be one host), and check routing and firewall rules for the inside networks on both ends. Test through the tunnel from inside hosts, never gateway to gateway.");
+        }
+
+        if (Failed(Checks.BestPractices))
+        {
+            advice.Add($"Best practices not met ({diagnosis.Check(Checks.BestPractices).Evidence}): PFS forces regular Phase 2 renegotiation, short lifetimes with Phase 2 at two-thirds of Phase 1 avoid rekey collisions, and NTP keeps rekey timers in step.");
+        }
+
+        return advice;
+    }
+
+    private static ReportProbe Probe(string target, ProbeCounts? before, ProbeCounts now)
+    {
+        var requests = now.Requests - Math.Min(now.Requests, before?.Requests ?? 0);
+        var responses = Math.Min(requests, now.Responses - Math.Min(now.Responses, before?.Responses ?? 0));
+        double? loss = requests == 0 ? null : (double)(requests - responses) / requests;
+        return new ReportProbe(target, requests, responses, loss, now.LastRtt?.TotalSeconds);
+    }
+
+    public static string Percent(double? ratio) => ratio is null ? "n/a" : string.Create(CultureInfo.InvariantCulture, $"{ratio.Value * 100:0.#}%");
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(PartnerReport))]
+[JsonSerializable(typeof(IReadOnlyList<TunnelSummary>))]
+internal sealed partial class ReportJsonContext : JsonSerializerContext;
+
+internal static class ReportJson
+{
+    /// <summary>Readable JSON: "&lt;-&gt;" and "+" stay as they are (the output is never embedded in HTML).</summary>
+    public static readonly JsonSerializerOptions Options = new(ReportJsonContext.Default.Options)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        TypeInfoResolver = ReportJsonContext.Default,
+    };
+}
+
+/// <summary>One row of <c>/api/tunnels</c>.</summary>
+public sealed record TunnelSummary(string Tunnel, string? Description, string Verdict, string Reason, string? FirstFailingCheck, DateTimeOffset VerdictSince, IReadOnlyList<CheckResult> Checks, string ReportUrl);

@@ -1,0 +1,8 @@
+namespace IpsecExporter.Diagnosis;
+
+public enum ReportFormat
+{
+    Text,
+    Markdown,
+    Json,
+}

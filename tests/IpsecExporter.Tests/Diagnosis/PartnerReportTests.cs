@@ -1,0 +1,122 @@
+using System.Net;
+using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis;
+using IpsecExporter.Metrics;
+using IpsecExporter.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IpsecExporter.Tests.Diagnosis;
+
+/// <summary>
+/// A desynchronized tunnel (sent grows, received flat) diagnosed by the real service over two minutes of samples, then
+/// reported: golden files for markdown, text and JSON, and the metrics the service exports.
+/// </summary>
+public sealed class PartnerReportTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+    private readonly FakeTimeProvider _time = new(Start);
+    private readonly ScriptedSampler _sampler = new();
+    private readonly ExporterMetrics _metrics = new("test");
+    private readonly ExporterConfig _config;
+    private readonly DiagnosisService _service;
+
+    public PartnerReportTests()
+    {
+        var loader = new ConfigLoader(TestSources.Registry());
+        _config = loader.Load(Fixtures.Path("config", "valid-full.yaml"));
+        var store = new ConfigStore(_config, loader, _metrics, NullLogger<ConfigStore>.Instance);
+        _service = new DiagnosisService(store, _sampler, _metrics, _time, NullLogger<DiagnosisService>.Instance);
+    }
+
+    [Theory]
+    [InlineData(ReportFormat.Markdown, "desynchronized.md")]
+    [InlineData(ReportFormat.Text, "desynchronized.txt")]
+    [InlineData(ReportFormat.Json, "desynchronized.json")]
+    public async Task A_desynchronized_tunnel_reports_the_checklist(ReportFormat format, string golden)
+    {
+        await RunDesynchronizedAsync();
+        var report = PartnerReports.Build(_config, _service.Get("hq-branch-b")!, _time.GetUtcNow());
+
+        var rendered = ReportRenderer.Render(report, format);
+
+        if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
+        {
+            await File.WriteAllTextAsync(Path.Combine(Configuration.ConfigLoaderTests.RepositoryRoot(), "tests/IpsecExporter.Tests/Fixtures/reports", golden), rendered);
+        }
+
+        var expected = await File.ReadAllTextAsync(Fixtures.Path("reports", golden));
+        Assert.Equal(expected, rendered);
+    }
+
+    [Fact]
+    public async Task The_service_exports_checks_and_exactly_one_status()
+    {
+        await RunDesynchronizedAsync();
+
+        var text = await _metrics.RenderAsync();
+
+        Assert.Contains("ipsec_tunnel_status{tunnel=\"hq-branch-b\",status=\"desynchronized\"} 1", text, StringComparison.Ordinal);
+        foreach (var other in new[] { "healthy", "degraded", "down", "unknown" })
+        {
+            Assert.Contains($"ipsec_tunnel_status{{tunnel=\"hq-branch-b\",status=\"{other}\"}} 0", text, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("ipsec_tunnel_check{tunnel=\"hq-branch-b\",check=\"phase1\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_tunnel_check{tunnel=\"hq-branch-b\",check=\"traffic_both_directions\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_tunnel_check{tunnel=\"hq-branch-b\",check=\"inside_reachable\"} 0", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Events_record_the_rekey_and_the_verdict_change()
+    {
+        await RunDesynchronizedAsync();
+
+        var events = _service.Get("hq-branch-b")!.Events.Select(e => e.Message).ToList();
+
+        Assert.Contains("10.1.0.0/24 <-> 10.2.0.0/24: CHILD SA rekeyed (1x), DH group ECP_256", events);
+        Assert.Contains(events, e => e.StartsWith("healthy -> desynchronized: one-way traffic", StringComparison.Ordinal));
+    }
+
+    /// <summary>Healthy for two minutes (with a rekey), then two minutes of sent packets that get no answer.</summary>
+    private async Task RunDesynchronizedAsync()
+    {
+        ulong sent = 1000, received = 1000, gatewayRequests = 500, insideReplies = 400;
+        ulong rekeys = 0;
+        for (var second = 0; second <= 240; second += 5)
+        {
+            if (second > 0)
+            {
+                _time.Advance(TimeSpan.FromSeconds(5));
+            }
+
+            var healthy = second <= 120;
+            sent += 5;
+            received += healthy ? 5u : 0u;
+            gatewayRequests += 5;
+            insideReplies += healthy ? 5u : 0u;
+            rekeys = second >= 60 ? 1u : 0u;
+            var (s, r, g, i, k) = (sent, received, gatewayRequests, insideReplies, rekeys);
+            _sampler.Set("hq-branch-b", now => new TunnelSample(
+                now,
+                SourceUp: true,
+                IkeEstablished: true,
+                IkeSaCount: 1,
+                Pairs:
+                [
+                    new PairSample("10.1.0.0/24", "10.2.0.0/24", 1, s * 84, r * 84, s, r) { Rekeys = k, DhGroup = k > 0 ? "ECP_256" : null },
+                    new PairSample("fd00:1::/64", "fd00:2::/64", 1, g * 104, g * 104, g, g),
+                ],
+                Gateway: new ProbeCounts(g, g, TimeSpan.FromMicroseconds(830)),
+                Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(g, i, TimeSpan.FromMicroseconds(1450))), new InsideSample(IPAddress.Parse("10.2.0.20"), new ProbeCounts(g, 400, null))],
+                Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), true, null),
+                BestPractices: [new PracticeResult("pfs", true, "DH group ECP_256 on rekeyed CHILD SAs")])
+            {
+                IkeLocalHost = IPAddress.Parse("203.0.113.10"),
+                IkeRemoteHost = IPAddress.Parse("198.51.100.20"),
+                RemoteGatewayAddress = IPAddress.Parse("198.51.100.20"),
+            });
+            await _service.CollectOnceAsync(CancellationToken.None);
+        }
+    }
+}
