@@ -202,7 +202,9 @@ ensure_deps() {
 # /etc/netns/NS/swanctl/swanctl.conf through the bind mounts `ip netns exec` sets up.
 swan() {
     local side="$1"; shift
-    ip netns exec "$(side_ns "$side")" swanctl "$@"
+    # Safety net only: a wedged charon must not hang the caller (initiate/terminate have their
+    # own, shorter --timeout).
+    timeout 90 ip netns exec "$(side_ns "$side")" swanctl "$@"
 }
 
 in_ns() {
@@ -594,7 +596,8 @@ EOF
     fi
     UP_DONE=1
     trap - EXIT INT TERM
-    print_summary
+    print_summary >"$STATE/summary.env"
+    cat "$STATE/summary.env"
     echo "up_ms=$(($(now_ms) - t0))"
 }
 

@@ -1,0 +1,152 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using IpsecExporter.Cli;
+using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis;
+using IpsecExporter.Sources;
+using IpsecExporter.Tests.Support;
+using IpsecExporter.Web;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IpsecExporter.Tests.Web;
+
+/// <summary>The status page, the API and the report endpoints of a real Kestrel, the page read by real headless Chromium.</summary>
+public sealed partial class StatusPageTests : IAsyncLifetime
+{
+    private const string Config = """
+        site: { name: hq, location: "HQ, rack B4" }
+        sources:
+          - { name: gw, type: scripted }
+        tunnels:
+          - name: branch-b
+            description: "HQ to Branch B"
+            remote_gateway: 198.51.100.20
+            network_pairs: [ { local: 10.1.0.0/24, remote: 10.2.0.0/24 } ]
+            inside: { source: 10.1.0.1, targets: [10.2.0.1] }
+          - name: branch-c
+            remote_gateway: 198.51.100.30
+            network_pairs: [ { local: 10.1.0.0/24, remote: 10.3.0.0/24 } ]
+        grafana_url: https://grafana.example.net
+        """;
+
+    private readonly TempDirectory _directory = new();
+    private readonly ScriptedSampler _sampler = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+    private WebApplication? _app;
+    private Uri _base = null!;
+
+    public async Task InitializeAsync()
+    {
+        var registry = TestSources.Registry();
+        var path = _directory.Write("ipsec.yaml", Config);
+        var config = new ConfigLoader(registry).Load(path);
+        var port = ExporterProcess.FreePort();
+        _base = new Uri($"http://127.0.0.1:{port}/");
+        var commandLine = new CommandLine(Command.Run, path, new IPEndPoint(IPAddress.Loopback, port), null, null, ReportFormat.Text);
+        _app = ExporterHost.Build(commandLine, config, null, services =>
+        {
+            services.AddSingleton<SaSourceRegistry>(registry);
+            services.AddSingleton<ITunnelSampler>(_sampler);
+            services.AddSingleton<TimeProvider>(_time);
+        });
+
+        ulong n = 100;
+        _sampler.Set("branch-b", now => Sample(now, "10.2.0.0/24", n, n));
+        _sampler.Set("branch-c", now => Sample(now, "10.3.0.0/24", n, 100) with { Inside = [] });
+        var diagnosis = _app.Services.GetRequiredService<DiagnosisService>();
+        await diagnosis.CollectOnceAsync(CancellationToken.None);
+        n = 160;
+        _time.Advance(TimeSpan.FromSeconds(60));
+        await diagnosis.CollectOnceAsync(CancellationToken.None);
+        await _app.StartAsync();
+    }
+
+    [Fact]
+    public async Task Chromium_shows_one_row_per_tunnel_with_each_check_and_the_verdict()
+    {
+        var dom = await Chromium.RunAsync(_base, "--dump-dom");
+
+        var rows = TunnelRow().Matches(dom).ToDictionary(m => m.Groups["tunnel"].Value, m => m.Groups["verdict"].Value);
+        Assert.Equal(new Dictionary<string, string> { ["branch-b"] = "healthy", ["branch-c"] = "desynchronized" }, rows);
+        Assert.Equal(14, CheckCell().Count(dom));
+        Assert.Matches("data-check=\"traffic_both_directions\" title=\"10.1.0.0/24 &lt;-&gt; 10.3.0.0/24: sent \\+60, received \\+0 packets", dom);
+        Assert.Contains("href=\"/tunnels/branch-c/report?format=markdown\"", dom, StringComparison.Ordinal);
+        Assert.Contains("https://grafana.example.net/d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel=branch-c", dom, StringComparison.Ordinal);
+        Assert.DoesNotMatch("<(script|link|img)[^>]+(src|href)=\"https?://", dom);
+
+        var artifacts = Path.Combine(Configuration.ConfigLoaderTests.RepositoryRoot(), "artifacts");
+        Directory.CreateDirectory(artifacts);
+        var screenshot = Path.Combine(artifacts, "status-page.png");
+        await Chromium.RunAsync(_base, $"--screenshot={screenshot}", "--window-size=1600,500");
+        Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot is empty");
+    }
+
+    [Fact]
+    public async Task The_api_lists_every_tunnel_with_its_checks()
+    {
+        using var http = new HttpClient { BaseAddress = _base };
+
+        var json = await http.GetStringAsync("api/tunnels");
+
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var tunnels = document.RootElement.EnumerateArray().ToList();
+        Assert.Equal(["branch-b", "branch-c"], tunnels.Select(t => t.GetProperty("tunnel").GetString()));
+        Assert.Equal("desynchronized", tunnels[1].GetProperty("verdict").GetString());
+        Assert.Equal("traffic_both_directions", tunnels[1].GetProperty("first_failing_check").GetString());
+        Assert.Equal(7, tunnels[1].GetProperty("checks").GetArrayLength());
+        Assert.Equal("/tunnels/branch-c/report", tunnels[1].GetProperty("report_url").GetString());
+    }
+
+    [Theory]
+    [InlineData("markdown", "text/markdown", "# IPsec trouble report: branch-c")]
+    [InlineData("text", "text/plain", "Verdict: DESYNCHRONIZED")]
+    [InlineData("json", "application/json", "\"verdict\": \"desynchronized\"")]
+    public async Task The_report_endpoint_serves_each_format(string format, string contentType, string expected)
+    {
+        using var http = new HttpClient { BaseAddress = _base };
+
+        var response = await http.GetAsync($"tunnels/branch-c/report?format={format}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(contentType, response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains(expected, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unknown_tunnels_and_formats_are_refused()
+    {
+        using var http = new HttpClient { BaseAddress = _base };
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("tunnels/nope/report")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("tunnels/branch-b/report?format=pdf")).StatusCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        _directory.Dispose();
+    }
+
+    private static TunnelSample Sample(DateTimeOffset now, string remote, ulong sent, ulong received) => new(
+        now,
+        SourceUp: true,
+        IkeEstablished: true,
+        IkeSaCount: 1,
+        Pairs: [new PairSample("10.1.0.0/24", remote, 1, sent * 84, received * 84, sent, received)],
+        Gateway: new ProbeCounts(sent, sent, TimeSpan.FromMicroseconds(400)),
+        Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(sent, received, TimeSpan.FromMicroseconds(900)))],
+        Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), null, null),
+        BestPractices: []);
+
+    [GeneratedRegex("<tr class=\"tunnel\" data-tunnel=\"(?<tunnel>[^\"]+)\" data-verdict=\"(?<verdict>[a-z]+)\"")]
+    private static partial Regex TunnelRow();
+
+    [GeneratedRegex("<td class=\"check (pass|fail|unknown)\" data-check=")]
+    private static partial Regex CheckCell();
+}
