@@ -1,4 +1,5 @@
 using IpsecExporter.Configuration;
+using IpsecExporter.Hosting;
 using IpsecExporter.Sources;
 using IpsecExporter.Web;
 
@@ -30,7 +31,7 @@ public static class CliApp
                 await stdout.WriteLineAsync(CommandLine.Usage);
                 return Ok;
             case Command.Version:
-                await stdout.WriteLineAsync($"ipsec-exporter {ExporterHost.Version}");
+                await stdout.WriteLineAsync($"ipsec-exporter {ExporterServices.Version}");
                 return Ok;
         }
 
@@ -61,8 +62,7 @@ public static class CliApp
                 await stdout.WriteLineAsync($"{commandLine.ConfigPath}: valid ({config.Tunnels.Count} tunnel(s), {config.Sources.Count} source(s))");
                 return Ok;
             case Command.Diagnose:
-                await stderr.WriteLineAsync("ipsec-exporter: diagnose is not yet available in this version");
-                return RuntimeError;
+                return await DiagnoseCommand.RunAsync(commandLine, config, stdout, stderr);
         }
 
         try

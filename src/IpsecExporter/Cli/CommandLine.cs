@@ -16,6 +16,11 @@ public enum Command
 /// <summary>The parsed command line. <see cref="Parse"/> throws <see cref="UsageException"/> on bad usage (exit code 2).</summary>
 public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint Listen, string? WebConfigPath, string? Tunnel, ReportFormat Format)
 {
+    public static readonly TimeSpan DefaultDiagnoseDuration = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long <c>diagnose</c> observes before concluding.</summary>
+    public TimeSpan Duration { get; init; } = DefaultDiagnoseDuration;
+
     public static readonly IPEndPoint DefaultListen = new(IPAddress.Any, 9478);
 
     public const string Usage = """
@@ -24,7 +29,7 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
         Usage:
           ipsec-exporter [run] --config FILE [--listen ADDR:PORT] [--web-config FILE]
           ipsec-exporter check-config --config FILE
-          ipsec-exporter diagnose --config FILE [--tunnel NAME] [--format text|markdown|json]
+          ipsec-exporter diagnose --config FILE [--tunnel NAME] [--format text|markdown|json] [--duration 10s]
           ipsec-exporter --help | --version
 
         Options:
@@ -33,6 +38,7 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
           --web-config FILE   exporter-toolkit web config: TLS (tls_server_config) and basic auth (basic_auth_users)
           --tunnel NAME       diagnose only this tunnel
           --format FORMAT     diagnose output: text, markdown or json [default: text]
+          --duration DURATION how long diagnose observes traffic and pings before concluding [default: 10s]
 
         Exit codes: 0 ok, 1 runtime error, 2 invalid configuration or usage.
         """;
@@ -43,6 +49,7 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
         string? config = null, webConfig = null, tunnel = null;
         var listen = DefaultListen;
         var format = ReportFormat.Text;
+        var duration = DefaultDiagnoseDuration;
         var index = 0;
         if (args.Count > 0 && !args[0].StartsWith('-'))
         {
@@ -90,6 +97,14 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
                         _ => throw new UsageException($"--format: unknown format '{text}' (expected text, markdown or json)"),
                     };
                     break;
+                case "--duration":
+                    var durationText = Value();
+                    if (!Configuration.DurationParser.TryParse(durationText, out duration) || duration < TimeSpan.FromSeconds(1))
+                    {
+                        throw new UsageException($"--duration: invalid duration '{durationText}' (at least 1s, e.g. 10s or 1m)");
+                    }
+
+                    break;
                 default:
                     throw new UsageException($"unknown option '{arg}'");
             }
@@ -115,7 +130,7 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
             throw new UsageException("--config FILE is required");
         }
 
-        return new CommandLine(command, config, listen, webConfig, tunnel, format);
+        return new CommandLine(command, config, listen, webConfig, tunnel, format) { Duration = duration };
     }
 
     private static IPEndPoint ParseListen(string text)

@@ -27,7 +27,8 @@ public static class Diagnoser
 
         var latest = history[^1];
         var windowStart = latest.At - options.Window;
-        var baseline = history.FirstOrDefault(s => s.At >= windowStart) ?? latest;
+        // Counters are only comparable between samples in which the source answered.
+        var baseline = history.FirstOrDefault(s => s.At >= windowStart && s.SourceUp == latest.SourceUp) ?? latest;
         var span = latest.At - baseline.At;
 
         var internet = CheckInternet(latest.Internet);

@@ -1,6 +1,6 @@
-using System.Reflection;
 using System.Text;
 using IpsecExporter.Cli;
+using IpsecExporter.Hosting;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
 using IpsecExporter.Metrics;
@@ -13,20 +13,11 @@ namespace IpsecExporter.Web;
 /// <summary>Builds the web host: services, background collection, and the HTTP endpoints of docs/ENDPOINTS.md.</summary>
 public static class ExporterHost
 {
-    public static string Version { get; } =
-        typeof(ExporterHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
-
     /// <summary>Tests pass <paramref name="configureServices"/> to replace services (a fake clock, extra source types).</summary>
     public static WebApplication Build(CommandLine commandLine, ExporterConfig config, WebConfig? webConfig, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddExporterLogging();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(commandLine.Listen, listen =>
@@ -39,17 +30,8 @@ public static class ExporterHost
         });
 
         var services = builder.Services;
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(new ExporterMetrics(Version));
-        services.AddSingleton(SaSourceRegistry.CreateDefault());
-        services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
-        services.AddSingleton<TunnelInfoPublisher>();
-        services.AddSingleton<SourceCollector>();
-        services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
+        services.AddExporter(config);
         services.AddHostedService<ConfigReloadService>();
-        services.AddSingleton<DiagnosisService>();
-        services.AddHostedService(sp => sp.GetRequiredService<DiagnosisService>());
         services.AddSingleton(new BasicAuthenticator(webConfig?.BasicAuthUsers ?? new Dictionary<string, string>()));
         configureServices?.Invoke(services);
 

@@ -1,0 +1,44 @@
+using System.Reflection;
+using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis;
+using IpsecExporter.Metrics;
+using IpsecExporter.Sources;
+using IpsecExporter.Tunnels;
+
+namespace IpsecExporter.Hosting;
+
+/// <summary>The services every mode needs (serving, and the one-shot <c>diagnose</c>): collection, probes, diagnosis.</summary>
+public static class ExporterServices
+{
+    public static string Version { get; } =
+        typeof(ExporterServices).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static IServiceCollection AddExporter(this IServiceCollection services, ExporterConfig config)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(new ExporterMetrics(Version));
+        services.AddSingleton(SaSourceRegistry.CreateDefault());
+        services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
+        services.AddSingleton<TunnelInfoPublisher>();
+        services.AddSingleton<SourceCollector>();
+        services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
+        services.AddSingleton<DiagnosisService>();
+        services.AddHostedService(sp => sp.GetRequiredService<DiagnosisService>());
+        return services;
+    }
+
+    /// <summary>One line per message, UTC timestamps: what log collectors and people reading journald expect.</summary>
+    public static ILoggingBuilder AddExporterLogging(this ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        return logging;
+    }
+}
