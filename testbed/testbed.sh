@@ -9,7 +9,8 @@
 
 set -euo pipefail
 
-readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly SCRIPT_DIR
 readonly TEMPLATES="$SCRIPT_DIR/templates"
 readonly STATE_ROOT=/run/ipsec-testbed
 readonly CHARON_BIN=/usr/lib/ipsec/charon
@@ -366,11 +367,18 @@ start_charon() {
     # bind-mount this side's state dir over /run. The pid file, VICI socket and log then appear
     # in $dir on the host. setsid + redirections: charon must not hold the caller's terminal,
     # stdout pipe (a test reading our output would never see EOF) or our lock fd.
+    # shellcheck disable=SC2016  # $1/$2 are expanded by the inner sh
     setsid ip netns exec "$ns" unshare -m --propagation private \
         sh -c 'mount --bind "$1" /run && exec "$2"' \
         sh "$dir" "$CHARON_BIN" </dev/null >>"$dir/charon.out" 2>&1 9>&- &
-    wait_for 15 "charon ($side) VICI socket" vici_up "$side" || return 1
-    log "charon $side running (pid $(charon_pid "$side" || echo '?'), ns $ns)"
+    local pid=$! deadline=$(($(now_ms) + 15000))
+    until vici_up "$side"; do
+        # setsid/ip/unshare/sh all exec, so $! is charon itself: fail fast if it died.
+        kill -0 "$pid" 2>/dev/null || { log "charon ($side) exited during startup"; return 1; }
+        (($(now_ms) < deadline)) || { log "charon ($side) VICI socket not up after 15s"; return 1; }
+        sleep 0.1
+    done
+    log "charon $side running (pid $pid, ns $ns)"
 }
 
 stop_charon() {
@@ -386,12 +394,16 @@ stop_charon() {
     # Anything else we started in that namespace (e.g. a charon whose pid file was lost).
     if ip netns list | grep -qw "^$ns"; then
         for p in $(ip netns pids "$ns" 2>/dev/null); do
-            [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == charon ]] && kill -KILL "$p" 2>/dev/null || true
+            if [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == charon ]]; then
+                kill -KILL "$p" 2>/dev/null || true
+            fi
         done
     fi
     rm -f "$STATE/$side/charon.pid" "$STATE/$side/charon.vici"
 }
 
+# Gone or pid reused. A zombie still counts as present: `down` returns only once the process
+# has been reaped, so a `pgrep charon` right after it sees nothing.
 charon_gone() { [[ ! -d "/proc/$1" ]] || [[ "$(cat "/proc/$1/comm" 2>/dev/null)" != charon ]]; }
 
 load_config() {
@@ -446,7 +458,10 @@ allocate_index() {
     local used want i
     used=" $(indexes_in_use | tr '\n' ' ') "
     if [[ -n "$INDEX" ]]; then
-        [[ "$INDEX" =~ ^[0-9]+$ ]] && ((INDEX >= 1 && INDEX <= 200)) || die "--index must be 1..200"
+        if ! [[ "$INDEX" =~ ^[0-9]+$ ]] || ((10#$INDEX < 1 || 10#$INDEX > 200)); then
+            die "--index must be 1..200"
+        fi
+        INDEX=$((10#$INDEX))
         [[ "$used" != *" $INDEX "* ]] || die "index $INDEX is already used by another testbed"
         return
     fi
@@ -466,7 +481,7 @@ create_network() {
     ip -n "$NS_BR" link set lo up
     # The veth pair is created directly inside the namespaces: it never exists in the root
     # namespace, so names cannot collide with the host or other testbeds.
-    ip -n "$NS_HQ" link add "$VETH_HQ" type veth peer name "$VETH_BR" netns "$NS_BR"
+    ip -n "$NS_HQ" link add name "$VETH_HQ" type veth peer name "$VETH_BR" netns "$NS_BR"
     ip -n "$NS_HQ" addr add "$HQ_PUBLIC/24" dev "$VETH_HQ"
     ip -n "$NS_BR" addr add "$BR_PUBLIC/24" dev "$VETH_BR"
     ip -n "$NS_HQ" link set "$VETH_HQ" up
@@ -500,7 +515,6 @@ write_configs() {
 }
 
 print_summary() {
-    local pairs
     cat <<EOF
 name=$NAME
 index=$INDEX
@@ -620,10 +634,16 @@ cmd_down() {
     require_root
     require_name
     set_names
-    local side
-    # Graceful first (charon sends DELETEs), then teardown kills whatever is left.
+    local side pid pids=()
+    # Graceful first (charon sends DELETEs), both at once, then teardown kills whatever is left.
     for side in hq br; do
-        charon_pid "$side" >/dev/null 2>&1 && stop_charon "$side" TERM
+        if pid="$(charon_pid "$side" 2>/dev/null)"; then
+            kill -TERM "$pid" 2>/dev/null || true
+            pids+=("$pid")
+        fi
+    done
+    for pid in "${pids[@]}"; do
+        wait_for 10 "charon $pid to exit" charon_gone "$pid" || true
     done
     teardown
     log "testbed '$NAME' is down"
@@ -723,7 +743,10 @@ cmd_drop_direction() {
 
 cmd_drop_random() {
     require_root; load_state; require_side
-    [[ "$PERCENT" =~ ^[0-9]+$ ]] && ((PERCENT <= 100)) || die "--percent 0..100 is required"
+    if ! [[ "$PERCENT" =~ ^[0-9]+$ ]] || ((10#$PERCENT > 100)); then
+        die "--percent 0..100 is required"
+    fi
+    PERCENT=$((10#$PERCENT))
     local pub; pub="$(side_public "$SIDE")"
     nft_fault "$SIDE" drop-random \
         "$ESP_IN_UDP numgen random mod 100 < $PERCENT counter drop" \
@@ -751,6 +774,7 @@ cmd_restore() {
 # branch matches it to its own net1 config: both sides end up with two net1-selector SAs.
 cmd_duplicate_child() {
     require_root; load_state
+    [[ ! -f "$STATE/dup-active" ]] || die "duplicate child already loaded ('restore' first)"
     local ns; ns="$(side_ns hq)"
     render_swanctl hq 1 >"/etc/netns/$ns/swanctl/swanctl-dup.conf"
     chmod 600 "/etc/netns/$ns/swanctl/swanctl-dup.conf"
@@ -770,7 +794,8 @@ dup_installed() {
 cmd_rekey() {
     require_root; load_state
     if [[ -n "$CHILD" ]]; then
-        ((REAUTH)) && die "--reauth applies to --ike only"
+        ((IKE_FLAG == 0)) || die "use either --child NAME or --ike"
+        ((REAUTH == 0)) || die "--reauth applies to --ike only"
         swan hq --rekey --child "$CHILD"
     else
         local args=(--rekey --ike "$HQ_CONN")
