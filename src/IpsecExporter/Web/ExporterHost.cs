@@ -3,6 +3,7 @@ using System.Text;
 using IpsecExporter.Cli;
 using IpsecExporter.Configuration;
 using IpsecExporter.Metrics;
+using IpsecExporter.Site;
 using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
 using Prometheus;
@@ -26,6 +27,8 @@ public static class ExporterHost
             o.UseUtcTimestamp = true;
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // IHttpClientFactory logs every request's URL at Information: noise every interval, and URLs may carry tokens.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(commandLine.Listen, listen =>
@@ -47,6 +50,7 @@ public static class ExporterHost
         services.AddSingleton<SourceCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
         services.AddHostedService<ConfigReloadService>();
+        services.AddSiteChecks();
         services.AddSingleton(new BasicAuthenticator(webConfig?.BasicAuthUsers ?? new Dictionary<string, string>()));
         configureServices?.Invoke(services);
 
