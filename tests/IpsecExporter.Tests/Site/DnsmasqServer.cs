@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DnsClient;
 using IpsecExporter.Configuration;
 using IpsecExporter.Site.Dns;
@@ -74,10 +73,7 @@ public sealed class DnsmasqServer : IAsyncDisposable
     public async Task SetHostsAsync(string hosts, string expectName, string expectAddress)
     {
         await File.WriteAllTextAsync(_daemon.PathOf("hosts"), hosts);
-        using (var kill = Process.Start("kill", ["-HUP", _daemon.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
+        await ExternalCommand.RunAsync("kill", "-HUP", _daemon.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         await Poll.UntilAsync(() => AnswersAsync(expectName, expectAddress), TimeSpan.FromSeconds(10), $"dnsmasq to serve {expectName} as {expectAddress}");
     }

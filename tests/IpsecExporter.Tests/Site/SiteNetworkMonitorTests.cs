@@ -139,7 +139,7 @@ public sealed class SiteNetworkMonitorTests : IDisposable
               name: hq
               public_ip_lookup: {"{"} method: http, url: "{_http.Urls[0]}/ip" {"}"}
             """);
-        var source = TestConfigs.Parse("site: { name: hq }\nsources: [{ name: gw, type: config-only }]").Sources[0];
+        var source = TestConfigs.Parse("site: { name: hq }\nsources: [{ name: gw, type: no-sas }]").Sources[0];
 
         // Behind NAT the IKE SA's local address is private: no opinion.
         _ikeLocalHosts.OnCollected(source, Snapshot("10.0.0.2"));

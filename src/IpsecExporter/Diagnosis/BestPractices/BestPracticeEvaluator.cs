@@ -118,8 +118,8 @@ public static class BestPracticeEvaluator
         decimal i = ike.Value.Ticks;
         decimal c = child.Value.Ticks;
         var deviation = Math.Abs((3 * c) - (2 * i)) / (2 * i);
-        var ratio = (c / i).ToString("P1", CultureInfo.InvariantCulture);
-        var window = $"two thirds ± {tolerance.ToString("P0", CultureInfo.InvariantCulture)}";
+        var ratio = string.Create(CultureInfo.InvariantCulture, $"{c / i * 100:0.0}%");
+        var window = string.Create(CultureInfo.InvariantCulture, $"two thirds ± {tolerance * 100:0.##}%");
         if (deviation <= tolerance)
         {
             return new(BestPractice.Phase2TwoThirdsPhase1, true, $"CHILD rekey {child} is {ratio} of IKE rekey {ike} (within {window})");

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
 
 namespace IpsecExporter.Site.Ntp;
@@ -39,7 +40,7 @@ public sealed class SntpException : Exception
 /// <summary>
 /// An SNTP client (RFC 4330, with RFC 5905's on-wire formulas): one 48-byte mode 3 request, offset and delay from
 /// T1..T4. T4 is T1 plus the elapsed monotonic time, so a step of the wall clock during the exchange does not corrupt
-/// the measurement. Replies that do not echo our transmit timestamp are ignored (stale or spoofed).
+/// the measurement. Replies that do not echo our random transmit nonce are ignored (stale or spoofed).
 /// </summary>
 public sealed class SntpClient(TimeProvider time)
 {
@@ -56,11 +57,13 @@ public sealed class SntpClient(TimeProvider time)
         using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         await socket.ConnectAsync(server, cancellationToken);
 
+        // The transmit timestamp is only echoed back as "originate": a random nonce matches replies as well as T1 would,
+        // reveals nothing about our clock (NTP client data minimization), and lets T1 be read right before sending.
         var request = new byte[PacketLength];
         request[0] = ClientRequest;
+        RandomNumberGenerator.Fill(request.AsSpan(40, 8));
         var t1 = time.GetUtcNow();
         var started = time.GetTimestamp();
-        NtpTimestamp.Write(request.AsSpan(40), t1);
         await socket.SendAsync(request, SocketFlags.None, cancellationToken);
 
         var reply = new byte[512];
