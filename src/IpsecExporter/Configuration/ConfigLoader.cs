@@ -218,13 +218,15 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
             "opendns-a" => DnsPublicIpQuery.OpenDnsA,
             _ => InvalidQuery(),
         };
-        if (queryText is not null && method != PublicIpLookupMethod.Dns)
+        // Only when the method itself is valid: one mistake, one error.
+        var otherMethod = methodText is "http" or "none";
+        if (queryText is not null && otherMethod)
         {
             errors.Add(map.ValueNode("query")!, $"{map.Child("query")}: applies only to method dns");
         }
 
         var server = HostOrHostPort(map, "server", errors);
-        if (server is not null && method != PublicIpLookupMethod.Dns)
+        if (server is not null && otherMethod)
         {
             errors.Add(map.ValueNode("server")!, $"{map.Child("server")}: applies only to method dns");
         }

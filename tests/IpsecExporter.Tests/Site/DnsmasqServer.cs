@@ -29,9 +29,17 @@ public sealed class DnsmasqServer : IAsyncDisposable
     public static async Task<DnsmasqServer> StartAsync(IEnumerable<string> records, string hosts = "")
     {
         var server = new DnsmasqServer(LocalDaemon.Create("dnsmasq"));
-        await File.WriteAllTextAsync(server._daemon.PathOf("hosts"), hosts);
-        await server.RestartAsync(records);
-        return server;
+        try
+        {
+            await File.WriteAllTextAsync(server._daemon.PathOf("hosts"), hosts);
+            await server.RestartAsync(records);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Stops dnsmasq and starts it again with <paramref name="records"/> (on a new port if the old one was taken meanwhile).</summary>

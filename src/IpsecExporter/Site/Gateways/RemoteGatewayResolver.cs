@@ -125,7 +125,7 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
         {
             return ([], $"resolving {tunnel.RemoteGateway} timed out after {DurationParser.Format(resolution.Timeout)}");
         }
-        catch (Exception e) when (e is DnsQueryException or SocketException or IOException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             return ([], $"resolving {tunnel.RemoteGateway} failed: {e.Message}");
         }

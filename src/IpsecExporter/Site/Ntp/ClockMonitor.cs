@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Sockets;
 using IpsecExporter.Configuration;
 using IpsecExporter.Hosting;
 using IpsecExporter.Metrics;
@@ -93,7 +92,7 @@ public sealed partial class ClockMonitor : PeriodicService
             {
                 sample = new ClockSample(server, now, null, null, HandleKissOfDeath(state, e, now, site.NtpInterval));
             }
-            catch (Exception e) when (e is SntpException or SocketException or IOException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 sample = new ClockSample(server, now, null, null, e.Message);
             }

@@ -23,32 +23,46 @@ public sealed class ChronyServer : IAsyncDisposable
     public static async Task<ChronyServer> StartAsync()
     {
         var server = new ChronyServer();
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            server.Port = FreePorts.Loopback();
-            var config = server._daemon.PathOf("chrony.conf");
-            await File.WriteAllLinesAsync(config, [
-                $"port {server.Port}",
-                "cmdport 0",
-                "bindaddress 127.0.0.1",
-                "local stratum 8",
-                "allow 127.0.0.1",
-                $"pidfile {server._daemon.PathOf("chronyd.pid")}",
-                $"driftfile {server._daemon.PathOf("drift")}",
-            ]);
-            try
-            {
-                await server._daemon.StartAsync("chronyd", ["-d", "-x", "-u", "root", "-f", config], server.AnswersAsync, TimeSpan.FromSeconds(15));
-                return server;
-            }
-            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("in use", StringComparison.OrdinalIgnoreCase))
-            {
-                await server._daemon.StopAsync();
-            }
+            await server.StartDaemonAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
         }
     }
 
     public ValueTask DisposeAsync() => _daemon.DisposeAsync();
+
+    private async Task StartDaemonAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = FreePorts.Loopback();
+            var config = _daemon.PathOf("chrony.conf");
+            await File.WriteAllLinesAsync(config, [
+                $"port {Port}",
+                "cmdport 0",
+                "bindaddress 127.0.0.1",
+                "local stratum 8",
+                "allow 127.0.0.1",
+                $"pidfile {_daemon.PathOf("chronyd.pid")}",
+                $"driftfile {_daemon.PathOf("drift")}",
+            ]);
+            try
+            {
+                await _daemon.StartAsync("chronyd", ["-d", "-x", "-u", "root", "-f", config], AnswersAsync, TimeSpan.FromSeconds(15));
+                return;
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await _daemon.StopAsync();
+            }
+        }
+    }
 
     private async Task<bool> AnswersAsync()
     {
