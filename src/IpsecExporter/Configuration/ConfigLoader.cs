@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using IpsecExporter.Sources;
 using YamlDotNet.Core;
@@ -18,12 +19,31 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
     public static readonly TimeSpan DefaultDiagnosisWindow = TimeSpan.FromMinutes(2);
     public static readonly TimeSpan DefaultPublicIpInterval = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan DefaultPublicIpTimeout = TimeSpan.FromSeconds(5);
-    public const string DefaultViciUri = "unix:///var/run/charon.vici";
-    public const string DefaultDnsLookupServer = "ns1.google.com";
+    public static readonly TimeSpan DefaultNtpInterval = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan DefaultNtpTimeout = TimeSpan.FromSeconds(2);
 
-    private static readonly string[] RootKeys = ["site", "sources", "tunnels", "probes", "diagnosis", "grafana_url"];
-    private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers"];
-    private static readonly string[] LookupKeys = ["method", "server", "url", "interval", "timeout"];
+    /// <summary>RFC 4330 section 10: an SNTP client must not poll a server more often than every 15 seconds.</summary>
+    public static readonly TimeSpan MinimumNtpInterval = TimeSpan.FromSeconds(15);
+
+    public static readonly RemoteGatewayResolutionConfig DefaultRemoteGatewayResolution = new(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5), null);
+
+    /// <summary>
+    /// 8h IKE rekey is the common "short" vendor value (AWS, Azure); 5h20m is two thirds of it, the longest CHILD rekey
+    /// that keeps the 2/3 rule under that IKE limit. A clock a second off is not NTP-synchronized.
+    /// </summary>
+    public static readonly BestPracticesConfig DefaultBestPractices = new(
+        TimeSpan.FromHours(8), TimeSpan.FromHours(5) + TimeSpan.FromMinutes(20), 0.10m, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+
+    public const string DefaultViciUri = "unix:///var/run/charon.vici";
+    public const string DefaultGoogleTxtServer = "ns1.google.com";
+    public const string DefaultOpenDnsAServer = "resolver1.opendns.com";
+
+    private static readonly string[] RootKeys = ["site", "sources", "tunnels", "probes", "diagnosis", "grafana_url", "remote_gateway_resolution", "best_practices"];
+    private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers", "ntp_interval", "ntp_timeout"];
+    private static readonly string[] LookupKeys = ["method", "server", "query", "url", "interval", "timeout", "cross_check"];
+    private static readonly string[] CrossCheckKeys = ["method", "server", "query", "url", "timeout"];
+    private static readonly string[] ResolutionKeys = ["interval", "timeout", "server"];
+    private static readonly string[] BestPracticeKeys = ["max_ike_rekey", "max_child_rekey", "two_thirds_tolerance", "max_clock_offset", "interval"];
     private static readonly string[] SourceKeys = ["name", "type", "uri", "url", "interval", "timeout", "token_file", "token_env", "username", "password_file", "password_env", "tls"];
     private static readonly string[] TlsKeys = ["insecure_skip_verify", "ca_file", "server_name"];
     private static readonly string[] TunnelKeys = ["name", "description", "partner", "source", "connection", "local_gateway", "remote_gateway", "network_pairs", "inside", "expect"];
@@ -114,7 +134,13 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
         var diagnosis = new DiagnosisConfig(diagnosisMap?.Duration("window", TimeSpan.FromSeconds(10)) ?? DefaultDiagnosisWindow);
 
         var grafana = map.HttpUrl("grafana_url");
-        return site is null ? null : new ExporterConfig(Path.GetFullPath(path), site, sources, tunnels, probes, diagnosis, grafana);
+        var resolution = ParseRemoteGatewayResolution(map, errors);
+        var bestPractices = ParseBestPractices(map, errors);
+        return site is null ? null : new ExporterConfig(Path.GetFullPath(path), site, sources, tunnels, probes, diagnosis, grafana)
+        {
+            RemoteGatewayResolution = resolution,
+            BestPractices = bestPractices,
+        };
     }
 
     private static SiteConfig? ParseSite(YamlMap root, ConfigErrors errors)
@@ -130,28 +156,30 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
         var lookup = new PublicIpLookupConfig(PublicIpLookupMethod.None, null, null, DefaultPublicIpInterval, DefaultPublicIpTimeout);
         if (lookupMap is not null)
         {
-            var methodText = lookupMap.String("method", required: true);
-            var method = methodText switch
+            var interval = lookupMap.Duration("interval", TimeSpan.FromSeconds(1)) ?? DefaultPublicIpInterval;
+            var timeout = lookupMap.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultPublicIpTimeout;
+            lookup = ParseLookup(lookupMap, interval, timeout, errors);
+            var crossCheckMap = YamlMap.From(lookupMap.ValueNode("cross_check"), "site.public_ip_lookup.cross_check", errors, CrossCheckKeys);
+            if (crossCheckMap is not null)
             {
-                "dns" => PublicIpLookupMethod.Dns,
-                "http" => PublicIpLookupMethod.Http,
-                "none" => PublicIpLookupMethod.None,
-                null => PublicIpLookupMethod.None,
-                _ => Invalid(lookupMap, "method", $"site.public_ip_lookup.method: unknown method '{methodText}' (expected dns, http or none)"),
-            };
-            var url = lookupMap.HttpUrl("url", required: method == PublicIpLookupMethod.Http);
-            lookup = new PublicIpLookupConfig(
-                method,
-                lookupMap.String("server") ?? (method == PublicIpLookupMethod.Dns ? DefaultDnsLookupServer : null),
-                url,
-                lookupMap.Duration("interval", TimeSpan.FromSeconds(1)) ?? DefaultPublicIpInterval,
-                lookupMap.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultPublicIpTimeout);
+                var crossCheck = ParseLookup(crossCheckMap, interval, crossCheckMap.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? timeout, errors);
+                if (crossCheck.Method == PublicIpLookupMethod.None && crossCheckMap.Has("method"))
+                {
+                    errors.Add(crossCheckMap.ValueNode("method")!, "site.public_ip_lookup.cross_check.method: a cross-check needs a lookup method (dns or http), not none");
+                }
+                else if (lookup.Method == PublicIpLookupMethod.None && lookupMap.Has("method"))
+                {
+                    errors.Add(crossCheckMap.Node, "site.public_ip_lookup.cross_check: there is nothing to cross-check while site.public_ip_lookup.method is none");
+                }
+
+                lookup = lookup with { CrossCheck = crossCheck };
+            }
         }
 
         var ntp = map.StringList("ntp_servers");
         foreach (var (node, value) in ntp)
         {
-            if (!IsHostOrHostPort(value))
+            if (!HostAndPort.TryParse(value, out _))
             {
                 errors.Add(node, $"site.ntp_servers: invalid server '{value}' (expected a host name or IP, optionally with :port)");
             }
@@ -163,13 +191,138 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
             map.String("equipment"),
             map.Ip("public_ip"),
             lookup,
-            ntp.Select(n => n.Value).ToList());
-
-        PublicIpLookupMethod Invalid(YamlMap m, string key, string message)
+            ntp.Select(n => n.Value).ToList())
         {
-            errors.Add(m.ValueNode(key)!, message);
+            NtpInterval = map.Duration("ntp_interval", MinimumNtpInterval) ?? DefaultNtpInterval,
+            NtpTimeout = map.Duration("ntp_timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultNtpTimeout,
+        };
+    }
+
+    /// <summary>One lookup (the primary or the cross-check): method, and server/query or url as the method needs.</summary>
+    private static PublicIpLookupConfig ParseLookup(YamlMap map, TimeSpan interval, TimeSpan timeout, ConfigErrors errors)
+    {
+        var methodText = map.String("method", required: true);
+        var method = methodText switch
+        {
+            "dns" => PublicIpLookupMethod.Dns,
+            "http" => PublicIpLookupMethod.Http,
+            "none" or null => PublicIpLookupMethod.None,
+            _ => Invalid("method", $"{map.Child("method")}: unknown method '{methodText}' (expected dns, http or none)"),
+        };
+
+        var queryText = map.String("query");
+        var query = queryText switch
+        {
+            "google-txt" or null => DnsPublicIpQuery.GoogleTxt,
+            "opendns-a" => DnsPublicIpQuery.OpenDnsA,
+            _ => InvalidQuery(),
+        };
+        // Only when the method itself is valid: one mistake, one error.
+        var otherMethod = methodText is "http" or "none";
+        if (queryText is not null && otherMethod)
+        {
+            errors.Add(map.ValueNode("query")!, $"{map.Child("query")}: applies only to method dns");
+        }
+
+        var server = HostOrHostPort(map, "server", errors);
+        if (server is not null && otherMethod)
+        {
+            errors.Add(map.ValueNode("server")!, $"{map.Child("server")}: applies only to method dns");
+        }
+
+        if (method == PublicIpLookupMethod.Dns)
+        {
+            server ??= query == DnsPublicIpQuery.OpenDnsA ? DefaultOpenDnsAServer : DefaultGoogleTxtServer;
+        }
+
+        var url = map.HttpUrl("url", required: method == PublicIpLookupMethod.Http);
+        return new PublicIpLookupConfig(method, server, url, interval, timeout) { Query = query };
+
+        PublicIpLookupMethod Invalid(string key, string message)
+        {
+            errors.Add(map.ValueNode(key)!, message);
             return PublicIpLookupMethod.None;
         }
+
+        DnsPublicIpQuery InvalidQuery()
+        {
+            errors.Add(map.ValueNode("query")!, $"{map.Child("query")}: unknown query '{queryText}' (expected google-txt or opendns-a)");
+            return DnsPublicIpQuery.GoogleTxt;
+        }
+    }
+
+    private static RemoteGatewayResolutionConfig ParseRemoteGatewayResolution(YamlMap root, ConfigErrors errors)
+    {
+        var map = YamlMap.From(root.ValueNode("remote_gateway_resolution"), "remote_gateway_resolution", errors, ResolutionKeys);
+        var defaults = DefaultRemoteGatewayResolution;
+        return map is null
+            ? defaults
+            : new RemoteGatewayResolutionConfig(
+                map.Duration("interval", TimeSpan.FromSeconds(1)) ?? defaults.Interval,
+                map.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? defaults.Timeout,
+                HostOrHostPort(map, "server", errors) ?? defaults.Server);
+    }
+
+    private static BestPracticesConfig ParseBestPractices(YamlMap root, ConfigErrors errors)
+    {
+        var map = YamlMap.From(root.ValueNode("best_practices"), "best_practices", errors, BestPracticeKeys);
+        var defaults = DefaultBestPractices;
+        if (map is null)
+        {
+            return defaults;
+        }
+
+        var tolerance = defaults.TwoThirdsTolerance;
+        var toleranceText = map.String("two_thirds_tolerance");
+        if (toleranceText is not null)
+        {
+            if (TryParseFraction(toleranceText, out var parsed))
+            {
+                tolerance = parsed;
+            }
+            else
+            {
+                errors.Add(map.ValueNode("two_thirds_tolerance")!, $"best_practices.two_thirds_tolerance: invalid tolerance '{toleranceText}' (use a percentage from 0% to 100% such as 10%, or a fraction from 0 to 1 such as 0.1)");
+            }
+        }
+
+        return new BestPracticesConfig(
+            map.Duration("max_ike_rekey", TimeSpan.FromSeconds(1)) ?? defaults.MaxIkeRekey,
+            map.Duration("max_child_rekey", TimeSpan.FromSeconds(1)) ?? defaults.MaxChildRekey,
+            tolerance,
+            map.Duration("max_clock_offset", TimeSpan.FromMilliseconds(1)) ?? defaults.MaxClockOffset,
+            map.Duration("interval", TimeSpan.FromSeconds(1)) ?? defaults.Interval);
+    }
+
+    /// <summary>"10%" or "0.1": a fraction from 0 to 1.</summary>
+    private static bool TryParseFraction(string text, out decimal fraction)
+    {
+        var percent = text.EndsWith('%');
+        var number = percent ? text[..^1].TrimEnd() : text;
+        if (!decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out fraction))
+        {
+            return false;
+        }
+
+        if (percent)
+        {
+            fraction /= 100m;
+        }
+
+        return fraction <= 1m;
+    }
+
+    /// <summary>A server as <c>host</c> or <c>host:port</c>; null (with an error) when it is neither.</summary>
+    private static string? HostOrHostPort(YamlMap map, string key, ConfigErrors errors)
+    {
+        var text = map.String(key);
+        if (text is not null && !HostAndPort.TryParse(text, out _))
+        {
+            errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: invalid server '{text}' (expected a host name or IP, optionally with :port)");
+            return null;
+        }
+
+        return text;
     }
 
     private List<SourceConfig> ParseSources(YamlMap root, ConfigErrors errors)
@@ -272,7 +425,7 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
             }
 
             var remoteGateway = map.String("remote_gateway", required: true);
-            if (remoteGateway is not null && !IsHostOrAddress(remoteGateway))
+            if (remoteGateway is not null && !HostAndPort.IsHostOrAddress(remoteGateway))
             {
                 errors.Add(map.ValueNode("remote_gateway")!, $"{path}.remote_gateway: '{remoteGateway}' is neither an IP address nor a DNS name");
             }
@@ -410,25 +563,5 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
         }
 
         return source is null ? null : new InsideConfig(source, targets);
-    }
-
-    private static bool IsHostOrAddress(string text) =>
-        IPAddress.TryParse(text, out _) || Uri.CheckHostName(text) == UriHostNameType.Dns;
-
-    private static bool IsHostOrHostPort(string text)
-    {
-        if (IsHostOrAddress(text))
-        {
-            return true;
-        }
-
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0)
-        {
-            return false;
-        }
-
-        var host = text[..colon].Trim('[', ']');
-        return ushort.TryParse(text[(colon + 1)..], out var port) && port > 0 && IsHostOrAddress(host);
     }
 }

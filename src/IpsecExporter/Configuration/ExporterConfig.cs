@@ -10,7 +10,12 @@ public sealed record ExporterConfig(
     IReadOnlyList<TunnelConfig> Tunnels,
     ProbesConfig Probes,
     DiagnosisConfig Diagnosis,
-    Uri? GrafanaUrl);
+    Uri? GrafanaUrl)
+{
+    public RemoteGatewayResolutionConfig RemoteGatewayResolution { get; init; } = ConfigLoader.DefaultRemoteGatewayResolution;
+
+    public BestPracticesConfig BestPractices { get; init; } = ConfigLoader.DefaultBestPractices;
+}
 
 public sealed record SiteConfig(
     string Name,
@@ -18,7 +23,13 @@ public sealed record SiteConfig(
     string? Equipment,
     IPAddress? PublicIp,
     PublicIpLookupConfig PublicIpLookup,
-    IReadOnlyList<string> NtpServers);
+    IReadOnlyList<string> NtpServers)
+{
+    /// <summary>How often each of <see cref="NtpServers"/> is asked for the time (SNTP).</summary>
+    public TimeSpan NtpInterval { get; init; } = ConfigLoader.DefaultNtpInterval;
+
+    public TimeSpan NtpTimeout { get; init; } = ConfigLoader.DefaultNtpTimeout;
+}
 
 public enum PublicIpLookupMethod
 {
@@ -27,12 +38,42 @@ public enum PublicIpLookupMethod
     Http,
 }
 
+/// <summary>Which DNS question reveals the public IP: whoami-style names that answer with the asker's address.</summary>
+public enum DnsPublicIpQuery
+{
+    /// <summary>TXT <c>o-o.myaddr.l.google.com</c>, asked directly of Google's authoritative servers.</summary>
+    GoogleTxt,
+
+    /// <summary>A <c>myip.opendns.com</c>, asked of OpenDNS's resolvers.</summary>
+    OpenDnsA,
+}
+
+/// <summary>
+/// How the site's public IP is looked up. <see cref="Server"/> is <c>host</c> or <c>host:port</c> (DNS);
+/// <see cref="CrossCheck"/> is an optional second lookup whose answer must agree (it shares interval and timeout).
+/// </summary>
 public sealed record PublicIpLookupConfig(
     PublicIpLookupMethod Method,
     string? Server,
     Uri? Url,
     TimeSpan Interval,
-    TimeSpan Timeout);
+    TimeSpan Timeout)
+{
+    public DnsPublicIpQuery Query { get; init; } = DnsPublicIpQuery.GoogleTxt;
+
+    public PublicIpLookupConfig? CrossCheck { get; init; }
+}
+
+/// <summary>Remote gateways given as DNS names are re-resolved every <see cref="Interval"/>; <see cref="Server"/> null means the system resolver.</summary>
+public sealed record RemoteGatewayResolutionConfig(TimeSpan Interval, TimeSpan Timeout, string? Server);
+
+/// <summary>Thresholds of the best-practice checks (docs/CONFIGURATION.md).</summary>
+public sealed record BestPracticesConfig(
+    TimeSpan MaxIkeRekey,
+    TimeSpan MaxChildRekey,
+    decimal TwoThirdsTolerance,
+    TimeSpan MaxClockOffset,
+    TimeSpan Interval);
 
 /// <summary>Where SA state comes from. Secrets are never inline: only <c>*_file</c> paths or environment variable names.</summary>
 public sealed record SourceConfig(

@@ -28,7 +28,7 @@ public static class Diagnoser
         var latest = history[^1];
         var windowStart = latest.At - options.Window;
         // Counters are only comparable between samples in which the source answered.
-        var baseline = history.FirstOrDefault(s => s.At >= windowStart && s.SourceUp == latest.SourceUp) ?? latest;
+        var baseline = history.FirstOrDefault(s => s.At >= windowStart && (s.SourceUp || !latest.SourceUp)) ?? latest;
         var span = latest.At - baseline.At;
 
         var internet = CheckInternet(latest.Internet);
@@ -174,9 +174,9 @@ public static class Diagnoser
 
     private static (CheckResult Result, bool Duplicates, bool AllMissing) CheckPhase2(IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options)
     {
-        if (!latest.SourceUp)
+        if (!latest.SourceUp || latest.Pairs.Count == 0)
         {
-            return (new(Checks.Phase2SingleSa, CheckState.Unknown, "source down: CHILD SA state unknown"), false, false);
+            return (new(Checks.Phase2SingleSa, CheckState.Unknown, latest.SourceUp ? "no CHILD SA information" : "source down: CHILD SA state unknown"), false, false);
         }
 
         var problems = new List<string>();

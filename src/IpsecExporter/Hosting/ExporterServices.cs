@@ -2,6 +2,7 @@ using System.Reflection;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
 using IpsecExporter.Metrics;
+using IpsecExporter.Site;
 using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
 
@@ -23,6 +24,8 @@ public static class ExporterServices
         services.AddSingleton<TunnelInfoPublisher>();
         services.AddSingleton<SourceCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
+        services.AddSiteChecks();
+        services.AddSingleton<ITunnelSampler, TunnelSampler>();
         services.AddSingleton<DiagnosisService>();
         services.AddHostedService(sp => sp.GetRequiredService<DiagnosisService>());
         return services;
@@ -39,6 +42,8 @@ public static class ExporterServices
             o.UseUtcTimestamp = true;
         });
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // IHttpClientFactory logs every request's URL at Information: noise every interval, and URLs may carry tokens.
+        logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         return logging;
     }
 }

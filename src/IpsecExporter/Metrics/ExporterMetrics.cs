@@ -55,6 +55,8 @@ public sealed class ExporterMetrics
         RemoteGatewayAddressChanges = factory.CreateCounter("ipsec_remote_gateway_address_changes_total", "Changes of the remote gateway's resolved address.", ["tunnel"]);
         ClockOffset = factory.CreateGauge("ipsec_clock_offset_seconds", "SNTP clock offset of this host against the server (negative when the local clock is behind).", ["server"]);
         ClockProbeSuccess = factory.CreateGauge("ipsec_clock_probe_success", "1 when the last SNTP query to the server succeeded.", ["server"]);
+        PublicIpLookupSuccess = factory.CreateGauge("ipsec_public_ip_lookup_success", "1 when the last public IP lookup answered with an address (lookup: primary or cross_check).", ["lookup"]);
+        PublicIpCrossCheckMatches = factory.CreateGauge("ipsec_public_ip_cross_check_matches", "1 when a second opinion agrees with the observed public IP (check: lookup or ike_local_host); absent while unknown.", ["check"]);
 
         TunnelCheck = factory.CreateGauge("ipsec_tunnel_check", "1 when the troubleshooting check passes for the tunnel.", ["tunnel", "check"]);
         TunnelStatus = factory.CreateGauge("ipsec_tunnel_status", "Verdict of the tunnel as a state set: exactly one status is 1.", ["tunnel", "status"]);
@@ -135,6 +137,10 @@ public sealed class ExporterMetrics
     public Gauge ClockOffset { get; }
 
     public Gauge ClockProbeSuccess { get; }
+
+    public Gauge PublicIpLookupSuccess { get; }
+
+    public Gauge PublicIpCrossCheckMatches { get; }
 
     public Gauge TunnelCheck { get; }
 

@@ -29,6 +29,9 @@ public static class Poll
         }
     }
 
+    public static Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what) =>
+        UntilAsync(condition, timeout, () => $"waiting for {what}");
+
     public static Task UntilAsync(Func<bool> condition, TimeSpan timeout, Func<string>? describe = null) =>
         UntilAsync(() => Task.FromResult(condition()), timeout, describe);
 }

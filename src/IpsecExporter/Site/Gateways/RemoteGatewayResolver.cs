@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using DnsClient;
+using IpsecExporter.Configuration;
+using IpsecExporter.Hosting;
+using IpsecExporter.Metrics;
+using IpsecExporter.Site.Dns;
+
+namespace IpsecExporter.Site.Gateways;
+
+/// <summary>Where a tunnel's remote gateway is, as last resolved. <see cref="Error"/> is the last failure (the address is kept).</summary>
+public sealed record GatewayAddressStatus(string RemoteGateway, IPAddress? Address, DateTimeOffset? ResolvedAt, string? Error);
+
+/// <summary>
+/// Re-resolves remote gateways given as DNS names every remote_gateway_resolution.interval (dynamic DNS): publishes
+/// <c>ipsec_remote_gateway_address_info</c>, counts changes, and tells probes through <see cref="IGatewayAddressProvider"/>.
+/// The current address sticks while the name still resolves to it, so round-robin answers are not changes. A failed
+/// resolution keeps the last address: the gateway is more likely still there than gone.
+/// </summary>
+public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAddressProvider
+{
+    private readonly ConfigStore _config;
+    private readonly ExporterMetrics _metrics;
+    private readonly ILogger<RemoteGatewayResolver> _logger;
+    private readonly ConcurrentDictionary<string, GatewayAddressStatus> _statuses = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _round = new(1, 1);
+    private readonly Lock _update = new();
+
+    public RemoteGatewayResolver(ConfigStore config, ExporterMetrics metrics, TimeProvider time, ILogger<RemoteGatewayResolver> logger)
+        : base(time, logger)
+    {
+        _config = config;
+        _metrics = metrics;
+        _logger = logger;
+        ApplyLiterals(config.Current);
+        config.Changed += (_, next) => ApplyLiterals(next);
+    }
+
+    public event Action<GatewayAddressChange>? AddressChanged;
+
+    public IReadOnlyDictionary<string, GatewayAddressStatus> Statuses => _statuses;
+
+    protected override TimeSpan Interval => _config.Current.RemoteGatewayResolution.Interval;
+
+    public IPAddress? GetAddress(string tunnel) => _statuses.GetValueOrDefault(tunnel)?.Address;
+
+    /// <summary>Resolves every remote gateway given as a DNS name, concurrently.</summary>
+    public override async Task CollectOnceAsync(CancellationToken cancellationToken)
+    {
+        await _round.WaitAsync(cancellationToken);
+        try
+        {
+            var config = _config.Current;
+            var names = config.Tunnels.Where(t => !IPAddress.TryParse(t.RemoteGateway, out _)).ToList();
+            var results = await Task.WhenAll(names.Select(t => ResolveAsync(t, config, cancellationToken)));
+            for (var i = 0; i < names.Count; i++)
+            {
+                var (addresses, error) = results[i];
+                lock (_update)
+                {
+                    // A reload during the round may have removed the tunnel or given it another gateway.
+                    if (!_config.Current.Tunnels.Any(t => t.Name == names[i].Name && t.RemoteGateway == names[i].RemoteGateway))
+                    {
+                        continue;
+                    }
+
+                    var current = GetAddress(names[i].Name);
+                    var chosen = addresses.Count == 0 ? null : current is not null && addresses.Contains(current) ? current : addresses[0];
+                    Update(names[i], chosen, error);
+                }
+            }
+        }
+        finally
+        {
+            _round.Release();
+        }
+    }
+
+    /// <summary>Tunnels whose gateway is an IP need no resolution: known at once, and at once after a reload.</summary>
+    private void ApplyLiterals(ExporterConfig config)
+    {
+        lock (_update)
+        {
+            ApplyLiteralsLocked(config);
+        }
+    }
+
+    private void ApplyLiteralsLocked(ExporterConfig config)
+    {
+        var configured = config.Tunnels.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var tunnel in _statuses.Keys.Where(t => !configured.Contains(t)).ToList())
+        {
+            // The tunnel's series go with it (TunnelInfoPublisher); only the state is ours to drop.
+            _statuses.TryRemove(tunnel, out _);
+        }
+
+        foreach (var tunnel in config.Tunnels)
+        {
+            if (IPAddress.TryParse(tunnel.RemoteGateway, out var literal))
+            {
+                Update(tunnel, literal, null);
+            }
+            else
+            {
+                _metrics.RemoteGatewayAddressChanges.WithLabels(tunnel.Name).Publish();
+            }
+        }
+    }
+
+    private async Task<(IReadOnlyList<IPAddress> Addresses, string? Error)> ResolveAsync(TunnelConfig tunnel, ExporterConfig config, CancellationToken cancellationToken)
+    {
+        var resolution = config.RemoteGatewayResolution;
+        using var timeout = new CancellationTokenSource(resolution.Timeout, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var family = (tunnel.LocalGateway ?? config.Site.PublicIp)?.AddressFamily;
+        try
+        {
+            var addresses = resolution.Server is { } server && HostAndPort.TryParse(server, out var endpoint)
+                ? await QueryServerAsync(endpoint, tunnel.RemoteGateway, family, resolution.Timeout, linked.Token)
+                : await QuerySystemResolverAsync(tunnel.RemoteGateway, family, linked.Token);
+            return addresses.Count > 0 ? (addresses, null) : ([], $"{tunnel.RemoteGateway} resolved to no {FamilyName(family)} address");
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return ([], $"resolving {tunnel.RemoteGateway} timed out after {DurationParser.Format(resolution.Timeout)}");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return ([], $"resolving {tunnel.RemoteGateway} failed: {e.Message}");
+        }
+    }
+
+    /// <summary>A and AAAA from the configured server; the family of this end's address first, IPv4 first otherwise.</summary>
+    private static async Task<IReadOnlyList<IPAddress>> QueryServerAsync(HostAndPort server, string name, AddressFamily? family, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var addresses = new List<IPAddress>();
+        if (family != AddressFamily.InterNetworkV6)
+        {
+            var response = await DnsServerQuery.QueryAsync(server, name, QueryType.A, timeout, cancellationToken);
+            addresses.AddRange(response.Answers.ARecords().Select(r => r.Address));
+        }
+
+        if (family != AddressFamily.InterNetwork && addresses.Count == 0)
+        {
+            var response = await DnsServerQuery.QueryAsync(server, name, QueryType.AAAA, timeout, cancellationToken);
+            addresses.AddRange(response.Answers.AaaaRecords().Select(r => r.Address));
+        }
+
+        return addresses;
+    }
+
+    /// <summary>The system resolver, as the gateway's own IKE daemon would resolve the name (/etc/hosts included).</summary>
+    private static async Task<IReadOnlyList<IPAddress>> QuerySystemResolverAsync(string name, AddressFamily? family, CancellationToken cancellationToken)
+    {
+        var addresses = await System.Net.Dns.GetHostAddressesAsync(name, family ?? AddressFamily.Unspecified, cancellationToken);
+        return addresses.OrderBy(a => a.AddressFamily == AddressFamily.InterNetwork ? 0 : 1).ToList();
+    }
+
+    private static string FamilyName(AddressFamily? family) => family switch
+    {
+        AddressFamily.InterNetwork => "IPv4",
+        AddressFamily.InterNetworkV6 => "IPv6",
+        _ => "IPv4 or IPv6",
+    };
+
+    /// <summary>Records a resolution (<paramref name="address"/>) or a failure (<paramref name="error"/>) for one tunnel; under <see cref="_update"/>.</summary>
+    private void Update(TunnelConfig tunnel, IPAddress? address, string? error)
+    {
+        var now = Time.GetUtcNow();
+        var previous = _statuses.GetValueOrDefault(tunnel.Name);
+        var changes = _metrics.RemoteGatewayAddressChanges.WithLabels(tunnel.Name);
+        changes.Publish();
+        if (address is null)
+        {
+            _statuses[tunnel.Name] = new GatewayAddressStatus(tunnel.RemoteGateway, previous?.Address, previous?.ResolvedAt, error);
+            if (previous?.Error != error)
+            {
+                LogResolutionFailed(_logger, tunnel.Name, error ?? "no address", previous?.Address?.ToString() ?? "none");
+            }
+
+            return;
+        }
+
+        _statuses[tunnel.Name] = new GatewayAddressStatus(tunnel.RemoteGateway, address, now, null);
+        if (address.Equals(previous?.Address))
+        {
+            return;
+        }
+
+        var text = address.ToString();
+        foreach (var labels in _metrics.RemoteGatewayAddressInfo.GetAllLabelValues().Where(l => l[0] == tunnel.Name && l[1] != text).ToList())
+        {
+            _metrics.RemoteGatewayAddressInfo.RemoveLabelled(labels);
+        }
+
+        _metrics.RemoteGatewayAddressInfo.WithLabels(tunnel.Name, text).Set(1);
+        if (previous?.Address is { } old)
+        {
+            changes.Inc();
+            LogAddressChanged(_logger, tunnel.Name, tunnel.RemoteGateway, old, address);
+        }
+
+        AddressChanged?.Invoke(new GatewayAddressChange(tunnel.Name, previous?.Address, address));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Remote gateway of tunnel {Tunnel} ({Name}) moved from {Old} to {New}")]
+    private static partial void LogAddressChanged(ILogger logger, string tunnel, string name, IPAddress old, IPAddress @new);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Remote gateway of tunnel {Tunnel}: {Error}; keeping the last address ({Address})")]
+    private static partial void LogResolutionFailed(ILogger logger, string tunnel, string error, string address);
+}

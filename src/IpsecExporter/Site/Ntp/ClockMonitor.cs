@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using IpsecExporter.Configuration;
+using IpsecExporter.Hosting;
+using IpsecExporter.Metrics;
+
+namespace IpsecExporter.Site.Ntp;
+
+/// <summary>The last SNTP result for one configured server: an offset, or why there is none.</summary>
+public sealed record ClockSample(string Server, DateTimeOffset CheckedAt, TimeSpan? Offset, TimeSpan? Delay, string? Error)
+{
+    public bool Succeeded => Offset is not null;
+}
+
+/// <summary>
+/// Measures this host's clock against each of site.ntp_servers every site.ntp_interval: <c>ipsec_clock_offset_seconds</c>
+/// and <c>ipsec_clock_probe_success</c>. Honors Kiss-o'-Death: RATE doubles the wait for that server (up to 64
+/// intervals), DENY and RSTR stop asking it until the configuration changes.
+/// </summary>
+public sealed partial class ClockMonitor : PeriodicService
+{
+    private const int MaxRateBackoff = 64;
+
+    private readonly ConfigStore _config;
+    private readonly SntpClient _sntp;
+    private readonly ExporterMetrics _metrics;
+    private readonly ILogger<ClockMonitor> _logger;
+    private readonly ConcurrentDictionary<string, ServerState> _servers = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _round = new(1, 1);
+
+    public ClockMonitor(ConfigStore config, SntpClient sntp, ExporterMetrics metrics, TimeProvider time, ILogger<ClockMonitor> logger)
+        : base(time, logger)
+    {
+        _config = config;
+        _sntp = sntp;
+        _metrics = metrics;
+        _logger = logger;
+        config.Changed += (_, next) => Forget(next.Site.NtpServers, forgetRefusals: true);
+    }
+
+    /// <summary>The last result per configured server that was asked at least once.</summary>
+    public IReadOnlyList<ClockSample> Samples =>
+        _config.Current.Site.NtpServers.Select(s => _servers.GetValueOrDefault(s)?.Last).OfType<ClockSample>().ToList();
+
+    protected override TimeSpan Interval => _config.Current.Site.NtpInterval;
+
+    public override async Task CollectOnceAsync(CancellationToken cancellationToken)
+    {
+        await _round.WaitAsync(cancellationToken);
+        try
+        {
+            var site = _config.Current.Site;
+            Forget(site.NtpServers, forgetRefusals: false);
+            await Task.WhenAll(site.NtpServers.Select(server => ProbeAsync(server, site, cancellationToken)));
+        }
+        finally
+        {
+            _round.Release();
+        }
+    }
+
+    private async Task ProbeAsync(string server, SiteConfig site, CancellationToken cancellationToken)
+    {
+        var state = _servers.GetOrAdd(server, _ => new ServerState());
+        var now = Time.GetUtcNow();
+        if (state.Refused || now < state.NotBefore)
+        {
+            // Kiss-o'-Death: the last (failed) sample stands until the server may be asked again.
+            return;
+        }
+
+        ClockSample sample;
+        using (var timeout = new CancellationTokenSource(site.NtpTimeout, Time))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
+        {
+            try
+            {
+                if (!HostAndPort.TryParse(server, out var hostAndPort))
+                {
+                    throw new SntpException($"invalid server '{server}'");
+                }
+
+                var endpoint = await hostAndPort.ResolveAsync(SntpClient.DefaultPort, linked.Token);
+                var measurement = await _sntp.QueryAsync(endpoint, linked.Token);
+                sample = new ClockSample(server, now, measurement.Offset, measurement.Delay, null);
+                state.RateBackoff = 1;
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                sample = new ClockSample(server, now, null, null, $"no answer within {DurationParser.Format(site.NtpTimeout)}");
+            }
+            catch (SntpException e) when (e.KissCode is not null)
+            {
+                sample = new ClockSample(server, now, null, null, HandleKissOfDeath(state, e, now, site.NtpInterval));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                sample = new ClockSample(server, now, null, null, e.Message);
+            }
+        }
+
+        Publish(sample, state.Last);
+        state.Last = sample;
+    }
+
+    private static string HandleKissOfDeath(ServerState state, SntpException kiss, DateTimeOffset now, TimeSpan interval)
+    {
+        if (kiss.KissCode is "DENY" or "RSTR")
+        {
+            state.Refused = true;
+            return $"{kiss.Message}; not asked again until the configuration changes";
+        }
+
+        state.RateBackoff = Math.Min(state.RateBackoff * 2, MaxRateBackoff);
+        state.NotBefore = now + (interval * state.RateBackoff);
+        return $"{kiss.Message}; next query not before {state.NotBefore:O}";
+    }
+
+    private void Publish(ClockSample sample, ClockSample? previous)
+    {
+        _metrics.ClockProbeSuccess.WithLabels(sample.Server).Set(sample.Succeeded ? 1 : 0);
+        if (sample.Offset is { } offset)
+        {
+            _metrics.ClockOffset.WithLabels(sample.Server).Set(offset.TotalSeconds);
+        }
+        else
+        {
+            // A stale offset would look like a measurement.
+            _metrics.ClockOffset.RemoveLabelled(sample.Server);
+        }
+
+        if (sample.Error is not null && previous?.Error != sample.Error)
+        {
+            LogProbeFailed(_logger, sample.Server, sample.Error);
+        }
+    }
+
+    /// <summary>Drops state and series of servers no longer configured; a reload also lifts DENY/RSTR refusals.</summary>
+    private void Forget(IReadOnlyList<string> configured, bool forgetRefusals)
+    {
+        foreach (var server in _servers.Keys.Where(s => forgetRefusals || !configured.Contains(s)).ToList())
+        {
+            _servers.TryRemove(server, out _);
+            if (!configured.Contains(server))
+            {
+                _metrics.ClockOffset.RemoveLabelled(server);
+                _metrics.ClockProbeSuccess.RemoveLabelled(server);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SNTP query to {Server} failed: {Error}")]
+    private static partial void LogProbeFailed(ILogger logger, string server, string error);
+
+    private sealed class ServerState
+    {
+        public ClockSample? Last { get; set; }
+
+        public DateTimeOffset NotBefore { get; set; }
+
+        public int RateBackoff { get; set; } = 1;
+
+        public bool Refused { get; set; }
+    }
+}

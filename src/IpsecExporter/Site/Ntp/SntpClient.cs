@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace IpsecExporter.Site.Ntp;
+
+/// <summary>
+/// One SNTP exchange. <see cref="Offset"/> is local clock minus server clock (negative when this host is behind, as
+/// <c>ipsec_clock_offset_seconds</c>); <see cref="Delay"/> is the round trip without the server's processing time.
+/// </summary>
+public sealed record SntpMeasurement(TimeSpan Offset, TimeSpan Delay, int Stratum);
+
+/// <summary>An SNTP exchange failed; <see cref="KissCode"/> is set when the server sent a Kiss-o'-Death (RATE, DENY, RSTR...).</summary>
+public sealed class SntpException : Exception
+{
+    public SntpException()
+    {
+    }
+
+    public SntpException(string message)
+        : base(message)
+    {
+    }
+
+    public SntpException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public SntpException(string message, string kissCode)
+        : base(message)
+    {
+        KissCode = kissCode;
+    }
+
+    public string? KissCode { get; }
+}
+
+/// <summary>
+/// An SNTP client (RFC 4330, with RFC 5905's on-wire formulas): one 48-byte mode 3 request, offset and delay from
+/// T1..T4. T4 is T1 plus the elapsed monotonic time, so a step of the wall clock during the exchange does not corrupt
+/// the measurement. Replies that do not echo our random transmit nonce are ignored (stale or spoofed).
+/// </summary>
+public sealed class SntpClient(TimeProvider time)
+{
+    public const int DefaultPort = 123;
+    private const int PacketLength = 48;
+    private const byte ClientRequest = (4 << 3) | 3; // LI 0, version 4, mode 3 (client)
+    private const int ServerMode = 4;
+    private const int LeapAlarm = 3;
+    private const int MaxStratum = 15;
+
+    /// <summary>Cancel <paramref name="cancellationToken"/> for a timeout; there is no answer otherwise.</summary>
+    public async Task<SntpMeasurement> QueryAsync(IPEndPoint server, CancellationToken cancellationToken)
+    {
+        using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        await socket.ConnectAsync(server, cancellationToken);
+
+        // The transmit timestamp is only echoed back as "originate": a random nonce matches replies as well as T1 would,
+        // reveals nothing about our clock (NTP client data minimization), and lets T1 be read right before sending.
+        var request = new byte[PacketLength];
+        request[0] = ClientRequest;
+        RandomNumberGenerator.Fill(request.AsSpan(40, 8));
+        var t1 = time.GetUtcNow();
+        var started = time.GetTimestamp();
+        await socket.SendAsync(request, SocketFlags.None, cancellationToken);
+
+        var reply = new byte[512];
+        while (true)
+        {
+            var length = await socket.ReceiveAsync(reply, SocketFlags.None, cancellationToken);
+            var t4 = t1 + time.GetElapsedTime(started);
+            if (length < PacketLength || !reply.AsSpan(24, 8).SequenceEqual(request.AsSpan(40, 8)))
+            {
+                continue;
+            }
+
+            return Measure(reply, t1, t4, server);
+        }
+    }
+
+    private static SntpMeasurement Measure(byte[] reply, DateTimeOffset t1, DateTimeOffset t4, IPEndPoint server)
+    {
+        var mode = reply[0] & 0x7;
+        var leap = reply[0] >> 6;
+        int stratum = reply[1];
+        if (mode != ServerMode)
+        {
+            throw new SntpException($"{server} sent mode {mode}, not a server reply (mode {ServerMode})");
+        }
+
+        if (stratum == 0)
+        {
+            var code = Encoding.ASCII.GetString(reply, 12, 4).TrimEnd('\0', ' ');
+            throw new SntpException($"{server} sent a Kiss-o'-Death ({code}){KissMeaning(code)}", code);
+        }
+
+        if (leap == LeapAlarm)
+        {
+            throw new SntpException($"{server} says its own clock is not synchronized (leap indicator 3)");
+        }
+
+        if (stratum > MaxStratum)
+        {
+            throw new SntpException($"{server} sent stratum {stratum}, which is not a synchronized server");
+        }
+
+        if (NtpTimestamp.IsZero(reply.AsSpan(40, 8)))
+        {
+            throw new SntpException($"{server} sent no transmit timestamp");
+        }
+
+        var t2 = NtpTimestamp.Read(reply.AsSpan(32, 8));
+        var t3 = NtpTimestamp.Read(reply.AsSpan(40, 8));
+        var serverMinusLocal = ((t2 - t1) + (t3 - t4)) / 2;
+        var delay = (t4 - t1) - (t3 - t2);
+        return new SntpMeasurement(-serverMinusLocal, delay, stratum);
+    }
+
+    private static string KissMeaning(string code) => code switch
+    {
+        "RATE" => ": asked too often",
+        "DENY" or "RSTR" => ": access denied",
+        _ => "",
+    };
+}

@@ -1,0 +1,75 @@
+using IpsecExporter.Diagnosis.BestPractices;
+using IpsecExporter.Metrics;
+using IpsecExporter.Site.Ntp;
+using IpsecExporter.Tests.Site.Ntp;
+using IpsecExporter.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpsecExporter.Tests.Diagnosis.BestPractices;
+
+public sealed class BestPracticeServiceTests
+{
+    private static string Yaml(string ntpServers) => $$"""
+        site:
+          name: hq
+          ntp_servers: [{{ntpServers}}]
+        sources: [{ name: gw, type: no-sas }]
+        tunnels:
+          - name: by-the-book
+            remote_gateway: 192.0.2.1
+            network_pairs: [{ local: 10.1.0.0/24, remote: 10.2.0.0/24 }]
+            expect: { pfs: true, ike_rekey: 8h, child_rekey: 5h20m }
+          - name: legacy
+            remote_gateway: 192.0.2.2
+            network_pairs: [{ local: 10.1.1.0/24, remote: 10.2.1.0/24 }]
+            expect: { ike_rekey: 24h, child_rekey: 24h }
+        """;
+
+    [Fact]
+    public async Task Configured_expectations_and_the_measured_clock_become_metrics_with_reasons()
+    {
+        using var ntp = new TestNtpResponder(TimeProvider.System) { Skew = TimeSpan.FromSeconds(30) };
+        var metrics = new ExporterMetrics("test");
+        var store = TestConfigs.Store(Yaml($"\"{ntp.Server}\""), metrics);
+        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+        var service = new BestPracticeService(store, clock, metrics, TimeProvider.System, NullLogger<BestPracticeService>.Instance);
+        await clock.CollectOnceAsync(CancellationToken.None);
+
+        await service.CollectOnceAsync(CancellationToken.None);
+
+        var text = await metrics.RenderAsync();
+        Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"pfs\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"short_lifetimes\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"phase2_two_thirds_phase1\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"time_sync\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_best_practice{tunnel=\"legacy\",practice=\"short_lifetimes\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_best_practice{tunnel=\"legacy\",practice=\"phase2_two_thirds_phase1\"} 0", text, StringComparison.Ordinal);
+        // Unknown is absent, not 0.
+        Assert.DoesNotContain("practice=\"pfs\"} 0", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("tunnel=\"legacy\",practice=\"pfs\"", text, StringComparison.Ordinal);
+        Assert.EndsWith("this clock is behind", service.Results["legacy"].Single(r => r.Practice == BestPractice.TimeSync).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Observations_from_the_tunnel_model_override_the_configuration()
+    {
+        var metrics = new ExporterMetrics("test");
+        var store = TestConfigs.Store(Yaml(""), metrics);
+        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+        var observed = new Observations { ["by-the-book"] = new ObservedSaFacts(false, null, TimeSpan.FromHours(8), TimeSpan.FromHours(8)) };
+        var service = new BestPracticeService(store, clock, metrics, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
+
+        await service.CollectOnceAsync(CancellationToken.None);
+
+        var text = await metrics.RenderAsync();
+        Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"pfs\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"phase2_two_thirds_phase1\"} 0", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("practice=\"time_sync\"", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>What the tunnel model will provide, as plain data.</summary>
+    private sealed class Observations : Dictionary<string, ObservedSaFacts>, IObservedSaFactsProvider
+    {
+        public ObservedSaFacts FactsFor(string tunnel) => TryGetValue(tunnel, out var facts) ? facts : ObservedSaFacts.None;
+    }
+}

@@ -1,0 +1,153 @@
+using IpsecExporter.Metrics;
+using IpsecExporter.Site.Ntp;
+using IpsecExporter.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IpsecExporter.Tests.Site.Ntp;
+
+public sealed class ClockMonitorTests
+{
+    private static (ClockMonitor Monitor, ExporterMetrics Metrics) Monitor(TimeProvider time, string servers, string extra = "")
+    {
+        var metrics = new ExporterMetrics("test");
+        var store = TestConfigs.Store($"""
+            site:
+              name: hq
+              ntp_servers: [{servers}]
+              ntp_timeout: 300ms
+            {extra}
+            """, metrics);
+        return (new ClockMonitor(store, new SntpClient(time), metrics, time, NullLogger<ClockMonitor>.Instance), metrics);
+    }
+
+    [Fact]
+    public async Task Chrony_answers_offset_about_zero_and_success_1()
+    {
+        await using var chrony = await ChronyServer.StartAsync();
+        var (monitor, metrics) = Monitor(TimeProvider.System, $"\"{chrony.Server}\"");
+
+        await monitor.CollectOnceAsync(CancellationToken.None);
+
+        var text = await metrics.RenderAsync();
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{chrony.Server}\"}} 1", text, StringComparison.Ordinal);
+        var sample = Assert.Single(monitor.Samples);
+        Assert.InRange(sample.Offset!.Value.TotalSeconds, -0.01, 0.01);
+        Assert.Contains($"ipsec_clock_offset_seconds{{server=\"{chrony.Server}\"}} ", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Skewed_server_gives_its_offset_and_an_unanswered_one_success_0()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        using var skewed = new TestNtpResponder(time) { Skew = TimeSpan.FromSeconds(42) };
+        using var silent = new TestNtpResponder(time) { Silent = true };
+        var (monitor, metrics) = Monitor(time, $"\"{skewed.Server}\", \"{silent.Server}\"");
+
+        var round = monitor.CollectOnceAsync(CancellationToken.None);
+        // The silent server's timeout runs on the fake clock: advance it once its request has arrived.
+        await Poll.UntilAsync(() => Task.FromResult(silent.Requests == 1), TimeSpan.FromSeconds(5), "the request to the silent server");
+        time.Advance(TimeSpan.FromMilliseconds(300));
+        await round;
+
+        var text = await metrics.RenderAsync();
+        Assert.Contains($"ipsec_clock_offset_seconds{{server=\"{skewed.Server}\"}} -42", text, StringComparison.Ordinal);
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{skewed.Server}\"}} 1", text, StringComparison.Ordinal);
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{silent.Server}\"}} 0", text, StringComparison.Ordinal);
+        Assert.DoesNotContain($"ipsec_clock_offset_seconds{{server=\"{silent.Server}\"}}", text, StringComparison.Ordinal);
+        Assert.Equal("no answer within 300ms", monitor.Samples.Single(s => s.Server == silent.Server).Error);
+    }
+
+    [Fact]
+    public async Task A_server_that_stops_answering_loses_its_offset()
+    {
+        using var responder = new TestNtpResponder(TimeProvider.System);
+        var (monitor, metrics) = Monitor(TimeProvider.System, $"\"{responder.Server}\"");
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        Assert.Contains("ipsec_clock_offset_seconds{", await metrics.RenderAsync(), StringComparison.Ordinal);
+
+        responder.Silent = true;
+        await monitor.CollectOnceAsync(CancellationToken.None);
+
+        var text = await metrics.RenderAsync();
+        Assert.DoesNotContain("ipsec_clock_offset_seconds{", text, StringComparison.Ordinal);
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 0", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Kiss_of_death_RATE_backs_off_doubling_and_success_is_0()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        using var responder = new TestNtpResponder(time) { KissCode = "RATE" };
+        var (monitor, metrics) = Monitor(time, $"\"{responder.Server}\"", "  ntp_interval: 1m");
+
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 0", await metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("Kiss-o'-Death (RATE)", monitor.Samples.Single().Error, StringComparison.Ordinal);
+
+        // Backing off for two intervals: the next round does not ask.
+        time.Advance(TimeSpan.FromMinutes(1));
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        Assert.Equal(1, responder.Requests);
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        Assert.Equal(2, responder.Requests);
+
+        // A second RATE doubles the wait to four intervals.
+        time.Advance(TimeSpan.FromMinutes(3));
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        Assert.Equal(2, responder.Requests);
+
+        responder.KissCode = null;
+        time.Advance(TimeSpan.FromMinutes(1));
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        Assert.Equal(3, responder.Requests);
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 1", await metrics.RenderAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("DENY")]
+    [InlineData("RSTR")]
+    public async Task Kiss_of_death_DENY_stops_asking_that_server(string code)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        using var responder = new TestNtpResponder(time) { KissCode = code };
+        var (monitor, metrics) = Monitor(time, $"\"{responder.Server}\"");
+
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromDays(1));
+        await monitor.CollectOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, responder.Requests);
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 0", await metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("not asked again until the configuration changes", monitor.Samples.Single().Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_server_removed_by_reload_loses_its_series()
+    {
+        using var kept = new TestNtpResponder(TimeProvider.System);
+        using var removed = new TestNtpResponder(TimeProvider.System);
+        var metrics = new ExporterMetrics("test");
+        var path = Path.Combine(Path.GetTempPath(), $"clock-{Guid.NewGuid():N}.yaml");
+        try
+        {
+            var store = TestConfigs.FileStore(path, $"site: {{ name: hq, ntp_servers: [\"{kept.Server}\", \"{removed.Server}\"] }}", metrics);
+            var monitor = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+            await monitor.CollectOnceAsync(CancellationToken.None);
+            Assert.Contains(removed.Server, await metrics.RenderAsync(), StringComparison.Ordinal);
+
+            await File.WriteAllTextAsync(path, $"site: {{ name: hq, ntp_servers: [\"{kept.Server}\"] }}");
+            Assert.Empty(store.Reload());
+
+            var text = await metrics.RenderAsync();
+            Assert.DoesNotContain(removed.Server, text, StringComparison.Ordinal);
+            Assert.Contains(kept.Server, text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
