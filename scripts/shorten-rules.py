@@ -3,8 +3,8 @@
 
     scripts/shorten-rules.py IN OUT [--factor N]      (default factor 15)
 
-Divided: `for:` durations, range selectors and subqueries (`[5m]`, `[1d:1m]`) and `offset` durations. Left alone:
-thresholds, rule names (a shortened `...:rate5m` really covers 20 s) and annotation texts ("for 5 minutes").
+Divided: `for:` and group `interval:` durations, range selectors and subqueries (`[5m]`, `[1d:1m]`) and `offset`
+durations. Left alone: thresholds, rule names (a shortened `...:rate5m` really covers 20 s) and annotation texts ("for 5 minutes").
 With factor 15 and Prometheus scraping and evaluating every second, IpsecTunnelAsymmetricTraffic fires about 40 s
 after one direction stops (20 s until the window is flat, 20 s of `for:`). See docs/ALERTS.md.
 """
@@ -39,7 +39,7 @@ def shorten(text, factor):
 
 
 def shorten_rules(source, factor):
-    def for_line(match):
+    def duration_line(match):
         return match.group(1) + shorten(match.group(2), factor) + match.group(3)
 
     def selector(match):
@@ -52,7 +52,7 @@ def shorten_rules(source, factor):
     def offset(match):
         return match.group(1) + shorten(match.group(2), factor)
 
-    out = re.sub(r"^(\s*for:\s*)(\S+)(\s*(?:#.*)?)$", for_line, source, flags=re.MULTILINE)
+    out = re.sub(r"^(\s*(?:for|interval):\s*)(\S+)(\s*(?:#.*)?)$", duration_line, source, flags=re.MULTILINE)
     out = re.sub(r"\[(\d[\dsmhdwy]*)(:(\d[\dsmhdwy]*)?)?\]", selector, out)
     out = re.sub(r"(\boffset\s+)(\d[\dsmhdwy]*)", offset, out)
     return out
