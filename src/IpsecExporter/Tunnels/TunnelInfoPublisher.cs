@@ -29,21 +29,28 @@ public sealed class TunnelInfoPublisher
             }
         }
 
-        // Info labels may change on reload: rewrite the whole set.
+        // Touch only what changed: removing and re-adding every series would let a scrape in between see no tunnels,
+        // which resets the for: timers of every alert joined on ipsec_tunnel_info.
+        var desired = next.Tunnels.Select(tunnel => new[]
+        {
+            tunnel.Name,
+            tunnel.Description ?? "",
+            next.Site.Location ?? "",
+            tunnel.LocalGateway?.ToString() ?? next.Site.PublicIp?.ToString() ?? "",
+            tunnel.RemoteGateway,
+            tunnel.Source,
+        }).ToList();
         foreach (var labels in _metrics.TunnelInfo.GetAllLabelValues().ToList())
         {
-            _metrics.TunnelInfo.RemoveLabelled(labels);
+            if (!desired.Any(d => d.SequenceEqual(labels)))
+            {
+                _metrics.TunnelInfo.RemoveLabelled(labels);
+            }
         }
 
-        foreach (var tunnel in next.Tunnels)
+        foreach (var labels in desired)
         {
-            _metrics.TunnelInfo.WithLabels(
-                tunnel.Name,
-                tunnel.Description ?? "",
-                next.Site.Location ?? "",
-                tunnel.LocalGateway?.ToString() ?? next.Site.PublicIp?.ToString() ?? "",
-                tunnel.RemoteGateway,
-                tunnel.Source).Set(1);
+            _metrics.TunnelInfo.WithLabels(labels).Set(1);
         }
     }
 }
