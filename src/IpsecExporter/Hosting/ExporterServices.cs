@@ -22,6 +22,8 @@ public static class ExporterServices
         services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
         services.AddSingleton<TunnelInfoPublisher>();
+        services.AddSingleton<TunnelTracker>();
+        services.AddSingleton<ISnapshotObserver>(sp => sp.GetRequiredService<TunnelTracker>());
         services.AddSingleton<SourceCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
         services.AddSiteChecks();

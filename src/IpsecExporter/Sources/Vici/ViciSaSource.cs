@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+
+namespace IpsecExporter.Sources.Vici;
+
+/// <summary>
+/// Reads SA state from a strongSwan charon over VICI. Each collection sends <c>stats</c>, <c>list-sas</c> and
+/// <c>list-conns</c> on one command connection (kept open between collections, replaced after any error, reconnected
+/// with backoff); a second connection listens for SA life-cycle events whose final counters ride along in the next
+/// snapshot. Only read-only commands are ever sent.
+/// </summary>
+public sealed partial class ViciSaSource : ISaSource
+{
+    private const int MaxQueuedChanges = 10_000;
+
+    private readonly ViciEndpoint _endpoint;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _readTimeout;
+    private readonly ILogger<ViciSaSource> _logger;
+    private readonly ReconnectBackoff _backoff;
+    private readonly ViciEventListener _events;
+    private readonly ConcurrentQueue<ChildSaChange> _childChanges = new();
+    private readonly ConcurrentQueue<IkeSaChange> _ikeChanges = new();
+    private ViciConnection? _connection;
+    private ViciSection? _version;
+
+    public ViciSaSource(ViciEndpoint endpoint, TimeSpan readTimeout, TimeProvider time, ILogger<ViciSaSource> logger)
+    {
+        _endpoint = endpoint;
+        _time = time;
+        _readTimeout = readTimeout;
+        _logger = logger;
+        _backoff = new ReconnectBackoff(time);
+        _events = new ViciEventListener(endpoint, time, readTimeout, OnEvent, logger);
+    }
+
+    /// <summary>True while the event connection is registered; events before that are not seen.</summary>
+    public bool EventsRegistered => _events.IsRegistered;
+
+    public async Task<SaSnapshot> CollectAsync(CancellationToken cancellationToken)
+    {
+        _events.Start();
+        var connection = await ConnectAsync(cancellationToken);
+        ViciSection stats;
+        IReadOnlyList<ViciSection> sas;
+        IReadOnlyList<ViciSection> conns;
+        try
+        {
+            stats = await connection.CallAsync("stats", null, cancellationToken);
+            // noblock: list IKE SAs that are busy (e.g. mid-rekey) instead of waiting for them.
+            sas = await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), cancellationToken);
+            conns = await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken);
+        }
+        catch
+        {
+            await DropConnectionAsync();
+            throw;
+        }
+
+        var collectedAt = _time.GetUtcNow();
+        return new SaSnapshot(collectedAt, ViciSaMapper.MapListSas(sas))
+        {
+            ChildSaChanges = Drain(_childChanges),
+            IkeSaChanges = Drain(_ikeChanges),
+            Connections = ViciSaMapper.MapListConns(conns),
+            Daemon = ViciSaMapper.MapDaemon(_version!, stats),
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _events.DisposeAsync();
+        await DropConnectionAsync();
+    }
+
+    private static List<T> Drain<T>(ConcurrentQueue<T> queue)
+    {
+        var items = new List<T>();
+        while (queue.TryDequeue(out var item))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+
+    private async Task<ViciConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (_connection is { IsBroken: false })
+        {
+            return _connection;
+        }
+
+        if (_backoff.MustWait(out var remaining))
+        {
+            throw new IOException($"not reconnecting to {_endpoint} for another {remaining.TotalSeconds:0.#}s after the last failure");
+        }
+
+        ViciConnection? connection = null;
+        try
+        {
+            connection = await ViciConnection.ConnectAsync(_endpoint, _time, _readTimeout, cancellationToken);
+            _version = await connection.CallAsync("version", null, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
+            if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            _backoff.Failed();
+            throw new IOException($"cannot talk to charon at {_endpoint}: {e.Message}", e);
+        }
+
+        _backoff.Succeeded();
+        _connection = connection;
+        var daemon = ViciSaMapper.MapDaemon(_version, null);
+        LogConnected(_logger, _endpoint.Text, daemon.Name, daemon.Version);
+        return connection;
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+            _connection = null;
+        }
+    }
+
+    private void OnEvent(ViciPacket packet, DateTimeOffset at)
+    {
+        var (children, ikes) = ViciSaMapper.MapEvent(packet, at);
+        Enqueue(_childChanges, children);
+        Enqueue(_ikeChanges, ikes);
+    }
+
+    private static void Enqueue<T>(ConcurrentQueue<T> queue, List<T> items)
+    {
+        foreach (var item in items)
+        {
+            queue.Enqueue(item);
+        }
+
+        // Collections drain the queues; this only bounds memory while they keep failing.
+        while (queue.Count > MaxQueuedChanges && queue.TryDequeue(out _))
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to {Daemon} {Version} over VICI at {Uri}")]
+    private static partial void LogConnected(ILogger logger, string uri, string daemon, string version);
+}
