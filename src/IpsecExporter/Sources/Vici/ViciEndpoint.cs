@@ -18,6 +18,10 @@ public sealed record ViciEndpoint
 
     public override string ToString() => Text;
 
+    /// <summary>Parses a <c>uri</c> that was validated before; throws <see cref="ArgumentException"/> when it is not valid.</summary>
+    public static ViciEndpoint Parse(string text) =>
+        TryParse(text, out var endpoint, out var error) ? endpoint! : throw new ArgumentException(error, nameof(text));
+
     /// <summary>Parses a source <c>uri</c>; on failure <paramref name="error"/> says what is wrong and what is expected.</summary>
     public static bool TryParse(string text, out ViciEndpoint? endpoint, out string error)
     {

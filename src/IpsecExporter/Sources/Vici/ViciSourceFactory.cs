@@ -27,11 +27,6 @@ public sealed class ViciSourceFactory : ISaSourceFactory
 
     public ISaSource Create(SourceConfig config, IServiceProvider services)
     {
-        if (!ViciEndpoint.TryParse(config.Uri ?? DefaultUri, out var endpoint, out var error))
-        {
-            throw new ArgumentException(error, nameof(config));
-        }
-
-        return new ViciSaSource(endpoint!, config.Timeout, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ViciSaSource>>());
+        return new ViciSaSource(ViciEndpoint.Parse(config.Uri ?? DefaultUri), config.Timeout, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ViciSaSource>>());
     }
 }
