@@ -40,15 +40,10 @@ public sealed partial class ViciSaSource : ISaSource
     {
         _events.Start();
         var connection = await ConnectAsync(cancellationToken);
-        ViciSection stats;
-        IReadOnlyList<ViciSection> sas;
-        IReadOnlyList<ViciSection> conns;
+        SaSnapshot snapshot;
         try
         {
-            stats = await connection.CallAsync("stats", null, cancellationToken);
-            // noblock: list IKE SAs that are busy (e.g. mid-rekey) instead of waiting for them.
-            sas = await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), cancellationToken);
-            conns = await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken);
+            snapshot = await QueryAsync(connection, _version!, _time, cancellationToken);
         }
         catch
         {
@@ -56,13 +51,24 @@ public sealed partial class ViciSaSource : ISaSource
             throw;
         }
 
-        var collectedAt = _time.GetUtcNow();
-        return new SaSnapshot(collectedAt, ViciSaMapper.MapListSas(sas))
+        return snapshot with { ChildSaChanges = Drain(_childChanges), IkeSaChanges = Drain(_ikeChanges) };
+    }
+
+    /// <summary>
+    /// One collection's read-only commands on an open connection (<c>stats</c>, <c>list-sas</c>, <c>list-conns</c>),
+    /// translated into a snapshot stamped when the answers were complete. <paramref name="version"/> is the connection's
+    /// <c>version</c> answer.
+    /// </summary>
+    public static async Task<SaSnapshot> QueryAsync(ViciConnection connection, ViciSection version, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var stats = await connection.CallAsync("stats", null, cancellationToken);
+        // noblock: list IKE SAs that are busy (e.g. mid-rekey) instead of waiting for them.
+        var sas = await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), cancellationToken);
+        var conns = await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken);
+        return new SaSnapshot(time.GetUtcNow(), ViciSaMapper.MapListSas(sas))
         {
-            ChildSaChanges = Drain(_childChanges),
-            IkeSaChanges = Drain(_ikeChanges),
             Connections = ViciSaMapper.MapListConns(conns),
-            Daemon = ViciSaMapper.MapDaemon(_version!, stats),
+            Daemon = ViciSaMapper.MapDaemon(version, stats),
         };
     }
 
