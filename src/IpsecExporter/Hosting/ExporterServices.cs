@@ -1,6 +1,7 @@
 using System.Reflection;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Metrics;
 using IpsecExporter.Site;
 using IpsecExporter.Sources;
@@ -24,6 +25,7 @@ public static class ExporterServices
         services.AddSingleton<TunnelInfoPublisher>();
         services.AddSingleton<TunnelTracker>();
         services.AddSingleton<ISnapshotObserver>(sp => sp.GetRequiredService<TunnelTracker>());
+        services.AddSingleton<IObservedSaFactsProvider>(sp => sp.GetRequiredService<TunnelTracker>());
         services.AddSingleton<SourceCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
         services.AddSiteChecks();

@@ -33,8 +33,19 @@ public sealed record ConnectionInfo(string Name, TimeSpan? RekeyInterval, TimeSp
 /// <summary>A CHILD SA configuration of a connection, with its traffic selectors as configured.</summary>
 public sealed record ChildConfigInfo(string Name, TimeSpan? RekeyInterval, IReadOnlyList<string> LocalTs, IReadOnlyList<string> RemoteTs);
 
-/// <summary><paramref name="Since"/> is the daemon's own start-time text: it changes when the daemon restarts.</summary>
-public sealed record DaemonInfo(string Name, string Version, string? Since);
+/// <summary>
+/// The daemon behind a source. <paramref name="StartedAt"/> is approximate: charon derives it from the wall clock minus
+/// its uptime, in whole seconds, so it wobbles by a second between queries; a larger move means a restart.
+/// </summary>
+public sealed record DaemonInfo(string Name, string Version, DateTimeOffset? StartedAt)
+{
+    /// <summary>How far <see cref="StartedAt"/> may move between two answers of the same daemon process.</summary>
+    public static readonly TimeSpan StartTimeWobble = TimeSpan.FromSeconds(2);
+
+    /// <summary>True when this answer comes from a daemon started after the one that gave <paramref name="previous"/>.</summary>
+    public bool RestartedSince(DaemonInfo previous) =>
+        StartedAt is { } now && previous.StartedAt is { } before && (now - before).Duration() > StartTimeWobble;
+}
 
 public sealed record IkeSa(
     string Connection,

@@ -1,4 +1,5 @@
 using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 
@@ -16,7 +17,7 @@ namespace IpsecExporter.Tunnels;
 /// counted twice, a new SA after a rekey or a daemon restart adds from zero, and the sum only grows. SAs absent from a
 /// few collections are forgotten. docs/VICI.md explains the design.
 /// </remarks>
-public sealed class TunnelTracker : ISnapshotObserver, IDisposable
+public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider, IDisposable
 {
     /// <summary>The <c>local_ts</c>/<c>remote_ts</c> value of CHILD SAs whose selectors match no configured pair.</summary>
     public const string UnmatchedLabel = "unmatched";
@@ -51,6 +52,26 @@ public sealed class TunnelTracker : ISnapshotObserver, IDisposable
         {
             return _tunnels.GetValueOrDefault(tunnel)?.Latest;
         }
+    }
+
+    /// <summary>
+    /// PFS and rekey intervals for the best practices: PFS off as soon as one pair shows it off; the intervals the
+    /// gateway is configured with (or scheduled its newest SAs with), not the age of SAs at their last rekey, which a
+    /// manual rekey would make meaningless.
+    /// </summary>
+    public ObservedSaFacts FactsFor(string tunnel)
+    {
+        if (Get(tunnel) is not { } observed)
+        {
+            return ObservedSaFacts.None;
+        }
+
+        var pfs = observed.Pairs.Select(p => p.Pfs).ToList();
+        return new ObservedSaFacts(
+            pfs.Contains(false) ? false : pfs.Contains(true) ? true : null,
+            observed.Pairs.Select(p => p.DhGroup).FirstOrDefault(g => g is not null),
+            observed.Ike.RekeyInterval,
+            observed.Pairs.Select(p => p.RekeyInterval).FirstOrDefault(i => i is not null));
     }
 
     public void OnCollected(SourceConfig source, SaSnapshot? snapshot)
@@ -356,7 +377,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IDisposable
 
         public void NoteDaemon(DaemonInfo? daemon)
         {
-            if (daemon?.Since is not null && Daemon?.Since is not null && daemon.Since != Daemon.Since)
+            if (daemon is not null && Daemon is not null && daemon.RestartedSince(Daemon))
             {
                 DaemonRestarts++;
             }

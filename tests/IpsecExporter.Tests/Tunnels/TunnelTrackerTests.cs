@@ -85,10 +85,12 @@ public sealed class TunnelTrackerTests : IDisposable
     [Fact]
     public void After_a_daemon_restart_reused_unique_ids_with_new_SPIs_count_as_new_SAs()
     {
-        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 1000, spi: "aaaa")) , daemonSince: "Nov 29 13:00:00 2026");
+        var started = TrackerHarness.Start.AddDays(-1);
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 1000, spi: "aaaa")), started);
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 1000, spi: "aaaa")), started.AddSeconds(1)); // charon's start time wobbles
         _harness.Collect(null);
         Assert.False(_harness.Tracker.Get("t1")!.SourceUp);
-        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 40, spi: "bbbb")), daemonSince: "Nov 29 13:05:00 2026");
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 40, spi: "bbbb")), _harness.Time.GetUtcNow());
 
         Assert.Equal(1040, ReceivedBytes(Net1));
         var observation = _harness.Tracker.Get("t1")!;
@@ -228,6 +230,24 @@ public sealed class TunnelTrackerTests : IDisposable
     }
 
     [Fact]
+    public void Best_practice_facts_report_pfs_off_when_any_pair_shows_it_and_the_configured_intervals()
+    {
+        Assert.Equal(IpsecExporter.Diagnosis.BestPractices.ObservedSaFacts.None, _harness.Tracker.FactsFor("t1"));
+        var connections = new[] { new ConnectionInfo("site", TimeSpan.FromHours(8), null, [new ChildConfigInfo("net1", TimeSpan.FromMinutes(320), ["10.1.0.0/24"], ["10.2.0.0/24"])]) };
+        _harness.Time.Advance(TimeSpan.FromSeconds(5));
+        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), Sas.Ike("1", Sas.Child("1", dhGroup: "ECP_256"), Sas.Child("2", "10.3.0.0/24", "10.4.0.0/24"))) with { Connections = connections });
+
+        var facts = _harness.Tracker.FactsFor("t1");
+        Assert.Equal((true, "ECP_256", TimeSpan.FromHours(8), TimeSpan.FromMinutes(320)), (facts.RekeyedChildSaHasDhGroup, facts.DhGroup, facts.IkeRekeyInterval, facts.ChildRekeyInterval));
+
+        CollectWithChanges(
+            [new ChildSaChange(_harness.Time.GetUtcNow(), "site", SaChangeKind.Rekeyed, Sas.Child("2", "10.3.0.0/24", "10.4.0.0/24"), Sas.Child("3", "10.3.0.0/24", "10.4.0.0/24", installedAgo: 0))],
+            Sas.Ike("1", Sas.Child("1", dhGroup: "ECP_256"), Sas.Child("3", "10.3.0.0/24", "10.4.0.0/24", installedAgo: 1)));
+
+        Assert.False(_harness.Tracker.FactsFor("t1").RekeyedChildSaHasDhGroup);
+    }
+
+    [Fact]
     public void Unknown_and_never_collected_tunnels_have_no_observation()
     {
         Assert.Null(_harness.Tracker.Get("t1"));
@@ -272,10 +292,10 @@ public sealed class TunnelTrackerTests : IDisposable
 
     private void Collect(params IkeSa[] ikes) => CollectWithChanges([], [], ikes);
 
-    private void Collect(IkeSa ike, string daemonSince)
+    private void Collect(IkeSa ike, DateTimeOffset daemonStarted)
     {
         _harness.Time.Advance(TimeSpan.FromSeconds(5));
-        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), ike) with { Daemon = new DaemonInfo("charon", "5.9.8", daemonSince) });
+        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), ike) with { Daemon = new DaemonInfo("charon", "5.9.8", daemonStarted) });
     }
 
     private void CollectWithChanges(ChildSaChange[] changes, params IkeSa[] ikes) => CollectWithChanges(changes, [], ikes);

@@ -30,9 +30,5 @@ public sealed class ReconnectBackoff(TimeProvider time)
     }
 
     /// <summary>True when an attempt now would come too early.</summary>
-    public bool MustWait(out TimeSpan remaining)
-    {
-        remaining = NotBefore is { } notBefore ? notBefore - time.GetUtcNow() : TimeSpan.Zero;
-        return remaining > TimeSpan.Zero;
-    }
+    public bool MustWait() => NotBefore is { } notBefore && notBefore > time.GetUtcNow();
 }

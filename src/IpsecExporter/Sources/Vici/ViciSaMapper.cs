@@ -32,8 +32,15 @@ public static class ViciSaMapper
                 child.Section.List("local-ts"),
                 child.Section.List("remote-ts"))).ToList())).ToList();
 
-    public static DaemonInfo MapDaemon(ViciSection version, ViciSection? stats) =>
-        new(version.Value("daemon") ?? "charon", version.Value("version") ?? "unknown", stats?.Section("uptime")?.Value("since"));
+    /// <summary>From <c>version</c>, and <c>stats</c>' <c>uptime.since</c> (charon's local time, <c>Nov 29 13:30:08 2026</c>).</summary>
+    public static DaemonInfo MapDaemon(ViciSection version, ViciSection? stats)
+    {
+        var since = stats?.Section("uptime")?.Value("since");
+        DateTimeOffset? startedAt = DateTimeOffset.TryParseExact(since, "MMM dd HH:mm:ss yyyy", CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal, out var parsed)
+            ? parsed
+            : null;
+        return new(version.Value("daemon") ?? "charon", version.Value("version") ?? "unknown", startedAt);
+    }
 
     /// <summary>What an event says went away, if anything (up events and unknown events yield nothing).</summary>
     public static (List<ChildSaChange> Children, List<IkeSaChange> Ikes) MapEvent(ViciPacket packet, DateTimeOffset at)

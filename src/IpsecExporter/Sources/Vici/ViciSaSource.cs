@@ -22,6 +22,7 @@ public sealed partial class ViciSaSource : ISaSource
     private readonly ConcurrentQueue<IkeSaChange> _ikeChanges = new();
     private ViciConnection? _connection;
     private ViciSection? _version;
+    private string? _lastConnectError;
 
     public ViciSaSource(ViciEndpoint endpoint, TimeSpan readTimeout, TimeProvider time, ILogger<ViciSaSource> logger)
     {
@@ -96,9 +97,10 @@ public sealed partial class ViciSaSource : ISaSource
             return _connection;
         }
 
-        if (_backoff.MustWait(out var remaining))
+        // Until the backoff has passed, fail with the last connect error unchanged: the collector logs changes only.
+        if (_backoff.MustWait() && _lastConnectError is not null)
         {
-            throw new IOException($"not reconnecting to {_endpoint} for another {remaining.TotalSeconds:0.#}s after the last failure");
+            throw new IOException(_lastConnectError);
         }
 
         ViciConnection? connection = null;
@@ -120,10 +122,12 @@ public sealed partial class ViciSaSource : ISaSource
             }
 
             _backoff.Failed();
-            throw new IOException($"cannot talk to charon at {_endpoint}: {e.Message}", e);
+            _lastConnectError = $"cannot talk to charon at {_endpoint}: {e.Message}";
+            throw new IOException(_lastConnectError, e);
         }
 
         _backoff.Succeeded();
+        _lastConnectError = null;
         _connection = connection;
         var daemon = ViciSaMapper.MapDaemon(_version, null);
         LogConnected(_logger, _endpoint.Text, daemon.Name, daemon.Version);
