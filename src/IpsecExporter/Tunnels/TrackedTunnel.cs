@@ -66,7 +66,7 @@ internal sealed class TrackedTunnel(TunnelConfig config)
         Ike.RekeyInterval = connection?.RekeyInterval ?? Sum(Ike.Newest?.RekeyIn, Ike.Newest?.EstablishedAgo) ?? Ike.RekeyInterval;
         foreach (var pair in Pairs.Values)
         {
-            var childConfig = connection?.Children.FirstOrDefault(c => pair.Matches(c.LocalTs, c.RemoteTs));
+            var childConfig = connection?.Children.FirstOrDefault(c => pair.Matches(TrafficSelector.ParseAll(c.LocalTs), TrafficSelector.ParseAll(c.RemoteTs)));
             pair.FinishCollection(childConfig?.RekeyInterval);
         }
 
@@ -161,8 +161,8 @@ internal sealed class TrackedPair
     public bool? Pfs { get; set; }
 
     /// <summary>True when some local selector overlaps the pair's local network and some remote one its remote network.</summary>
-    public bool Matches(IReadOnlyList<string> localTs, IReadOnlyList<string> remoteTs) =>
-        _local is not null && _remote is not null && Overlaps(localTs, _local) && Overlaps(remoteTs, _remote);
+    public bool Matches(List<TrafficSelector> local, List<TrafficSelector> remote) =>
+        _local is not null && _remote is not null && local.Exists(_local.Overlaps) && remote.Exists(_remote.Overlaps);
 
     public void Add(TrafficCounts growth) =>
         Traffic = new TrafficCounts(
@@ -227,17 +227,4 @@ internal sealed class TrackedPair
         LastRekeyAfter,
         DhGroup,
         Pfs);
-
-    private static bool Overlaps(IReadOnlyList<string> selectors, TrafficSelector network)
-    {
-        foreach (var text in selectors)
-        {
-            if (TrafficSelector.TryParse(text, out var selector) && selector!.Overlaps(network))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }

@@ -36,6 +36,21 @@ public sealed record TrafficSelector(IPAddress First, IPAddress Last)
         return selector is not null;
     }
 
+    /// <summary>The selectors among <paramref name="texts"/> that parse (e.g. <c>dynamic</c> does not).</summary>
+    public static List<TrafficSelector> ParseAll(IReadOnlyList<string> texts)
+    {
+        var selectors = new List<TrafficSelector>(texts.Count);
+        foreach (var text in texts)
+        {
+            if (TryParse(text, out var selector))
+            {
+                selectors.Add(selector!);
+            }
+        }
+
+        return selectors;
+    }
+
     public static TrafficSelector FromNetwork(IPNetwork network)
     {
         var bits = Bits(network.BaseAddress);

@@ -120,6 +120,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
     private static void Apply(SourceLedger ledger, List<TrackedTunnel> tunnels, SaSnapshot snapshot)
     {
+        var byConnection = tunnels.ToLookup(t => t.Config.Connection, StringComparer.Ordinal);
         ledger.Collections++;
         ledger.NoteDaemon(snapshot.Daemon);
         foreach (var tunnel in tunnels)
@@ -131,7 +132,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         foreach (var change in snapshot.IkeSaChanges.OrderBy(c => c.At))
         {
             var track = ledger.Ike(change.Old.Identity);
-            foreach (var tunnel in tunnels.Where(t => t.Config.Connection == change.Connection))
+            foreach (var tunnel in byConnection[change.Connection])
             {
                 if (change.Kind == SaChangeKind.Rekeyed && !track.RekeyCounted)
                 {
@@ -150,7 +151,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         foreach (var change in snapshot.ChildSaChanges.OrderBy(c => c.At))
         {
-            var targets = Targets(tunnels, change.Connection, change.Old);
+            var targets = Targets(byConnection[change.Connection], change.Old);
             var track = Account(ledger, change.Old, change.At, targets);
             if (change.Kind == SaChangeKind.Rekeyed && !track.RekeyCounted)
             {
@@ -169,14 +170,14 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
             if (change.Replacement is { } next)
             {
-                Account(ledger, next, change.At, Targets(tunnels, change.Connection, next));
+                Account(ledger, next, change.At, Targets(byConnection[change.Connection], next));
             }
         }
 
         foreach (var ike in snapshot.IkeSas)
         {
             var ikeTrack = ledger.Ike(ike.Identity);
-            var owners = tunnels.Where(t => t.Config.Connection == ike.Connection).ToList();
+            var owners = byConnection[ike.Connection];
             foreach (var tunnel in owners)
             {
                 tunnel.ObserveIke(ike, countRekey: ike.State == "REKEYED" && !ikeTrack.RekeyCounted);
@@ -185,7 +186,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             ikeTrack.RekeyCounted |= ike.State == "REKEYED";
             foreach (var child in ike.ChildSas)
             {
-                var targets = Targets(owners, ike.Connection, child);
+                var targets = Targets(owners, child);
                 var track = Account(ledger, child, snapshot.CollectedAt, targets);
                 foreach (var pair in targets)
                 {
@@ -205,12 +206,16 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     }
 
     /// <summary>The pairs a CHILD SA carries in each tunnel of its connection (the tunnel's unmatched bucket when none).</summary>
-    private static List<TrackedPair> Targets(List<TrackedTunnel> tunnels, string connection, ChildSa child)
+    private static List<TrackedPair> Targets(IEnumerable<TrackedTunnel> owners, ChildSa child)
     {
         var targets = new List<TrackedPair>();
-        foreach (var tunnel in tunnels.Where(t => t.Config.Connection == connection))
+        List<TrafficSelector>? local = null;
+        List<TrafficSelector>? remote = null;
+        foreach (var tunnel in owners)
         {
-            var matched = tunnel.Pairs.Values.Where(p => p.Matches(child.LocalTs, child.RemoteTs)).ToList();
+            local ??= TrafficSelector.ParseAll(child.LocalTs);
+            remote ??= TrafficSelector.ParseAll(child.RemoteTs);
+            var matched = tunnel.Pairs.Values.Where(p => p.Matches(local, remote)).ToList();
             targets.AddRange(matched.Count > 0 ? matched : [tunnel.UnmatchedPair()]);
         }
 
