@@ -63,7 +63,10 @@ internal sealed class TrackedTunnel(TunnelConfig config)
     public void FinishCollection(SaSnapshot snapshot)
     {
         var connection = snapshot.Connections?.FirstOrDefault(c => c.Name == Config.Connection);
-        Ike.RekeyInterval = connection?.RekeyInterval ?? Sum(Ike.Newest?.RekeyIn, Ike.Newest?.EstablishedAgo) ?? Ike.RekeyInterval;
+        // A connection that reauthenticates instead of rekeying replaces its IKE SA on the reauthentication interval.
+        Ike.RekeyInterval = connection?.RekeyInterval ?? connection?.ReauthInterval
+            ?? Sum(Ike.Newest?.RekeyIn, Ike.Newest?.EstablishedAgo) ?? Sum(Ike.Newest?.ReauthIn, Ike.Newest?.EstablishedAgo)
+            ?? Ike.RekeyInterval;
         foreach (var pair in Pairs.Values)
         {
             var childConfig = connection?.Children.FirstOrDefault(c => pair.Matches(TrafficSelector.ParseAll(c.LocalTs), TrafficSelector.ParseAll(c.RemoteTs)));

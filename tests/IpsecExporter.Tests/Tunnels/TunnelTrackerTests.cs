@@ -200,6 +200,18 @@ public sealed class TunnelTrackerTests : IDisposable
     }
 
     [Fact]
+    public void A_connection_that_only_reauthenticates_reports_the_reauthentication_interval()
+    {
+        var reauthOnly = Sas.Ike("1") with { RekeyIn = null, ReauthIn = TimeSpan.FromSeconds(3540) };
+        Collect(reauthOnly);
+        Assert.Equal(3600, Value(_harness.Metrics.IkeSaRekeyInterval, "t1"));
+
+        _harness.Time.Advance(TimeSpan.FromSeconds(5));
+        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), reauthOnly) with { Connections = [new ConnectionInfo("site", null, TimeSpan.FromHours(4), [])] });
+        Assert.Equal(4 * 3600, Value(_harness.Metrics.IkeSaRekeyInterval, "t1"));
+    }
+
+    [Fact]
     public void Last_traffic_times_are_the_collection_time_minus_the_idle_time_and_never_move_back()
     {
         Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 10, bytesOut: 10)));

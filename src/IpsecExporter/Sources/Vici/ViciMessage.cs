@@ -17,8 +17,6 @@ public sealed class ViciSection
     /// <summary>Sub-sections in wire order (their order matters, e.g. CHILD SAs in a <c>list-sa</c> event).</summary>
     public IReadOnlyList<(string Name, ViciSection Section)> Sections => _sections;
 
-    public bool IsEmpty => _values.Count == 0 && _lists.Count == 0 && _sections.Count == 0;
-
     public string? Value(string name) => _values.Find(v => v.Name == name).Value;
 
     public IReadOnlyList<string> List(string name) => _lists.Find(l => l.Name == name).Items ?? [];
