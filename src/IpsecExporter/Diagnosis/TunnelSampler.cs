@@ -3,12 +3,14 @@ using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Site;
 using IpsecExporter.Site.Gateways;
 using IpsecExporter.Sources;
+using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
 
 /// <summary>Reads the latest state of the source, the probes and the site checks into one <see cref="TunnelSample"/>.</summary>
 public sealed class TunnelSampler(
     SourceCollector sources,
+    TunnelTracker tunnels,
     SiteNetworkMonitor site,
     IGatewayAddressProvider gateways,
     BestPracticeService bestPractices) : ITunnelSampler
@@ -21,18 +23,30 @@ public sealed class TunnelSampler(
             ? new InternetSample(null, null, null, "not checked yet")
             : new InternetSample(siteStatus.Internet.Up, siteStatus.PublicIp, siteStatus.MatchesExpected, siteStatus.Internet.Reason);
         var practices = bestPractices.Results.GetValueOrDefault(tunnel.Name) ?? [];
+        // Cumulative counters are kept while the source is down; only the current state is then unknown.
+        var observed = tunnels.Get(tunnel.Name);
+        var pairs = observed?.Pairs
+            .Select(p => new PairSample(p.LocalTs, p.RemoteTs, p.InstalledChildSas, p.SentBytes, p.ReceivedBytes, p.SentPackets, p.ReceivedPackets)
+            {
+                Rekeys = (ulong)p.Rekeys,
+                DhGroup = p.DhGroup,
+            })
+            .ToList();
         return new TunnelSample(
             now,
             sourceUp,
-            IkeEstablished: null,
-            IkeSaCount: 0,
-            Pairs: [],
+            IkeEstablished: sourceUp && observed is { SourceUp: true } ? observed.Ike.Established : null,
+            IkeSaCount: observed?.Ike.SaCount ?? 0,
+            Pairs: pairs ?? [],
             Gateway: null,
             Inside: [],
             internet,
             practices.Select(p => new PracticeResult(p.Label, p.Followed, p.Reason)).ToList())
         {
             RemoteGatewayAddress = gateways.GetAddress(tunnel.Name),
+            IkeRekeys = (ulong)(observed?.Ike.Rekeys ?? 0),
+            IkeLocalHost = observed?.Ike.LocalHost,
+            IkeRemoteHost = observed?.Ike.RemoteHost,
         };
     }
 }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Metrics;
 using IpsecExporter.Site;
 using IpsecExporter.Sources;
@@ -22,6 +23,9 @@ public static class ExporterServices
         services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
         services.AddSingleton<TunnelInfoPublisher>();
+        services.AddSingleton<TunnelTracker>();
+        services.AddSingleton<ISnapshotObserver>(sp => sp.GetRequiredService<TunnelTracker>());
+        services.AddSingleton<IObservedSaFactsProvider>(sp => sp.GetRequiredService<TunnelTracker>());
         services.AddSingleton<SourceCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
         services.AddSiteChecks();

@@ -1,3 +1,5 @@
+using IpsecExporter.Sources.Vici;
+
 namespace IpsecExporter.Sources;
 
 /// <summary>The one place that maps a source's YAML <c>type</c> to its implementation.</summary>
@@ -11,7 +13,7 @@ public sealed class SaSourceRegistry
     }
 
     /// <summary>Every source type this build supports.</summary>
-    public static SaSourceRegistry CreateDefault() => new([]);
+    public static SaSourceRegistry CreateDefault() => new([new ViciSourceFactory()]);
 
     public IReadOnlyCollection<ISaSourceFactory> Factories => _factories.Values;
 

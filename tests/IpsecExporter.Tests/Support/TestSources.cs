@@ -58,15 +58,6 @@ public sealed class ScriptedSourceFactory(string type = "scripted") : ISaSourceF
 public static class TestSources
 {
     /// <summary>The build's source types plus <c>scripted</c>.</summary>
-    public static SaSourceRegistry Registry(ScriptedSourceFactory? scripted = null)
-    {
-        List<ISaSourceFactory> factories = [.. SaSourceRegistry.CreateDefault().Factories, scripted ?? new ScriptedSourceFactory()];
-        // TEMPORARY until the VICI source lands: fixtures name type vici.
-        if (!factories.Any(f => f.Type == "vici"))
-        {
-            factories.Add(new ScriptedSourceFactory("vici"));
-        }
-
-        return new SaSourceRegistry(factories);
-    }
+    public static SaSourceRegistry Registry(ScriptedSourceFactory? scripted = null) =>
+        new([.. SaSourceRegistry.CreateDefault().Factories, scripted ?? new ScriptedSourceFactory()]);
 }

@@ -59,7 +59,7 @@ public sealed class ExporterProcessTests : IDisposable
         var kept = await Metrics(exporter);
         Assert.Contains("ipsec_tunnel_info{tunnel=\"beta\"", kept, StringComparison.Ordinal);
         Assert.DoesNotContain("gamma", kept, StringComparison.Ordinal);
-        await Poll.UntilAsync(() => exporter.Output.Contains($"{path}:7:5: tunnels[0]: unknown key 'colour'", StringComparison.Ordinal), Deadline, () => exporter.Output);
+        await Poll.UntilAsync(() => exporter.Output.Contains($"{path}:6:5: tunnels[0]: unknown key 'colour'", StringComparison.Ordinal), Deadline, () => exporter.Output);
     }
 
     [Fact]

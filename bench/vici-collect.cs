@@ -1,0 +1,67 @@
+#:project ../src/IpsecExporter/IpsecExporter.csproj
+// Measures the VICI source and the tunnel model (figures in docs/PERFORMANCE.md):
+//   dotnet run bench/vici-collect.cs -- URI [COLLECTIONS]    collections against a real charon (e.g. a testbed's HQ)
+//   dotnet run bench/vici-collect.cs -- model IKE_SAS         the tunnel model on a synthetic snapshot of that many IKE SAs
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using IpsecExporter.Configuration;
+using IpsecExporter.Metrics;
+using IpsecExporter.Sources;
+using IpsecExporter.Sources.Vici;
+using IpsecExporter.Tunnels;
+using Microsoft.Extensions.Logging.Abstractions;
+
+if (args[0] == "model")
+{
+    var ikeSas = int.Parse(args[1], CultureInfo.InvariantCulture);
+    var yaml = "site: { name: hq }\nsources:\n  - { name: gw, type: vici }\ntunnels:\n" + string.Concat(Enumerable.Range(0, ikeSas).Select(i =>
+        $"  - name: t{i}\n    connection: c{i}\n    remote_gateway: 198.51.100.2\n    network_pairs:\n      - {{ local: 10.{i / 250}.{i % 250}.0/24, remote: 10.200.{i % 250}.0/24 }}\n      - {{ local: fd00:{i}:1::/64, remote: \"fd00:{i}:2::/64\" }}\n"));
+    var path = Path.GetTempFileName();
+    File.WriteAllText(path, yaml);
+    var loader = new ConfigLoader(SaSourceRegistry.CreateDefault());
+    var metrics = new ExporterMetrics("bench");
+    var store = new ConfigStore(loader.Load(path), loader, metrics, NullLogger<ConfigStore>.Instance);
+    using var tracker = new TunnelTracker(store, metrics, TimeProvider.System);
+    File.Delete(path);
+    ulong traffic = 0;
+    SaSnapshot Snapshot() => new(DateTimeOffset.UtcNow, Enumerable.Range(0, ikeSas).Select(i => new IkeSa($"c{i}", $"{i}", "ESTABLISHED", IPAddress.Loopback, IPAddress.Loopback, TimeSpan.FromSeconds(60), TimeSpan.FromHours(7), null,
+        [
+            new ChildSa("v4", $"{2 * i}", "INSTALLED", [$"10.{i / 250}.{i % 250}.0/24"], [$"10.200.{i % 250}.0/24"], traffic, traffic, traffic / 84, traffic / 84, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromSeconds(60), TimeSpan.FromHours(5), TimeSpan.FromHours(6), "ECP_256") { SpiIn = $"a{i}", SpiOut = $"b{i}" },
+            new ChildSa("v6", $"{(2 * i) + 1}", "INSTALLED", [$"fd00:{i}:1::/64"], [$"fd00:{i}:2::/64"], traffic, traffic, traffic / 84, traffic / 84, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromSeconds(60), TimeSpan.FromHours(5), TimeSpan.FromHours(6), null) { SpiIn = $"c{i}", SpiOut = $"d{i}" },
+        ]) { InitiatorSpi = $"i{i}", ResponderSpi = $"r{i}" }).ToList());
+    var source = store.Current.Sources[0];
+    tracker.OnCollected(source, Snapshot());
+    var times = new List<double>();
+    for (var round = 0; round < 20; round++)
+    {
+        traffic += 8400;
+        var snapshot = Snapshot();
+        var watch = Stopwatch.StartNew();
+        tracker.OnCollected(source, snapshot);
+        times.Add(watch.Elapsed.TotalMilliseconds);
+    }
+
+    var text = await metrics.RenderAsync();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tunnel model, {ikeSas} IKE SAs / {2 * ikeSas} CHILD SAs: median {Median(times):0.0} ms per snapshot, max {times.Max():0.0} ms; /metrics text {text.Length / 1024} KiB"));
+    return;
+}
+
+var endpoint = ViciEndpoint.Parse(args[0]);
+var collections = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
+await using var vici = new ViciSaSource(endpoint, TimeSpan.FromSeconds(5), TimeProvider.System, NullLogger<ViciSaSource>.Instance);
+await vici.CollectAsync(CancellationToken.None);
+var durations = new List<double>();
+var childSas = 0;
+for (var i = 0; i < collections; i++)
+{
+    var watch = Stopwatch.StartNew();
+    var snapshot = await vici.CollectAsync(CancellationToken.None);
+    durations.Add(watch.Elapsed.TotalMilliseconds);
+    childSas = snapshot.IkeSas.Sum(s => s.ChildSas.Count);
+}
+
+durations.Sort();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"VICI collection (stats, list-sas, list-conns) of {childSas} CHILD SAs over {endpoint}: median {Median(durations):0.00} ms, p95 {durations[(int)(durations.Count * 0.95)]:0.00} ms, max {durations[^1]:0.00} ms ({collections} collections)"));
+
+static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);

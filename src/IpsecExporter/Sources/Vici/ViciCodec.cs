@@ -1,0 +1,283 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace IpsecExporter.Sources.Vici;
+
+/// <summary>Packet types of the VICI packet layer (strongSwan <c>src/libcharon/plugins/vici/README.md</c>).</summary>
+public enum ViciPacketType : byte
+{
+    CmdRequest = 0,
+    CmdResponse = 1,
+    CmdUnknown = 2,
+    EventRegister = 3,
+    EventUnregister = 4,
+    EventConfirm = 5,
+    EventUnknown = 6,
+    Event = 7,
+}
+
+/// <summary>One packet: its type, the name (for named types) and the message (for the types that carry one).</summary>
+public sealed record ViciPacket(ViciPacketType Type, string? Name, ViciSection? Message);
+
+/// <summary>The data sent or received was not valid VICI. Only the collection that met it fails.</summary>
+public sealed class ViciProtocolException(string message) : Exception(message);
+
+/// <summary>
+/// Encodes and decodes VICI packets and messages. A transport frame is a 32-bit big-endian length and that many bytes
+/// (at most <see cref="MaxFrameLength"/>); the first byte is the packet type, named types follow with an 8-bit length
+/// and the name, and message-carrying types end with a message: a sequence of elements (section start/end,
+/// key/value, list start/item/end), names with an 8-bit length, values with a 16-bit big-endian length.
+/// </summary>
+public static class ViciCodec
+{
+    /// <summary>charon refuses and never sends segments longer than 512 KiB.</summary>
+    public const int MaxFrameLength = 512 * 1024;
+
+    private const byte SectionStart = 1;
+    private const byte SectionEnd = 2;
+    private const byte KeyValue = 3;
+    private const byte ListStart = 4;
+    private const byte ListItem = 5;
+    private const byte ListEnd = 6;
+
+    public static bool IsNamed(ViciPacketType type) =>
+        type is ViciPacketType.CmdRequest or ViciPacketType.EventRegister or ViciPacketType.EventUnregister or ViciPacketType.Event;
+
+    public static bool HasMessage(ViciPacketType type) =>
+        type is ViciPacketType.CmdRequest or ViciPacketType.CmdResponse or ViciPacketType.Event;
+
+    /// <summary>The packet with its 4-byte length prefix, ready to write to the socket.</summary>
+    public static byte[] EncodeFrame(ViciPacket packet)
+    {
+        var body = new List<byte>(64) { 0, 0, 0, 0, (byte)packet.Type };
+        if (IsNamed(packet.Type))
+        {
+            AddName(body, packet.Name ?? throw new ArgumentException($"{packet.Type} packets need a name", nameof(packet)));
+        }
+
+        if (HasMessage(packet.Type))
+        {
+            EncodeMessage(packet.Message ?? new ViciSection(), body);
+        }
+
+        var length = body.Count - 4;
+        if (length > MaxFrameLength)
+        {
+            throw new ArgumentException($"packet of {length} bytes exceeds the VICI limit of {MaxFrameLength}", nameof(packet));
+        }
+
+        var frame = body.ToArray();
+        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)length);
+        return frame;
+    }
+
+    /// <summary>Decodes one frame's data (without the length prefix).</summary>
+    public static ViciPacket DecodePacket(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            throw new ViciProtocolException("empty packet");
+        }
+
+        var type = (ViciPacketType)data[0];
+        if (!Enum.IsDefined(type))
+        {
+            throw new ViciProtocolException($"unknown packet type {data[0]}");
+        }
+
+        var reader = new Reader(data, 1);
+        var name = IsNamed(type) ? reader.Name("packet name") : null;
+        ViciSection? message = null;
+        if (HasMessage(type))
+        {
+            message = DecodeMessage(ref reader);
+        }
+        else if (!reader.AtEnd)
+        {
+            throw new ViciProtocolException($"{type} packet carries {data.Length - reader.Offset} unexpected byte(s)");
+        }
+
+        return new ViciPacket(type, name, message);
+    }
+
+    public static ViciSection DecodeMessage(ReadOnlySpan<byte> data)
+    {
+        var reader = new Reader(data, 0);
+        return DecodeMessage(ref reader);
+    }
+
+    public static void EncodeMessage(ViciSection section, List<byte> output)
+    {
+        foreach (var (name, value) in section.Values)
+        {
+            output.Add(KeyValue);
+            AddName(output, name);
+            AddValue(output, value);
+        }
+
+        foreach (var (name, items) in section.Lists)
+        {
+            output.Add(ListStart);
+            AddName(output, name);
+            foreach (var item in items)
+            {
+                output.Add(ListItem);
+                AddValue(output, item);
+            }
+
+            output.Add(ListEnd);
+        }
+
+        foreach (var (name, sub) in section.Sections)
+        {
+            output.Add(SectionStart);
+            AddName(output, name);
+            EncodeMessage(sub, output);
+            output.Add(SectionEnd);
+        }
+    }
+
+    private static ViciSection DecodeMessage(ref Reader reader)
+    {
+        var root = new ViciSection();
+        var open = new Stack<ViciSection>();
+        var current = root;
+        string? listName = null;
+        List<string>? listItems = null;
+        while (!reader.AtEnd)
+        {
+            var at = reader.Offset;
+            var element = reader.Byte("element type");
+            if (listItems is not null && element is not (ListItem or ListEnd))
+            {
+                throw new ViciProtocolException($"element type {element} at offset {at} inside list '{listName}' (only list items may appear there)");
+            }
+
+            switch (element)
+            {
+                case SectionStart:
+                    var section = new ViciSection();
+                    current.AddSection(reader.Name("section name"), section);
+                    open.Push(current);
+                    current = section;
+                    break;
+                case SectionEnd:
+                    if (open.Count == 0)
+                    {
+                        throw new ViciProtocolException($"section end at offset {at} without an open section");
+                    }
+
+                    current = open.Pop();
+                    break;
+                case KeyValue:
+                    var key = reader.Name("key name");
+                    current.Add(key, reader.Value($"value of '{key}'"));
+                    break;
+                case ListStart:
+                    listName = reader.Name("list name");
+                    listItems = [];
+                    break;
+                case ListItem:
+                    if (listItems is null)
+                    {
+                        throw new ViciProtocolException($"list item at offset {at} outside a list");
+                    }
+
+                    listItems.Add(reader.Value($"item of list '{listName}'"));
+                    break;
+                case ListEnd:
+                    if (listItems is null)
+                    {
+                        throw new ViciProtocolException($"list end at offset {at} without an open list");
+                    }
+
+                    current.AddList(listName!, listItems);
+                    listName = null;
+                    listItems = null;
+                    break;
+                default:
+                    throw new ViciProtocolException($"unknown message element type {element} at offset {at}");
+            }
+        }
+
+        if (listItems is not null)
+        {
+            throw new ViciProtocolException($"message ends inside list '{listName}'");
+        }
+
+        if (open.Count > 0)
+        {
+            throw new ViciProtocolException($"message ends with {open.Count} unclosed section(s)");
+        }
+
+        return root;
+    }
+
+    private static void AddName(List<byte> output, string name)
+    {
+        var bytes = Encoding.ASCII.GetBytes(name);
+        if (bytes.Length is 0 or > byte.MaxValue)
+        {
+            throw new ArgumentException($"VICI names are 1-255 ASCII bytes: '{name}'", nameof(name));
+        }
+
+        output.Add((byte)bytes.Length);
+        output.AddRange(bytes);
+    }
+
+    private static void AddValue(List<byte> output, string value)
+    {
+        var bytes = Encoding.UTF8.GetBytes(value);
+        if (bytes.Length > ushort.MaxValue)
+        {
+            throw new ArgumentException($"VICI values are at most {ushort.MaxValue} bytes", nameof(value));
+        }
+
+        output.Add((byte)(bytes.Length >> 8));
+        output.Add((byte)bytes.Length);
+        output.AddRange(bytes);
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> data, int offset)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+
+        public int Offset { get; private set; } = offset;
+
+        public readonly bool AtEnd => Offset >= _data.Length;
+
+        public byte Byte(string what)
+        {
+            Need(1, what);
+            return _data[Offset++];
+        }
+
+        public string Name(string what)
+        {
+            var length = Byte($"length of {what}");
+            Need(length, what);
+            var text = Encoding.UTF8.GetString(_data.Slice(Offset, length));
+            Offset += length;
+            return text;
+        }
+
+        public string Value(string what)
+        {
+            Need(2, $"length of {what}");
+            var length = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(Offset, 2));
+            Offset += 2;
+            Need(length, what);
+            var text = Encoding.UTF8.GetString(_data.Slice(Offset, length));
+            Offset += length;
+            return text;
+        }
+
+        private readonly void Need(int count, string what)
+        {
+            if (_data.Length - Offset < count)
+            {
+                throw new ViciProtocolException($"truncated {what} at offset {Offset}: {count} byte(s) needed, {_data.Length - Offset} left");
+            }
+        }
+    }
+}

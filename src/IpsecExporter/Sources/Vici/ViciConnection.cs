@@ -1,0 +1,229 @@
+using System.Buffers.Binary;
+using System.Collections.Frozen;
+
+namespace IpsecExporter.Sources.Vici;
+
+/// <summary>charon answered a request with a failure (unknown command or event).</summary>
+public sealed class ViciCommandException(string message) : Exception(message);
+
+/// <summary>charon did not send the expected reply within the read timeout.</summary>
+public sealed class ViciTimeoutException(string message) : TimeoutException(message);
+
+/// <summary>
+/// One VICI connection to charon. The protocol has no request ids, so exchanges are serialized: one command at a time.
+/// Only read-only commands and the events they stream can be sent (<see cref="ReadOnlyCommands"/>): the exporter must
+/// never change the daemon. Any failure in the middle of an exchange leaves the byte stream in an unknown place, so the
+/// connection is then <see cref="IsBroken"/> and must be replaced.
+/// </summary>
+public sealed class ViciConnection : IAsyncDisposable
+{
+    /// <summary>The commands this client may send. Anything else (initiate, terminate, load-*) is refused locally.</summary>
+    public static readonly FrozenSet<string> ReadOnlyCommands = FrozenSet.ToFrozenSet(["version", "stats", "list-sas", "list-conns"], StringComparer.Ordinal);
+
+    /// <summary>The events this client may register for.</summary>
+    public static readonly FrozenSet<string> ReadableEvents = FrozenSet.ToFrozenSet(
+        ["list-sa", "list-conn", "ike-updown", "child-updown", "ike-rekey", "child-rekey"], StringComparer.Ordinal);
+
+    private readonly Stream _stream;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _readTimeout;
+    private readonly SemaphoreSlim _exchange = new(1, 1);
+    private readonly byte[] _header = new byte[4];
+
+    public ViciConnection(Stream stream, TimeProvider time, TimeSpan readTimeout)
+    {
+        _stream = stream;
+        _time = time;
+        _readTimeout = readTimeout;
+    }
+
+    /// <summary>Events that arrive outside the exchange that asked for them (registered events while a command runs).</summary>
+    public event Action<ViciPacket>? UnsolicitedEvent;
+
+    public bool IsBroken { get; private set; }
+
+    public static async Task<ViciConnection> ConnectAsync(ViciEndpoint endpoint, TimeProvider time, TimeSpan readTimeout, CancellationToken cancellationToken)
+    {
+        var stream = await endpoint.ConnectAsync(cancellationToken);
+        return new ViciConnection(stream, time, readTimeout);
+    }
+
+    /// <summary>A simple command: request, one response.</summary>
+    public async Task<ViciSection> CallAsync(string command, ViciSection? arguments, CancellationToken cancellationToken)
+    {
+        RequireReadOnly(command);
+        return await ExchangeAsync(async token =>
+        {
+            await WriteAsync(new ViciPacket(ViciPacketType.CmdRequest, command, arguments), token);
+            return await ReadResponseAsync(command, null, null, token);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A streamed command: register for <paramref name="eventName"/>, send the request, collect the events until the
+    /// response, unregister. Returns the streamed event messages in order.
+    /// </summary>
+    public async Task<IReadOnlyList<ViciSection>> CallStreamedAsync(string command, string eventName, ViciSection? arguments, CancellationToken cancellationToken)
+    {
+        RequireReadOnly(command);
+        RequireReadable(eventName);
+        return await ExchangeAsync(async token =>
+        {
+            await RegisterCoreAsync(ViciPacketType.EventRegister, eventName, token);
+            var events = new List<ViciSection>();
+            await WriteAsync(new ViciPacket(ViciPacketType.CmdRequest, command, arguments), token);
+            await ReadResponseAsync(command, eventName, events, token);
+            await RegisterCoreAsync(ViciPacketType.EventUnregister, eventName, token);
+            return events;
+        }, cancellationToken);
+    }
+
+    /// <summary>Registers for an event that is then read with <see cref="ReadEventAsync"/>.</summary>
+    public Task RegisterAsync(string eventName, CancellationToken cancellationToken)
+    {
+        RequireReadable(eventName);
+        return ExchangeAsync(async token =>
+        {
+            await RegisterCoreAsync(ViciPacketType.EventRegister, eventName, token);
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>Waits, without the read timeout, for the next event of a registration (events are rare).</summary>
+    public Task<ViciPacket> ReadEventAsync(CancellationToken cancellationToken) =>
+        ExchangeAsync(async token =>
+        {
+            var packet = await ReadPacketAsync(Timeout.InfiniteTimeSpan, token);
+            return packet.Type == ViciPacketType.Event
+                ? packet
+                : throw new ViciProtocolException($"expected an event, got {packet.Type}");
+        }, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        IsBroken = true;
+        await _stream.DisposeAsync();
+        _exchange.Dispose();
+    }
+
+    private static void RequireReadOnly(string command)
+    {
+        if (!ReadOnlyCommands.Contains(command))
+        {
+            throw new InvalidOperationException($"VICI command '{command}' is not read-only; the exporter never sends it");
+        }
+    }
+
+    private static void RequireReadable(string eventName)
+    {
+        if (!ReadableEvents.Contains(eventName))
+        {
+            throw new InvalidOperationException($"VICI event '{eventName}' is not one the exporter registers for");
+        }
+    }
+
+    private async Task<T> ExchangeAsync<T>(Func<CancellationToken, Task<T>> exchange, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(IsBroken, this);
+        await _exchange.WaitAsync(cancellationToken);
+        try
+        {
+            ObjectDisposedException.ThrowIf(IsBroken, this);
+            return await exchange(cancellationToken);
+        }
+        catch
+        {
+            IsBroken = true;
+            throw;
+        }
+        finally
+        {
+            _exchange.Release();
+        }
+    }
+
+    private async Task RegisterCoreAsync(ViciPacketType type, string eventName, CancellationToken cancellationToken)
+    {
+        await WriteAsync(new ViciPacket(type, eventName, null), cancellationToken);
+        while (true)
+        {
+            var packet = await ReadPacketAsync(_readTimeout, cancellationToken);
+            switch (packet.Type)
+            {
+                case ViciPacketType.EventConfirm:
+                    return;
+                case ViciPacketType.EventUnknown:
+                    throw new ViciCommandException($"charon refused {(type == ViciPacketType.EventRegister ? "registration for" : "deregistration from")} event '{eventName}'");
+                case ViciPacketType.Event:
+                    UnsolicitedEvent?.Invoke(packet);
+                    break;
+                default:
+                    throw new ViciProtocolException($"expected a reply to {type} '{eventName}', got {packet.Type}");
+            }
+        }
+    }
+
+    private async Task<ViciSection> ReadResponseAsync(string command, string? eventName, List<ViciSection>? events, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var packet = await ReadPacketAsync(_readTimeout, cancellationToken);
+            switch (packet.Type)
+            {
+                case ViciPacketType.CmdResponse:
+                    return packet.Message!;
+                case ViciPacketType.CmdUnknown:
+                    throw new ViciCommandException($"charon does not know the command '{command}'");
+                case ViciPacketType.Event when packet.Name == eventName:
+                    events!.Add(packet.Message!);
+                    break;
+                case ViciPacketType.Event:
+                    UnsolicitedEvent?.Invoke(packet);
+                    break;
+                default:
+                    throw new ViciProtocolException($"expected the response to '{command}', got {packet.Type}");
+            }
+        }
+    }
+
+    private async Task WriteAsync(ViciPacket packet, CancellationToken cancellationToken)
+    {
+        await _stream.WriteAsync(ViciCodec.EncodeFrame(packet), cancellationToken);
+        await _stream.FlushAsync(cancellationToken);
+    }
+
+    private async Task<ViciPacket> ReadPacketAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            await ReadExactlyAsync(_header, linked.Token);
+            var length = BinaryPrimitives.ReadUInt32BigEndian(_header);
+            if (length > ViciCodec.MaxFrameLength)
+            {
+                throw new ViciProtocolException($"frame of {length} bytes exceeds the VICI limit of {ViciCodec.MaxFrameLength}");
+            }
+
+            var data = new byte[length];
+            await ReadExactlyAsync(data, linked.Token);
+            return ViciCodec.DecodePacket(data);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ViciTimeoutException($"no reply from charon within {timeout.TotalSeconds:0.###}s");
+        }
+    }
+
+    private async Task ReadExactlyAsync(byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _stream.ReadExactlyAsync(buffer, cancellationToken);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new IOException("charon closed the VICI connection");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace IpsecExporter.Sources.Vici;
+
+/// <summary>Where charon's VICI socket is: <c>unix:///path</c> or <c>tcp://host:port</c> (the forms charon accepts).</summary>
+public sealed record ViciEndpoint
+{
+    private ViciEndpoint(string text, EndPoint endPoint)
+    {
+        Text = text;
+        EndPoint = endPoint;
+    }
+
+    public string Text { get; }
+
+    public EndPoint EndPoint { get; }
+
+    public override string ToString() => Text;
+
+    /// <summary>Parses a <c>uri</c> that was validated before; throws <see cref="ArgumentException"/> when it is not valid.</summary>
+    public static ViciEndpoint Parse(string text) =>
+        TryParse(text, out var endpoint, out var error) ? endpoint! : throw new ArgumentException(error, nameof(text));
+
+    /// <summary>Parses a source <c>uri</c>; on failure <paramref name="error"/> says what is wrong and what is expected.</summary>
+    public static bool TryParse(string text, out ViciEndpoint? endpoint, out string error)
+    {
+        endpoint = null;
+        error = "";
+        const string Expected = "expected unix:///path/to/charon.vici or tcp://host:port";
+        if (text.StartsWith("unix://", StringComparison.Ordinal))
+        {
+            var path = text["unix://".Length..];
+            if (!path.StartsWith('/'))
+            {
+                error = $"'{text}' has no absolute socket path ({Expected})";
+                return false;
+            }
+
+            endpoint = new ViciEndpoint(text, new UnixDomainSocketEndPoint(path));
+            return true;
+        }
+
+        if (text.StartsWith("tcp://", StringComparison.Ordinal))
+        {
+            var hostPort = text["tcp://".Length..];
+            var colon = hostPort.LastIndexOf(':');
+            var host = colon > 0 ? hostPort[..colon] : "";
+            if (host.StartsWith('[') && host.EndsWith(']'))
+            {
+                host = host[1..^1];
+            }
+
+            if (host.Length == 0 || host.Contains('/', StringComparison.Ordinal) || !int.TryParse(hostPort[(colon + 1)..], out var port) || port is < 1 or > 65535)
+            {
+                error = $"'{text}' is not tcp://host:port with a port 1-65535 ({Expected})";
+                return false;
+            }
+
+            endpoint = new ViciEndpoint(text, IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port));
+            return true;
+        }
+
+        error = $"unsupported VICI uri '{text}' ({Expected})";
+        return false;
+    }
+
+    public async Task<Stream> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var socket = EndPoint is UnixDomainSocketEndPoint
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(EndPoint, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}

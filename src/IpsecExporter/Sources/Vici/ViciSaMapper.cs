@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Net;
+
+namespace IpsecExporter.Sources.Vici;
+
+/// <summary>
+/// Translates VICI messages (<c>list-sa</c>, <c>list-conn</c>, <c>version</c>, <c>stats</c> and the
+/// <c>ike-updown</c>/<c>child-updown</c>/<c>ike-rekey</c>/<c>child-rekey</c> events) into the source-neutral
+/// <see cref="SaSnapshot"/> model. Values charon sends as numbers must be numbers: anything else is a protocol error,
+/// never a silent zero that would make a counter jump.
+/// </summary>
+public static class ViciSaMapper
+{
+    public const string IkeUpDown = "ike-updown";
+    public const string ChildUpDown = "child-updown";
+    public const string IkeRekey = "ike-rekey";
+    public const string ChildRekey = "child-rekey";
+
+    /// <summary>IKE SAs from the messages streamed by <c>list-sas</c> (one <c>&lt;connection&gt; = {...}</c> section each).</summary>
+    public static List<IkeSa> MapListSas(IEnumerable<ViciSection> listSaEvents) =>
+        listSaEvents.SelectMany(message => message.Sections, (_, ike) => MapIkeSa(ike.Name, ike.Section)).ToList();
+
+    /// <summary>Loaded connections from the messages streamed by <c>list-conns</c> (a rekey time of 0 means disabled).</summary>
+    public static List<ConnectionInfo> MapListConns(IEnumerable<ViciSection> listConnEvents) =>
+        listConnEvents.SelectMany(message => message.Sections, (_, conn) => new ConnectionInfo(
+            conn.Name,
+            Interval(conn.Section, "rekey_time", $"connection '{conn.Name}'"),
+            Interval(conn.Section, "reauth_time", $"connection '{conn.Name}'"),
+            (conn.Section.Section("children")?.Sections ?? []).Select(child => new ChildConfigInfo(
+                child.Name,
+                Interval(child.Section, "rekey_time", $"child config '{child.Name}'"),
+                child.Section.List("local-ts"),
+                child.Section.List("remote-ts"))).ToList())).ToList();
+
+    /// <summary>From <c>version</c>, and <c>stats</c>' <c>uptime.since</c> (charon's local time, <c>Nov 29 13:30:08 2026</c>).</summary>
+    public static DaemonInfo MapDaemon(ViciSection version, ViciSection? stats)
+    {
+        var since = stats?.Section("uptime")?.Value("since");
+        DateTimeOffset? startedAt = DateTimeOffset.TryParseExact(since, "MMM dd HH:mm:ss yyyy", CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal, out var parsed)
+            ? parsed
+            : null;
+        return new(version.Value("daemon") ?? "charon", version.Value("version") ?? "unknown", startedAt);
+    }
+
+    /// <summary>What an event says went away, if anything (up events and unknown events yield nothing).</summary>
+    public static (List<ChildSaChange> Children, List<IkeSaChange> Ikes) MapEvent(ViciPacket packet, DateTimeOffset at)
+    {
+        var children = new List<ChildSaChange>();
+        var ikes = new List<IkeSaChange>();
+        var message = packet.Message ?? new ViciSection();
+        switch (packet.Name)
+        {
+            case ChildRekey:
+                foreach (var (connection, ike) in message.Sections)
+                {
+                    foreach (var (key, pair) in ike.Section("child-sas")?.Sections ?? [])
+                    {
+                        var old = pair.Section("old") ?? throw new ViciProtocolException($"{ChildRekey} event for '{key}' without an 'old' section");
+                        var replacement = pair.Section("new");
+                        children.Add(new ChildSaChange(at, connection, SaChangeKind.Rekeyed, MapChildSa(key, old), replacement is null ? null : MapChildSa(key, replacement)));
+                    }
+                }
+
+                break;
+            case ChildUpDown when message.Value("up") != "yes":
+                foreach (var (connection, ike) in message.Sections)
+                {
+                    foreach (var (key, child) in ike.Section("child-sas")?.Sections ?? [])
+                    {
+                        children.Add(new ChildSaChange(at, connection, SaChangeKind.Deleted, MapChildSa(key, child), null));
+                    }
+                }
+
+                break;
+            case IkeRekey:
+                foreach (var (connection, pair) in message.Sections)
+                {
+                    var old = pair.Section("old") ?? throw new ViciProtocolException($"{IkeRekey} event for '{connection}' without an 'old' section");
+                    var replacement = pair.Section("new");
+                    ikes.Add(new IkeSaChange(at, connection, SaChangeKind.Rekeyed, MapIkeSa(connection, old), replacement is null ? null : MapIkeSa(connection, replacement)));
+                }
+
+                break;
+            case IkeUpDown when message.Value("up") != "yes":
+                foreach (var (connection, ike) in message.Sections)
+                {
+                    ikes.Add(new IkeSaChange(at, connection, SaChangeKind.Deleted, MapIkeSa(connection, ike), null));
+                }
+
+                break;
+        }
+
+        return (children, ikes);
+    }
+
+    public static IkeSa MapIkeSa(string connection, ViciSection ike)
+    {
+        var what = $"IKE SA '{connection}'";
+        var children = (ike.Section("child-sas")?.Sections ?? []).Select(c => MapChildSa(c.Name, c.Section)).ToList();
+        return new IkeSa(
+            connection,
+            ike.Value("uniqueid") ?? throw new ViciProtocolException($"{what} has no uniqueid"),
+            ike.Value("state") ?? "UNKNOWN",
+            Address(ike.Value("local-host")),
+            Address(ike.Value("remote-host")),
+            Seconds(ike, "established", what),
+            Seconds(ike, "rekey-time", what),
+            Seconds(ike, "reauth-time", what),
+            children)
+        {
+            InitiatorSpi = ike.Value("initiator-spi"),
+            ResponderSpi = ike.Value("responder-spi"),
+            DhGroup = ike.Value("dh-group"),
+        };
+    }
+
+    /// <summary>One CHILD SA section; <c>key</c> is the section name, used when there is no <c>name</c> key.</summary>
+    public static ChildSa MapChildSa(string key, ViciSection child)
+    {
+        var name = child.Value("name") ?? key;
+        var what = $"CHILD SA '{name}'";
+        return new ChildSa(
+            name,
+            child.Value("uniqueid") ?? throw new ViciProtocolException($"{what} has no uniqueid"),
+            child.Value("state") ?? "UNKNOWN",
+            child.List("local-ts"),
+            child.List("remote-ts"),
+            Counter(child, "bytes-in", what),
+            Counter(child, "bytes-out", what),
+            Counter(child, "packets-in", what),
+            Counter(child, "packets-out", what),
+            Seconds(child, "use-in", what),
+            Seconds(child, "use-out", what),
+            Seconds(child, "install-time", what),
+            Seconds(child, "rekey-time", what),
+            Seconds(child, "life-time", what),
+            child.Value("dh-group"))
+        {
+            SpiIn = child.Value("spi-in"),
+            SpiOut = child.Value("spi-out"),
+        };
+    }
+
+    private static ulong Counter(ViciSection section, string key, string what)
+    {
+        var text = section.Value(key);
+        if (text is null)
+        {
+            return 0;
+        }
+
+        return ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ViciProtocolException($"{what}: {key} is not a counter: '{text}'");
+    }
+
+    private static TimeSpan? Seconds(ViciSection section, string key, string what)
+    {
+        var text = section.Value(key);
+        if (text is null)
+        {
+            return null;
+        }
+
+        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds)
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new ViciProtocolException($"{what}: {key} is not a number of seconds: '{text}'");
+    }
+
+    private static TimeSpan? Interval(ViciSection section, string key, string what) =>
+        Seconds(section, key, what) is { } interval && interval > TimeSpan.Zero ? interval : null;
+
+    private static IPAddress? Address(string? text) => IPAddress.TryParse(text, out var address) ? address : null;
+}

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+
+namespace IpsecExporter.Sources.Vici;
+
+/// <summary>
+/// Reads SA state from a strongSwan charon over VICI. Each collection sends <c>stats</c>, <c>list-sas</c> and
+/// <c>list-conns</c> on one command connection (kept open between collections, replaced after any error, reconnected
+/// with backoff); a second connection listens for SA life-cycle events whose final counters ride along in the next
+/// snapshot. Only read-only commands are ever sent.
+/// </summary>
+public sealed partial class ViciSaSource : ISaSource
+{
+    private const int MaxQueuedChanges = 10_000;
+
+    private readonly ViciEndpoint _endpoint;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _readTimeout;
+    private readonly ILogger<ViciSaSource> _logger;
+    private readonly ReconnectBackoff _backoff;
+    private readonly ViciEventListener _events;
+    private readonly ConcurrentQueue<ChildSaChange> _childChanges = new();
+    private readonly ConcurrentQueue<IkeSaChange> _ikeChanges = new();
+    private ViciConnection? _connection;
+    private ViciSection? _version;
+    private string? _lastConnectError;
+
+    public ViciSaSource(ViciEndpoint endpoint, TimeSpan readTimeout, TimeProvider time, ILogger<ViciSaSource> logger)
+    {
+        _endpoint = endpoint;
+        _time = time;
+        _readTimeout = readTimeout;
+        _logger = logger;
+        _backoff = new ReconnectBackoff(time);
+        _events = new ViciEventListener(endpoint, time, readTimeout, OnEvent, logger);
+    }
+
+    /// <summary>True while the event connection is registered; events before that are not seen.</summary>
+    public bool EventsRegistered => _events.IsRegistered;
+
+    public async Task<SaSnapshot> CollectAsync(CancellationToken cancellationToken)
+    {
+        _events.Start();
+        var connection = await ConnectAsync(cancellationToken);
+        SaSnapshot snapshot;
+        try
+        {
+            snapshot = await QueryAsync(connection, _version!, _time, cancellationToken);
+        }
+        catch
+        {
+            await DropConnectionAsync();
+            throw;
+        }
+
+        return snapshot with { ChildSaChanges = Drain(_childChanges), IkeSaChanges = Drain(_ikeChanges) };
+    }
+
+    /// <summary>
+    /// One collection's read-only commands on an open connection (<c>stats</c>, <c>list-sas</c>, <c>list-conns</c>),
+    /// translated into a snapshot stamped when the answers were complete. <paramref name="version"/> is the connection's
+    /// <c>version</c> answer.
+    /// </summary>
+    public static async Task<SaSnapshot> QueryAsync(ViciConnection connection, ViciSection version, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var stats = await connection.CallAsync("stats", null, cancellationToken);
+        // noblock: list IKE SAs that are busy (e.g. mid-rekey) instead of waiting for them.
+        var sas = await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), cancellationToken);
+        var conns = await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken);
+        return new SaSnapshot(time.GetUtcNow(), ViciSaMapper.MapListSas(sas))
+        {
+            Connections = ViciSaMapper.MapListConns(conns),
+            Daemon = ViciSaMapper.MapDaemon(version, stats),
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _events.DisposeAsync();
+        await DropConnectionAsync();
+    }
+
+    private static List<T> Drain<T>(ConcurrentQueue<T> queue)
+    {
+        var items = new List<T>();
+        while (queue.TryDequeue(out var item))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+
+    private async Task<ViciConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (_connection is { IsBroken: false })
+        {
+            return _connection;
+        }
+
+        // Until the backoff has passed, fail with the last connect error unchanged: the collector logs changes only.
+        if (_backoff.MustWait() && _lastConnectError is not null)
+        {
+            throw new IOException(_lastConnectError);
+        }
+
+        ViciConnection? connection = null;
+        try
+        {
+            connection = await ViciConnection.ConnectAsync(_endpoint, _time, _readTimeout, cancellationToken);
+            _version = await connection.CallAsync("version", null, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
+            if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            _backoff.Failed();
+            _lastConnectError = $"cannot talk to charon at {_endpoint}: {e.Message}";
+            throw new IOException(_lastConnectError, e);
+        }
+
+        _backoff.Succeeded();
+        _lastConnectError = null;
+        _connection = connection;
+        var daemon = ViciSaMapper.MapDaemon(_version, null);
+        LogConnected(_logger, _endpoint.Text, daemon.Name, daemon.Version);
+        return connection;
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+            _connection = null;
+        }
+    }
+
+    private void OnEvent(ViciPacket packet, DateTimeOffset at)
+    {
+        var (children, ikes) = ViciSaMapper.MapEvent(packet, at);
+        Enqueue(_childChanges, children);
+        Enqueue(_ikeChanges, ikes);
+    }
+
+    private static void Enqueue<T>(ConcurrentQueue<T> queue, List<T> items)
+    {
+        foreach (var item in items)
+        {
+            queue.Enqueue(item);
+        }
+
+        // Collections drain the queues; this only bounds memory while they keep failing.
+        while (queue.Count > MaxQueuedChanges && queue.TryDequeue(out _))
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to {Daemon} {Version} over VICI at {Uri}")]
+    private static partial void LogConnected(ILogger logger, string uri, string daemon, string version);
+}

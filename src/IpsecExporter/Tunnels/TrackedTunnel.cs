@@ -1,0 +1,233 @@
+using IpsecExporter.Configuration;
+using IpsecExporter.Sources;
+
+namespace IpsecExporter.Tunnels;
+
+/// <summary>Bytes and packets per direction ("received" is inbound, "sent" outbound, as the gateway sees them).</summary>
+public readonly record struct TrafficCounts(ulong ReceivedBytes, ulong SentBytes, ulong ReceivedPackets, ulong SentPackets);
+
+/// <summary>The mutable model of one configured tunnel inside <see cref="TunnelTracker"/> (guarded by its lock).</summary>
+internal sealed class TrackedTunnel(TunnelConfig config)
+{
+    public TunnelConfig Config { get; private set; } = config;
+
+    public Dictionary<NetworkPair, TrackedPair> Pairs { get; } = config.NetworkPairs.ToDictionary(p => p, p => new TrackedPair(p));
+
+    /// <summary>CHILD SAs of the connection matching no configured pair; created when the first one is seen.</summary>
+    public TrackedPair? Unmatched { get; private set; }
+
+    public TrackedIke Ike { get; } = new();
+
+    public bool SourceUp { get; set; }
+
+    public DateTimeOffset? LastSuccessAt { get; set; }
+
+    public bool? ConnectionLoaded { get; private set; }
+
+    public TunnelObservation? Latest { get; set; }
+
+    public IEnumerable<TrackedPair> AllPairs => Unmatched is null ? Pairs.Values : Pairs.Values.Append(Unmatched);
+
+    public TrackedPair UnmatchedPair() => Unmatched ??= new TrackedPair(null);
+
+    public void StartCollection(SaSnapshot snapshot)
+    {
+        Ike.StartCollection();
+        foreach (var pair in AllPairs)
+        {
+            pair.StartCollection();
+        }
+
+        ConnectionLoaded = snapshot.Connections?.Any(c => c.Name == Config.Connection);
+    }
+
+    public void ObserveIke(IkeSa ike, bool countRekey)
+    {
+        if (countRekey)
+        {
+            Ike.Rekeys++;
+            Ike.LastRekeyAfter = ike.EstablishedAgo;
+        }
+
+        if (ike.IsEstablished)
+        {
+            Ike.SaCount++;
+            if (Ike.Newest is null || ike.EstablishedAgo < Ike.Newest.EstablishedAgo)
+            {
+                Ike.Newest = ike;
+            }
+        }
+    }
+
+    /// <summary>Settles the intervals: configured ones (from the source's connection list) win over the SAs' schedules.</summary>
+    public void FinishCollection(SaSnapshot snapshot)
+    {
+        var connection = snapshot.Connections?.FirstOrDefault(c => c.Name == Config.Connection);
+        // A connection that reauthenticates instead of rekeying replaces its IKE SA on the reauthentication interval.
+        Ike.RekeyInterval = connection?.RekeyInterval ?? connection?.ReauthInterval
+            ?? Sum(Ike.Newest?.RekeyIn, Ike.Newest?.EstablishedAgo) ?? Sum(Ike.Newest?.ReauthIn, Ike.Newest?.EstablishedAgo)
+            ?? Ike.RekeyInterval;
+        foreach (var pair in Pairs.Values)
+        {
+            var childConfig = connection?.Children.FirstOrDefault(c => pair.Matches(TrafficSelector.ParseAll(c.LocalTs), TrafficSelector.ParseAll(c.RemoteTs)));
+            pair.FinishCollection(childConfig?.RekeyInterval);
+        }
+
+        Unmatched?.FinishCollection(null);
+    }
+
+    /// <summary>Applies a reloaded configuration; returns the pairs that were dropped (their series must go).</summary>
+    public List<NetworkPair> Reconfigure(TunnelConfig next)
+    {
+        var dropped = Pairs.Keys.Where(p => !next.NetworkPairs.Contains(p)).ToList();
+        foreach (var pair in dropped)
+        {
+            Pairs.Remove(pair);
+        }
+
+        foreach (var pair in next.NetworkPairs.Where(p => !Pairs.ContainsKey(p)))
+        {
+            Pairs[pair] = new TrackedPair(pair);
+        }
+
+        Config = next;
+        return dropped;
+    }
+
+    /// <summary>A schedule relative to the SA's start: remaining time plus age, when both are known and still ahead.</summary>
+    public static TimeSpan? Sum(TimeSpan? remaining, TimeSpan? age) =>
+        remaining > TimeSpan.Zero && age is not null ? remaining + age : null;
+}
+
+internal sealed class TrackedIke
+{
+    public int SaCount { get; set; }
+
+    /// <summary>The most recently established IKE SA of this collection.</summary>
+    public IkeSa? Newest { get; set; }
+
+    public long Rekeys { get; set; }
+
+    public long Downs { get; set; }
+
+    public TimeSpan? RekeyInterval { get; set; }
+
+    public TimeSpan? LastRekeyAfter { get; set; }
+
+    public void StartCollection()
+    {
+        SaCount = 0;
+        Newest = null;
+    }
+}
+
+/// <summary>One configured network pair of a tunnel (or the unmatched bucket when <see cref="Pair"/> is null).</summary>
+internal sealed class TrackedPair
+{
+    private readonly TrafficSelector? _local;
+    private readonly TrafficSelector? _remote;
+    private ChildSa? _newestInstalled;
+
+    public TrackedPair(NetworkPair? pair)
+    {
+        Pair = pair;
+        LocalLabel = pair?.LocalText ?? TunnelTracker.UnmatchedLabel;
+        RemoteLabel = pair?.RemoteText ?? TunnelTracker.UnmatchedLabel;
+        _local = pair is null ? null : TrafficSelector.FromNetwork(pair.Local);
+        _remote = pair is null ? null : TrafficSelector.FromNetwork(pair.Remote);
+    }
+
+    public NetworkPair? Pair { get; }
+
+    public string LocalLabel { get; }
+
+    public string RemoteLabel { get; }
+
+    public TrafficCounts Traffic { get; private set; }
+
+    public DateTimeOffset? LastReceived { get; set; }
+
+    public DateTimeOffset? LastSent { get; set; }
+
+    public int Installed { get; private set; }
+
+    public long Rekeys { get; set; }
+
+    public TimeSpan? RekeyInterval { get; private set; }
+
+    public TimeSpan? Lifetime { get; private set; }
+
+    public TimeSpan? LastRekeyAfter { get; set; }
+
+    public string? DhGroup { get; set; }
+
+    public bool? Pfs { get; set; }
+
+    /// <summary>True when some local selector overlaps the pair's local network and some remote one its remote network.</summary>
+    public bool Matches(List<TrafficSelector> local, List<TrafficSelector> remote) =>
+        _local is not null && _remote is not null && local.Exists(_local.Overlaps) && remote.Exists(_remote.Overlaps);
+
+    public void Add(TrafficCounts growth) =>
+        Traffic = new TrafficCounts(
+            Traffic.ReceivedBytes + growth.ReceivedBytes,
+            Traffic.SentBytes + growth.SentBytes,
+            Traffic.ReceivedPackets + growth.ReceivedPackets,
+            Traffic.SentPackets + growth.SentPackets);
+
+    public void StartCollection()
+    {
+        Installed = 0;
+        _newestInstalled = null;
+    }
+
+    public void ObservePolled(ChildSa child, bool countRekey)
+    {
+        if (countRekey)
+        {
+            Rekeys++;
+            LastRekeyAfter = child.InstalledAgo;
+        }
+
+        if (!child.IsInstalled)
+        {
+            return;
+        }
+
+        Installed++;
+        if (_newestInstalled is null || child.InstalledAgo < _newestInstalled.InstalledAgo)
+        {
+            _newestInstalled = child;
+        }
+
+        // Only a CHILD SA negotiated with its own key exchange has a DH group: proof of PFS.
+        if (child.DhGroup is not null)
+        {
+            Pfs = true;
+            DhGroup = child.DhGroup;
+        }
+    }
+
+    public void FinishCollection(TimeSpan? configuredRekeyInterval)
+    {
+        RekeyInterval = configuredRekeyInterval ?? TrackedTunnel.Sum(_newestInstalled?.RekeyIn, _newestInstalled?.InstalledAgo) ?? RekeyInterval;
+        Lifetime = TrackedTunnel.Sum(_newestInstalled?.LifeIn, _newestInstalled?.InstalledAgo) ?? Lifetime;
+    }
+
+    public PairObservation Observe() => new(
+        Pair,
+        LocalLabel,
+        RemoteLabel,
+        Installed,
+        Traffic.ReceivedBytes,
+        Traffic.SentBytes,
+        Traffic.ReceivedPackets,
+        Traffic.SentPackets,
+        LastReceived,
+        LastSent,
+        Rekeys,
+        RekeyInterval,
+        Lifetime,
+        LastRekeyAfter,
+        DhGroup,
+        Pfs);
+}

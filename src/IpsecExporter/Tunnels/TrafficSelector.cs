@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Numerics;
+
+namespace IpsecExporter.Tunnels;
+
+/// <summary>
+/// The address range of one traffic selector as strongSwan prints it: <c>10.1.0.0/24</c>, <c>fd00::/64</c>,
+/// <c>10.1.0.5..10.1.0.9</c>, optionally followed by a protocol/port part such as <c>[tcp/443]</c> (ignored: network
+/// pairs are about addresses).
+/// </summary>
+public sealed record TrafficSelector(IPAddress First, IPAddress Last)
+{
+    public static bool TryParse(string text, out TrafficSelector? selector)
+    {
+        selector = null;
+        var bracket = text.IndexOf('[', StringComparison.Ordinal);
+        var range = (bracket >= 0 ? text[..bracket] : text).Trim();
+        var dots = range.IndexOf("..", StringComparison.Ordinal);
+        if (dots > 0)
+        {
+            if (IPAddress.TryParse(range[..dots], out var first) && IPAddress.TryParse(range[(dots + 2)..], out var last)
+                && first.AddressFamily == last.AddressFamily && ToNumber(first) <= ToNumber(last))
+            {
+                selector = new TrafficSelector(first, last);
+            }
+
+            return selector is not null;
+        }
+
+        if (IPNetwork.TryParse(range, out var network) || (IPAddress.TryParse(range, out var single) && IPNetwork.TryParse($"{single}/{Bits(single)}", out network)))
+        {
+            selector = FromNetwork(network);
+        }
+
+        return selector is not null;
+    }
+
+    /// <summary>The selectors among <paramref name="texts"/> that parse (e.g. <c>dynamic</c> does not).</summary>
+    public static List<TrafficSelector> ParseAll(IReadOnlyList<string> texts)
+    {
+        var selectors = new List<TrafficSelector>(texts.Count);
+        foreach (var text in texts)
+        {
+            if (TryParse(text, out var selector))
+            {
+                selectors.Add(selector!);
+            }
+        }
+
+        return selectors;
+    }
+
+    public static TrafficSelector FromNetwork(IPNetwork network)
+    {
+        var bits = Bits(network.BaseAddress);
+        var first = ToNumber(network.BaseAddress);
+        var hostBits = bits - network.PrefixLength;
+        var last = hostBits == 0 ? first : first | ((BigInteger.One << hostBits) - 1);
+        return new TrafficSelector(network.BaseAddress, FromNumber(last, network.BaseAddress.AddressFamily));
+    }
+
+    /// <summary>True when the two ranges share at least one address (same address family only).</summary>
+    public bool Overlaps(TrafficSelector other) =>
+        First.AddressFamily == other.First.AddressFamily
+        && ToNumber(First) <= ToNumber(other.Last)
+        && ToNumber(other.First) <= ToNumber(Last);
+
+    private static int Bits(IPAddress address) => address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
+
+    private static BigInteger ToNumber(IPAddress address) => new(address.GetAddressBytes(), isUnsigned: true, isBigEndian: true);
+
+    private static IPAddress FromNumber(BigInteger value, AddressFamily family)
+    {
+        var bytes = new byte[family == AddressFamily.InterNetwork ? 4 : 16];
+        value.TryWriteBytes(bytes.AsSpan(bytes.Length - value.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
+        return new IPAddress(bytes);
+    }
+}

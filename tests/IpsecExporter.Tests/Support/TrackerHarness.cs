@@ -1,0 +1,68 @@
+using IpsecExporter.Configuration;
+using IpsecExporter.Metrics;
+using IpsecExporter.Sources;
+using IpsecExporter.Tunnels;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IpsecExporter.Tests.Support;
+
+/// <summary>A <see cref="TunnelTracker"/> on an isolated registry, with a configuration file a test can rewrite and reload.</summary>
+public sealed class TrackerHarness : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly string _path;
+
+    public TrackerHarness(string yaml)
+    {
+        _path = _directory.Write("config.yaml", yaml);
+        var loader = new ConfigLoader(TestSources.Registry());
+        Store = new ConfigStore(loader.Load(_path), loader, Metrics, NullLogger<ConfigStore>.Instance);
+        Tracker = new TunnelTracker(Store, Metrics, Time);
+    }
+
+    public static DateTimeOffset Start { get; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public FakeTimeProvider Time { get; } = new(Start);
+
+    public ExporterMetrics Metrics { get; } = new("test");
+
+    public ConfigStore Store { get; }
+
+    public TunnelTracker Tracker { get; }
+
+    public SourceConfig Source(string name = "gw") => Store.Current.Sources.Single(s => s.Name == name);
+
+    public void Collect(SaSnapshot? snapshot, string source = "gw") => Tracker.OnCollected(Source(source), snapshot);
+
+    /// <summary>Rewrites the configuration file and reloads it; fails the test when the new file is invalid.</summary>
+    public void Reload(string yaml)
+    {
+        _directory.Write("config.yaml", yaml);
+        Assert.Empty(Store.Reload());
+    }
+
+    /// <summary>The current value of a pair-labelled counter or gauge, null when the series does not exist.</summary>
+    public static double? Value(Prometheus.Collector collector, params string[] labels) => collector switch
+    {
+        Prometheus.Counter counter when counter.GetAllLabelValues().Any(l => l.SequenceEqual(labels)) => counter.WithLabels(labels).Value,
+        Prometheus.Gauge gauge when gauge.GetAllLabelValues().Any(l => l.SequenceEqual(labels)) => gauge.WithLabels(labels).Value,
+        _ => null,
+    };
+
+    /// <summary>The lines of the rendered metrics that belong to the tunnel model (IKE and CHILD SA families).</summary>
+    public async Task<string> RenderTunnelModelAsync()
+    {
+        var lines = (await Metrics.RenderAsync()).Split('\n')
+            .Where(l => l.StartsWith("ipsec_ike_sa", StringComparison.Ordinal) || l.StartsWith("ipsec_child_sa", StringComparison.Ordinal)
+                || l.StartsWith("# HELP ipsec_ike_sa", StringComparison.Ordinal) || l.StartsWith("# HELP ipsec_child_sa", StringComparison.Ordinal)
+                || l.StartsWith("# TYPE ipsec_ike_sa", StringComparison.Ordinal) || l.StartsWith("# TYPE ipsec_child_sa", StringComparison.Ordinal));
+        return string.Join('\n', lines) + "\n";
+    }
+
+    public void Dispose()
+    {
+        Tracker.Dispose();
+        _directory.Dispose();
+    }
+}
