@@ -33,11 +33,14 @@ public sealed class SntpClientTests(ITestOutputHelper output)
         using var responder = new TestNtpResponder(TimeProvider.System) { Skew = TimeSpan.FromSeconds(serverAheadSeconds) };
         using var timeout = new CancellationTokenSource(Timeout);
         var client = new SntpClient(TimeProvider.System);
-        // The first exchange pays for JIT compilation on both ends, which makes the paths asymmetric; NTP clients
-        // likewise discard samples with a long delay.
-        await client.QueryAsync(responder.EndPoint, timeout.Token);
-
+        // Like NTP's clock filter, keep the exchange with the shortest delay: a loaded machine (JIT on the first
+        // exchange, a busy CI core) makes single exchanges asymmetric, and asymmetry is the only source of error.
         var measurement = await client.QueryAsync(responder.EndPoint, timeout.Token);
+        for (var i = 0; i < 8; i++)
+        {
+            var next = await client.QueryAsync(responder.EndPoint, timeout.Token);
+            measurement = next.Delay < measurement.Delay ? next : measurement;
+        }
 
         // A server ahead of us means our clock is behind: a negative offset.
         Assert.InRange(measurement.Offset.TotalSeconds, -serverAheadSeconds - 0.005, -serverAheadSeconds + 0.005);
