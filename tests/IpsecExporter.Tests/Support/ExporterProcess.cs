@@ -11,11 +11,11 @@ public sealed class ExporterProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ExporterProcess(Process process, int port)
+    private ExporterProcess(Process process, string host, int port)
     {
         _process = process;
         Port = port;
-        BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+        BaseAddress = new Uri($"http://{host}:{port}/");
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
@@ -39,15 +39,25 @@ public sealed class ExporterProcess : IAsyncDisposable
         }
     }
 
-    public static ExporterProcess Start(params string[] args)
+    public static ExporterProcess Start(params string[] args) => StartIn(null, "127.0.0.1", FreePort(), args);
+
+    /// <summary>Runs the exporter inside network namespace <paramref name="netns"/> (where the gateway is), listening on <paramref name="host"/>.</summary>
+    public static ExporterProcess StartIn(string? netns, string host, int port, params string[] args)
     {
-        var port = FreePort();
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(netns is null ? "dotnet" : "ip")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (netns is not null)
+        {
+            foreach (var arg in new[] { "netns", "exec", netns, "dotnet" })
+            {
+                info.ArgumentList.Add(arg);
+            }
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ipsec-exporter.dll"));
         foreach (var arg in args)
         {
@@ -55,8 +65,8 @@ public sealed class ExporterProcess : IAsyncDisposable
         }
 
         info.ArgumentList.Add("--listen");
-        info.ArgumentList.Add($"127.0.0.1:{port}");
-        return new ExporterProcess(Process.Start(info)!, port);
+        info.ArgumentList.Add($"{host}:{port}");
+        return new ExporterProcess(Process.Start(info)!, host, port);
     }
 
     public static int FreePort()
