@@ -104,19 +104,23 @@ public sealed partial class DnsGatewayAddressProvider : IGatewayAddressProvider,
                 next = new GatewayAddress(address, null);
                 if (previous?.Address is { } old && !old.Equals(address))
                 {
-                    LogAddressChanged(_logger, name, old.ToString(), address!.ToString());
+                    LogAddressChanged(_logger, name, old, address!);
                 }
                 else if (previous?.Error is not null)
                 {
-                    LogResolved(_logger, name, address!.ToString());
+                    LogResolved(_logger, name, address!);
                 }
             }
             else
             {
                 next = new GatewayAddress(previous?.Address, $"cannot resolve {name}: {error}");
-                if (previous?.Error != next.Error)
+                if (previous?.Error != next.Error && previous?.Address is { } last)
                 {
-                    LogResolveFailed(_logger, name, error, previous?.Address?.ToString() ?? "none");
+                    LogResolveFailedKeeping(_logger, name, error, last);
+                }
+                else if (previous?.Error != next.Error)
+                {
+                    LogResolveFailed(_logger, name, error);
                 }
             }
 
@@ -127,14 +131,17 @@ public sealed partial class DnsGatewayAddressProvider : IGatewayAddressProvider,
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot resolve remote gateway {Name}: {Error}; probing the last known address ({Address}) until it resolves")]
-    private static partial void LogResolveFailed(ILogger logger, string name, string error, string address);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot resolve remote gateway {Name}: {Error}; probing the last known address {Address} until it resolves")]
+    private static partial void LogResolveFailedKeeping(ILogger logger, string name, string error, IPAddress address);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot resolve remote gateway {Name}: {Error}; it is not probed until it resolves")]
+    private static partial void LogResolveFailed(ILogger logger, string name, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Remote gateway {Name} resolves to {Address} again")]
-    private static partial void LogResolved(ILogger logger, string name, string address);
+    private static partial void LogResolved(ILogger logger, string name, IPAddress address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Remote gateway {Name} moved from {Old} to {New}")]
-    private static partial void LogAddressChanged(ILogger logger, string name, string old, string @new);
+    private static partial void LogAddressChanged(ILogger logger, string name, IPAddress old, IPAddress @new);
 
     private sealed class Entry
     {

@@ -17,7 +17,7 @@ public enum ProbeRole
 /// What the probes of one target saw: totals since the target was configured (the same numbers as the
 /// <c>ipsec_*_ping_*_total</c> counters) and the probes that settled within <see cref="Window"/>.
 /// <see cref="Target"/> is the configured remote gateway (IP or name) or inside address; <see cref="Address"/> is what
-/// was last probed. <see cref="LastError"/> is the last reason a probe could not be sent (no route, source address
+/// was last probed; <see cref="LastRoundTrip"/> is the RTT of the latest reply. <see cref="LastError"/> is the last reason a probe could not be sent (no route, source address
 /// missing, name not resolved); it is cleared by the next reply.
 /// </summary>
 public sealed record ProbeTargetResult(
@@ -32,6 +32,7 @@ public sealed record ProbeTargetResult(
     long DuplicateResponses,
     ProbeWindow Window,
     DateTimeOffset? LastResponseAt,
+    TimeSpan? LastRoundTrip,
     string? LastError);
 
 /// <summary>
@@ -97,6 +98,7 @@ internal sealed class ProbeHistory(string tunnel, ProbeRole role, int capacity)
     private long _late;
     private long _duplicates;
     private DateTimeOffset? _lastResponseAt;
+    private TimeSpan? _lastRoundTrip;
     private string? _lastError;
 
     public void Configure(string target, int ringCapacity)
@@ -145,6 +147,7 @@ internal sealed class ProbeHistory(string tunnel, ProbeRole role, int capacity)
             {
                 _responses++;
                 _lastResponseAt = at;
+                _lastRoundTrip = roundTrip;
                 _lastError = null;
             }
             else if (error is not null)
@@ -212,7 +215,7 @@ internal sealed class ProbeHistory(string tunnel, ProbeRole role, int capacity)
                 received == 0 ? null : TimeSpan.FromSeconds(min),
                 received == 0 ? null : TimeSpan.FromSeconds(sum / received),
                 received == 0 ? null : TimeSpan.FromSeconds(max));
-            return new ProbeTargetResult(tunnel, role, _target, _address, _source, _requests, _responses, _late, _duplicates, probeWindow, _lastResponseAt, _lastError);
+            return new ProbeTargetResult(tunnel, role, _target, _address, _source, _requests, _responses, _late, _duplicates, probeWindow, _lastResponseAt, _lastRoundTrip, _lastError);
         }
     }
 

@@ -158,20 +158,23 @@ public sealed partial class ProbeScheduler : BackgroundService
         lock (_targetsLock)
         {
             var wanted = new Dictionary<(string, ProbeRole, string), ProbeTarget>();
+            var order = new List<(string, ProbeRole, string)>();
             foreach (var tunnel in config.Tunnels)
             {
-                Keep(wanted, (tunnel.Name, ProbeRole.Gateway, ""), tunnel.RemoteGateway, null, null, capacity);
+                order.Add((tunnel.Name, ProbeRole.Gateway, ""));
+                Keep(wanted, order[^1], tunnel.RemoteGateway, null, null, capacity);
                 foreach (var target in tunnel.Inside?.Targets ?? [])
                 {
-                    Keep(wanted, (tunnel.Name, ProbeRole.Inside, target.ToString()), target.ToString(), target, tunnel.Inside!.Source, capacity);
+                    order.Add((tunnel.Name, ProbeRole.Inside, target.ToString()));
+                    Keep(wanted, order[^1], target.ToString(), target, tunnel.Inside!.Source, capacity);
                 }
             }
 
-            foreach (var (key, removed) in _byKey)
+            foreach (var key in _byKey.Keys)
             {
                 if (!wanted.ContainsKey(key))
                 {
-                    removed.Series.Remove(_metrics, key.Tunnel, key.Key);
+                    TargetSeries.Remove(_metrics, key.Role, key.Tunnel, key.Key);
                     _results.Forget(key.Tunnel, key.Role, key.Key);
                 }
             }
@@ -182,7 +185,8 @@ public sealed partial class ProbeScheduler : BackgroundService
                 _byKey[key] = target;
             }
 
-            _targets = [.. wanted.Values];
+            // In configuration order: a tunnel's gateway, then its inside targets.
+            _targets = [.. order.Select(key => wanted[key])];
         }
     }
 
@@ -216,9 +220,9 @@ public sealed partial class ProbeScheduler : BackgroundService
             : new(metrics.InsidePingRequests.WithLabels(tunnel, target), metrics.InsidePingResponses.WithLabels(tunnel, target), metrics.InsidePingRtt.WithLabels(tunnel, target),
                 metrics.InsidePingLateResponses.WithLabels(tunnel, target), metrics.InsidePingDuplicateResponses.WithLabels(tunnel, target));
 
-        public void Remove(ExporterMetrics metrics, string tunnel, string target)
+        public static void Remove(ExporterMetrics metrics, ProbeRole role, string tunnel, string target)
         {
-            if (target.Length == 0)
+            if (role == ProbeRole.Gateway)
             {
                 metrics.GatewayPingRequests.RemoveLabelled(tunnel);
                 metrics.GatewayPingResponses.RemoveLabelled(tunnel);

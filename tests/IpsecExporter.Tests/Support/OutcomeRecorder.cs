@@ -34,6 +34,6 @@ public sealed class OutcomeRecorder : IProbeOutcomeSink
     /// <summary>Waits until <paramref name="settled"/> probes have settled; fails the test at the deadline.</summary>
     public async Task WaitForSettledAsync(int settled, TimeSpan? deadline = null)
     {
-        await Eventually.WaitUntilAsync(() => Settled >= settled, deadline ?? TimeSpan.FromSeconds(10), () => $"{Settled} of {settled} probes settled");
+        await Poll.UntilAsync(() => Settled >= settled, deadline ?? TimeSpan.FromSeconds(10), () => $"{Settled} of {settled} probes settled");
     }
 }

@@ -19,7 +19,7 @@ public sealed class TestNamespace : IDisposable
     public static TestNamespace Create(string role)
     {
         var ns = new TestNamespace($"t{role}-{Guid.NewGuid().ToString("N")[..8]}");
-        Command.Run("ip", "netns", "add", ns.Name);
+        SystemCommand.Run("ip", "netns", "add", ns.Name);
         try
         {
             ns.Ip("link", "set", "lo", "up");
@@ -36,16 +36,16 @@ public sealed class TestNamespace : IDisposable
     /// <summary>Joins two namespaces with a veth pair named <paramref name="name"/> on both sides.</summary>
     public static void Connect(TestNamespace left, TestNamespace right, string name = "veth0")
     {
-        Command.Run("ip", "link", "add", name, "netns", left.Name, "type", "veth", "peer", "name", name, "netns", right.Name);
+        SystemCommand.Run("ip", "link", "add", name, "netns", left.Name, "type", "veth", "peer", "name", name, "netns", right.Name);
         left.Ip("link", "set", name, "up");
         right.Ip("link", "set", name, "up");
     }
 
     /// <summary>Runs <c>ip -n NAME ...</c>.</summary>
-    public string Ip(params string[] arguments) => Command.Run("ip", ["-n", Name, .. arguments]);
+    public string Ip(params string[] arguments) => SystemCommand.Run("ip", ["-n", Name, .. arguments]);
 
     /// <summary>Runs a command inside the namespace (<c>ip netns exec NAME ...</c>).</summary>
-    public string Exec(params string[] command) => Command.Run("ip", ["netns", "exec", Name, .. command]);
+    public string Exec(params string[] command) => SystemCommand.Run("ip", ["netns", "exec", Name, .. command]);
 
     /// <summary>Adds an IPv6 address without duplicate address detection, so it is usable at once.</summary>
     public void AddAddress(string device, string cidr) =>
@@ -66,5 +66,5 @@ public sealed class TestNamespace : IDisposable
         }
     }
 
-    public void Dispose() => Command.TryRun("ip", "netns", "del", Name);
+    public void Dispose() => SystemCommand.TryRun("ip", "netns", "del", Name);
 }

@@ -237,7 +237,7 @@ public sealed partial class IcmpProbeTests
         // A one-tick timeout: even a loopback reply arrives after it.
         await SendAsync(engine, new ProbeRequest(IPAddress.Loopback, null, TimeSpan.FromTicks(1)), recorder, 10);
 
-        await Eventually.WaitUntilAsync(() => recorder.Count(ProbeOutcomeKind.LateReply) == 10, TimeSpan.FromSeconds(5));
+        await Poll.UntilAsync(() => recorder.Count(ProbeOutcomeKind.LateReply) == 10, TimeSpan.FromSeconds(5));
         Assert.Equal(10, recorder.Count(ProbeOutcomeKind.Timeout));
         Assert.Equal(0, recorder.Count(ProbeOutcomeKind.Reply));
     }
@@ -261,7 +261,7 @@ public sealed partial class IcmpProbeTests
         await SendAsync(engine, new ProbeRequest(ProbeTopology.TargetV4, null, Timeout), recorder, 10);
 
         await recorder.WaitForSettledAsync(10);
-        await Eventually.WaitUntilAsync(() => recorder.Count(ProbeOutcomeKind.DuplicateReply) == 10, TimeSpan.FromSeconds(5),
+        await Poll.UntilAsync(() => recorder.Count(ProbeOutcomeKind.DuplicateReply) == 10, TimeSpan.FromSeconds(5),
             () => $"{recorder.Count(ProbeOutcomeKind.DuplicateReply)} duplicates");
         Assert.Equal(10, recorder.Count(ProbeOutcomeKind.Reply));
     }

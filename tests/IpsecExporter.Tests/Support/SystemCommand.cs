@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace IpsecExporter.Tests.Support;
 
 /// <summary>Runs a system command (ip, nft, sysctl) for test setup; a non-zero exit fails with its stderr.</summary>
-public static class Command
+public static class SystemCommand
 {
     public static string Run(string file, params string[] arguments)
     {
