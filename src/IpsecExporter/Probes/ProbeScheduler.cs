@@ -16,7 +16,7 @@ namespace IpsecExporter.Probes;
 public sealed partial class ProbeScheduler : BackgroundService
 {
     /// <summary>Sends due within this much of now go out together: fewer timer wake-ups, still spread.</summary>
-    private static readonly TimeSpan SendGranularity = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan SendGranularity = TimeSpan.FromMilliseconds(10);
 
     private readonly ConfigStore _config;
     private readonly IGatewayAddressProvider _gateways;

@@ -154,8 +154,18 @@ public sealed partial class IcmpProbe : IProbe
             return new SystemPingChannel();
         }
 
-        var socket = IcmpSockets.Open(kind, family, source, _options.NetworkNamespace);
-        return new IcmpSocketChannel(socket, kind, kind == IcmpSocketKind.Raw ? NewRawIdentifier() : (ushort)0, _token, _time, _logger);
+        var identifier = kind == IcmpSocketKind.Raw ? NewRawIdentifier() : (ushort)0;
+        try
+        {
+            var socket = IcmpSockets.Open(kind, family, source, identifier, _options.NetworkNamespace);
+            return new IcmpSocketChannel(socket, kind, identifier, _token, _time, _logger);
+        }
+        catch
+        {
+            // A source that cannot be bound is retried every interval: do not use up the id space.
+            _rawIdentifiers.Remove(identifier);
+            throw;
+        }
     }
 
     /// <summary>Raw sockets see each other's replies: give each its own echo id.</summary>

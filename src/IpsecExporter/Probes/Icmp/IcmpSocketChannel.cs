@@ -15,7 +15,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
     private const int ReceiveBufferLength = ushort.MaxValue;
 
     // Timeouts are swept in batches: one timer wake-up per slack, not one per probe.
-    private static readonly TimeSpan TimeoutSlack = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan TimeoutSlack = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ReceiveErrorBackoff = TimeSpan.FromMilliseconds(100);
 
     private readonly Socket _socket;

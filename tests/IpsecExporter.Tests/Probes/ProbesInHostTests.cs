@@ -1,0 +1,60 @@
+using System.Net;
+using IpsecExporter.Cli;
+using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis;
+using IpsecExporter.Sources;
+using IpsecExporter.Tests.Support;
+using IpsecExporter.Web;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IpsecExporter.Tests.Probes;
+
+/// <summary>The probes as the exporter runs them: registered in the host, started with it, served on /metrics.</summary>
+public sealed class ProbesInHostTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    [Fact]
+    public async Task The_host_probes_gateways_and_inside_targets_continuously_and_serves_promtool_clean_metrics()
+    {
+        var registry = TestSources.Registry();
+        var path = _directory.Write("ipsec.yaml", """
+            site: { name: hq }
+            sources: [ { name: gw, type: scripted } ]
+            probes: { interval: 100ms, timeout: 1s }
+            tunnels:
+              - name: lo
+                remote_gateway: 127.0.0.1
+                network_pairs: [ { local: 127.0.0.0/24, remote: 127.0.1.0/24 } ]
+                inside: { source: 127.0.0.1, targets: [127.0.1.1] }
+            """);
+        var port = ExporterProcess.FreePort();
+        var commandLine = new CommandLine(Command.Run, path, new IPEndPoint(IPAddress.Loopback, port), null, null, ReportFormat.Text);
+        await using var app = ExporterHost.Build(commandLine, new ConfigLoader(registry).Load(path), null, services => services
+            .AddSingleton<SaSourceRegistry>(registry)
+            .AddSingleton<ITunnelSampler>(new ScriptedSampler()));
+        await app.StartAsync();
+        var metrics = new Uri($"http://127.0.0.1:{port}/metrics");
+
+        string text = "";
+        await Poll.UntilAsync(
+            async () =>
+            {
+                text = await _http.GetStringAsync(metrics);
+                return MetricsText.Value(text, "ipsec_gateway_ping_responses_total{tunnel=\"lo\"}") >= 5
+                    && MetricsText.Value(text, "ipsec_inside_ping_responses_total{tunnel=\"lo\",target=\"127.0.1.1\"}") >= 5;
+            },
+            TimeSpan.FromSeconds(10),
+            () => text);
+
+        Assert.Equal((0, ""), await Promtool.RunAsync(text, "check", "metrics"));
+        await app.StopAsync();
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _directory.Dispose();
+    }
+}
