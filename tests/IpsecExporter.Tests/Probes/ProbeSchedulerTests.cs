@@ -263,7 +263,8 @@ public sealed class ProbeSchedulerTests : IDisposable
         var expected = new[] { 0, 250, 500, 750, 1000 };
         foreach (var (key, at) in firstSeen.OrderBy(s => s.Value).Select(s => (s.Key, s.Value)).Zip(expected))
         {
-            Assert.InRange(key.Value.TotalMilliseconds, at, at + 60);
+            // Sends due within the scheduler's 10 ms granularity may go out that much early.
+            Assert.InRange(key.Value.TotalMilliseconds, at - 10, at + 60);
         }
     }
 
