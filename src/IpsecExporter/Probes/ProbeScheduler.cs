@@ -2,6 +2,7 @@ using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Metrics;
 using IpsecExporter.Probes.Icmp;
+using IpsecExporter.Site.Gateways;
 using Prometheus;
 
 namespace IpsecExporter.Probes;
@@ -12,6 +13,8 @@ namespace IpsecExporter.Probes;
 /// reloads: kept targets keep their series and history, removed ones drop them. Results go to the
 /// <c>ipsec_gateway_ping_*</c> / <c>ipsec_inside_ping_*</c> metrics and to <see cref="ProbeResults"/>.
 /// A target that cannot be probed (no route, no such source address, a name that does not resolve) fails alone.
+/// Remote gateways given as DNS names are probed at the address <see cref="IGatewayAddressProvider"/> (the remote
+/// gateway resolver) last resolved, read before every probe, so a gateway that moves is followed at once.
 /// </summary>
 public sealed partial class ProbeScheduler : BackgroundService
 {
@@ -54,14 +57,17 @@ public sealed partial class ProbeScheduler : BackgroundService
     public async Task CollectOnceAsync(CancellationToken cancellationToken)
     {
         var timeout = _config.Current.Probes.Timeout;
-        await Task.WhenAll(_targets.Select(async target =>
+        var settling = new List<Task>();
+        foreach (var target in _targets)
         {
             var settled = new SettlementSink(target);
-            if (await SendAsync(target, timeout, settled, cancellationToken))
+            if (Send(target, timeout, settled))
             {
-                await settled.Settled.WaitAsync(cancellationToken);
+                settling.Add(settled.Settled);
             }
-        }));
+        }
+
+        await Task.WhenAll(settling).WaitAsync(cancellationToken);
     }
 
     public override void Dispose()
@@ -89,12 +95,7 @@ public sealed partial class ProbeScheduler : BackgroundService
                         await Task.Delay(wait, _time, stoppingToken);
                     }
 
-                    var sending = SendAsync(targets[i], probes.Timeout, targets[i], stoppingToken);
-                    if (!sending.IsCompleted)
-                    {
-                        // Only a gateway name's first resolution is awaited, and only by its own probe.
-                        _ = sending.AsTask();
-                    }
+                    Send(targets[i], probes.Timeout, targets[i]);
                 }
 
                 roundStart += (long)(probes.Interval.TotalSeconds * _time.TimestampFrequency);
@@ -115,25 +116,15 @@ public sealed partial class ProbeScheduler : BackgroundService
         }
     }
 
-    /// <summary>Sends one probe of <paramref name="target"/>; false when there is nothing to send to (unresolved name).</summary>
-    private async ValueTask<bool> SendAsync(ProbeTarget target, TimeSpan timeout, IProbeOutcomeSink sink, CancellationToken cancellationToken)
+    /// <summary>Sends one probe of <paramref name="target"/>; false when there is nothing to send to (a name not resolved yet).</summary>
+    private bool Send(ProbeTarget target, TimeSpan timeout, IProbeOutcomeSink sink)
     {
-        IPAddress address;
-        if (target.InsideAddress is { } inside)
+        var address = target.InsideAddress ?? _gateways.GetAddress(target.Key.Tunnel);
+        if (address is null)
         {
-            address = inside;
-        }
-        else
-        {
-            var gateway = await _gateways.GetAddressAsync(target.Configured, cancellationToken);
-            if (gateway.Address is null)
-            {
-                // Never resolved: nothing to ping. A name that stops resolving keeps its last address instead.
-                target.History.RecordError(gateway.Error ?? $"cannot resolve {target.Configured}");
-                return false;
-            }
-
-            address = gateway.Address;
+            // The resolver logs why; the results say it too.
+            target.History.RecordError($"remote gateway {target.Configured} has not resolved to an address yet");
+            return false;
         }
 
         var request = target.Request;

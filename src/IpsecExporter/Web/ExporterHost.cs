@@ -4,7 +4,6 @@ using IpsecExporter.Hosting;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
 using IpsecExporter.Metrics;
-using IpsecExporter.Probes;
 using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
 using Prometheus;

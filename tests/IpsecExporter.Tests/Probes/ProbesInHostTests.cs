@@ -2,6 +2,7 @@ using System.Net;
 using IpsecExporter.Cli;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Probes;
 using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
 using IpsecExporter.Web;
@@ -16,7 +17,7 @@ public sealed class ProbesInHostTests : IDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     [Fact]
-    public async Task The_host_probes_gateways_and_inside_targets_continuously_and_serves_promtool_clean_metrics()
+    public async Task The_host_probes_continuously_serves_promtool_clean_metrics_and_feeds_the_diagnosis()
     {
         var registry = TestSources.Registry();
         var path = _directory.Write("ipsec.yaml", """
@@ -31,9 +32,7 @@ public sealed class ProbesInHostTests : IDisposable
             """);
         var port = ExporterProcess.FreePort();
         var commandLine = new CommandLine(Command.Run, path, new IPEndPoint(IPAddress.Loopback, port), null, null, ReportFormat.Text);
-        await using var app = ExporterHost.Build(commandLine, new ConfigLoader(registry).Load(path), null, services => services
-            .AddSingleton<SaSourceRegistry>(registry)
-            .AddSingleton<ITunnelSampler>(new ScriptedSampler()));
+        await using var app = ExporterHost.Build(commandLine, new ConfigLoader(registry).Load(path), null, services => services.AddSingleton<SaSourceRegistry>(registry));
         await app.StartAsync();
         var metrics = new Uri($"http://127.0.0.1:{port}/metrics");
 
@@ -49,6 +48,17 @@ public sealed class ProbesInHostTests : IDisposable
             () => text);
 
         Assert.Equal((0, ""), await Promtool.RunAsync(text, "check", "metrics"));
+
+        // The diagnosis reads the same counts (ProbeResults through the tunnel sampler) and compares two samples.
+        var diagnosis = app.Services.GetRequiredService<DiagnosisService>();
+        await diagnosis.CollectOnceAsync(CancellationToken.None);
+        var first = diagnosis.Get("lo")!.Latest!.Gateway!.Requests;
+        await Poll.UntilAsync(() => app.Services.GetRequiredService<ProbeResults>().Get("lo")!.Responses > (long)first + 2, TimeSpan.FromSeconds(10));
+        await diagnosis.CollectOnceAsync(CancellationToken.None);
+        var view = diagnosis.Get("lo")!;
+        Assert.Equal(CheckState.Pass, view.Diagnosis.Check(Checks.GatewayReachable).State);
+        Assert.Equal(CheckState.Pass, view.Diagnosis.Check(Checks.InsideReachable).State);
+        Assert.StartsWith("127.0.1.1: ", view.Diagnosis.Check(Checks.InsideReachable).Evidence, StringComparison.Ordinal);
         await app.StopAsync();
     }
 

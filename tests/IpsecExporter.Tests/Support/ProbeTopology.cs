@@ -8,7 +8,7 @@ namespace IpsecExporter.Tests.Support;
 /// its loopback, routed over the link: the prober's 10.1.0.1 (an <c>inside.source</c>) and the target's 10.2.0.1 and
 /// 10.2.0.2 (inside targets). Nothing touches the root namespace.
 /// </summary>
-public sealed class ProbeTopology : IDisposable
+public sealed class ProbeTopology : IAsyncDisposable
 {
     public static readonly IPAddress ProberV4 = IPAddress.Parse("10.0.0.1");
     public static readonly IPAddress ProberV4Second = IPAddress.Parse("10.0.0.3");
@@ -16,7 +16,6 @@ public sealed class ProbeTopology : IDisposable
     public static readonly IPAddress ProberV6 = IPAddress.Parse("fd00::1");
     public static readonly IPAddress ProberV6Second = IPAddress.Parse("fd00::3");
     public static readonly IPAddress TargetV6 = IPAddress.Parse("fd00::2");
-
     public static readonly IPAddress InsideSource = IPAddress.Parse("10.1.0.1");
     public static readonly IPAddress InsideTarget = IPAddress.Parse("10.2.0.1");
     public static readonly IPAddress InsideTargetSecond = IPAddress.Parse("10.2.0.2");
@@ -30,39 +29,53 @@ public sealed class ProbeTopology : IDisposable
     /// <summary>No route in the prober namespace.</summary>
     public static readonly IPAddress UnroutedV4 = IPAddress.Parse("10.9.9.9");
 
-    public ProbeTopology()
+    private ProbeTopology(NetworkNamespace prober, NetworkNamespace target)
     {
-        Prober = TestNamespace.Create("p");
+        Prober = prober;
+        Target = target;
+    }
+
+    public NetworkNamespace Prober { get; }
+
+    public NetworkNamespace Target { get; }
+
+    public static async Task<ProbeTopology> CreateAsync()
+    {
+        var prober = await NetworkNamespace.CreateAsync();
+        NetworkNamespace? target = null;
         try
         {
-            Target = TestNamespace.Create("t");
-            TestNamespace.Connect(Prober, Target);
-            Prober.AddAddress("veth0", "10.0.0.1/24");
-            Prober.AddAddress("veth0", "10.0.0.3/24");
-            Prober.AddAddress("veth0", "fd00::1/64");
-            Prober.AddAddress("veth0", "fd00::3/64");
-            Target.AddAddress("veth0", "10.0.0.2/24");
-            Target.AddAddress("veth0", "fd00::2/64");
-            Prober.AddAddress("lo", "10.1.0.1/32");
-            Target.AddAddress("lo", "10.2.0.1/32");
-            Target.AddAddress("lo", "10.2.0.2/32");
-            Prober.Ip("route", "add", "10.2.0.0/24", "via", "10.0.0.2");
-            Target.Ip("route", "add", "10.1.0.0/24", "via", "10.0.0.1");
+            target = await NetworkNamespace.CreateAsync();
+            await NetworkNamespace.ConnectAsync(prober, target);
+            foreach (var cidr in new[] { "10.0.0.1/24", "10.0.0.3/24", "fd00::1/64", "fd00::3/64" })
+            {
+                await prober.AddAddressAsync("veth0", cidr);
+            }
+
+            await target.AddAddressAsync("veth0", "10.0.0.2/24");
+            await target.AddAddressAsync("veth0", "fd00::2/64");
+            await prober.AddAddressAsync("lo", "10.1.0.1/32");
+            await target.AddAddressAsync("lo", "10.2.0.1/32");
+            await target.AddAddressAsync("lo", "10.2.0.2/32");
+            await prober.IpAsync("route", "add", "10.2.0.0/24", "via", "10.0.0.2");
+            await target.IpAsync("route", "add", "10.1.0.0/24", "via", "10.0.0.1");
+            return new ProbeTopology(prober, target);
         }
         catch
         {
-            Dispose();
+            await prober.DisposeAsync();
+            if (target is not null)
+            {
+                await target.DisposeAsync();
+            }
+
             throw;
         }
     }
 
-    public TestNamespace Prober { get; }
-
-    public TestNamespace Target { get; } = null!;
-
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        Prober.Dispose();
-        Target?.Dispose();
+        await Prober.DisposeAsync();
+        await Target.DisposeAsync();
     }
 }

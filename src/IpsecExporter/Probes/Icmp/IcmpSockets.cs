@@ -24,7 +24,7 @@ internal static class IcmpSockets
     public static Socket Open(IcmpSocketKind kind, AddressFamily family, IPAddress? source, ushort identifier, string? networkNamespace) =>
         networkNamespace is null
             ? OpenHere(kind, family, source, identifier)
-            : NetworkNamespace.RunInside(networkNamespace, () => OpenHere(kind, family, source, identifier));
+            : NetworkNamespaceRunner.Run(networkNamespace, () => OpenHere(kind, family, source, identifier));
 
     private static Socket OpenHere(IcmpSocketKind kind, AddressFamily family, IPAddress? source, ushort identifier)
     {

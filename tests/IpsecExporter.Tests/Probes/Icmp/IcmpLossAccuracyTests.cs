@@ -19,10 +19,10 @@ public sealed class IcmpLossAccuracyTests
     [InlineData(50)]
     public async Task Measured_loss_is_within_two_points_of_the_dropped_share(int dropPercent)
     {
-        using var topology = new ProbeTopology();
+        await using var topology = await ProbeTopology.CreateAsync();
         if (dropPercent > 0)
         {
-            topology.Target.Nft($$"""
+            await topology.Target.NftAsync($$"""
                 table ip loss {
                   chain input {
                     type filter hook input priority 0; policy accept;

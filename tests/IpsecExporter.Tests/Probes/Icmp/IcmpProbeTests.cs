@@ -39,7 +39,7 @@ public sealed partial class IcmpProbeTests
     [InlineData("fd00::2")]
     public async Task A_target_in_another_namespace_answers_over_veth(string address)
     {
-        using var topology = new ProbeTopology();
+        await using var topology = await ProbeTopology.CreateAsync();
         await using var engine = Engine(topology.Prober.Path);
         var recorder = new OutcomeRecorder();
 
@@ -52,8 +52,8 @@ public sealed partial class IcmpProbeTests
     [Fact]
     public async Task Each_probe_leaves_from_its_own_source_address()
     {
-        using var topology = new ProbeTopology();
-        topology.Target.Nft("""
+        await using var topology = await ProbeTopology.CreateAsync();
+        await topology.Target.NftAsync("""
             table inet sources {
               counter v4first {}
               counter v4second {}
@@ -89,16 +89,16 @@ public sealed partial class IcmpProbeTests
             Assert.Equal(count, recorder.Count(ProbeOutcomeKind.Reply));
         }
 
-        Assert.Equal(12, Counter(topology.Target, "v4first"));
-        Assert.Equal(5, Counter(topology.Target, "v4second"));
-        Assert.Equal(12, Counter(topology.Target, "v6first"));
-        Assert.Equal(5, Counter(topology.Target, "v6second"));
+        Assert.Equal(12, await CounterAsync(topology.Target, "v4first"));
+        Assert.Equal(5, await CounterAsync(topology.Target, "v4second"));
+        Assert.Equal(12, await CounterAsync(topology.Target, "v6first"));
+        Assert.Equal(5, await CounterAsync(topology.Target, "v6second"));
     }
 
     [Fact]
     public async Task Unreachable_targets_fail_alone_while_the_reachable_one_keeps_answering()
     {
-        using var topology = new ProbeTopology();
+        await using var topology = await ProbeTopology.CreateAsync();
         await using var engine = Engine(topology.Prober.Path);
         var reachable = new OutcomeRecorder();
         var unrouted = new OutcomeRecorder();
@@ -124,7 +124,7 @@ public sealed partial class IcmpProbeTests
     [Fact]
     public async Task A_source_address_that_is_not_on_this_host_fails_with_a_clear_error_and_harms_nobody()
     {
-        using var topology = new ProbeTopology();
+        await using var topology = await ProbeTopology.CreateAsync();
         await using var engine = Engine(topology.Prober.Path);
         var foreign = new OutcomeRecorder();
         var good = new OutcomeRecorder();
@@ -142,8 +142,8 @@ public sealed partial class IcmpProbeTests
     [Fact]
     public async Task Datagram_sockets_work_where_ping_group_range_allows_them()
     {
-        using var topology = new ProbeTopology();
-        topology.Prober.Exec("sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 0");
+        await using var topology = await ProbeTopology.CreateAsync();
+        await topology.Prober.ExecAsync("sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 0");
         await using var engine = Engine(topology.Prober.Path, IcmpSocketKind.Datagram);
         var recorders = new[] { new OutcomeRecorder(), new OutcomeRecorder(), new OutcomeRecorder() };
 
@@ -165,8 +165,8 @@ public sealed partial class IcmpProbeTests
     [Fact]
     public async Task Forced_datagram_sockets_outside_ping_group_range_fail_with_how_to_fix_it()
     {
-        using var topology = new ProbeTopology();
-        topology.Prober.Exec("sysctl", "-q", "-w", "net.ipv4.ping_group_range=1 0");
+        await using var topology = await ProbeTopology.CreateAsync();
+        await topology.Prober.ExecAsync("sysctl", "-q", "-w", "net.ipv4.ping_group_range=1 0");
         await using var engine = Engine(topology.Prober.Path, IcmpSocketKind.Datagram);
         var recorder = new OutcomeRecorder();
 
@@ -180,8 +180,8 @@ public sealed partial class IcmpProbeTests
     [Fact]
     public async Task Without_CAP_NET_RAW_auto_chooses_datagram_sockets_when_ping_group_range_allows()
     {
-        using var topology = new ProbeTopology();
-        topology.Prober.Exec("sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 0");
+        await using var topology = await ProbeTopology.CreateAsync();
+        await topology.Prober.ExecAsync("sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 0");
         await using var engine = Engine(topology.Prober.Path);
         var recorder = new OutcomeRecorder();
 
@@ -200,8 +200,8 @@ public sealed partial class IcmpProbeTests
     [Fact]
     public async Task Without_any_ICMP_socket_auto_falls_back_to_System_Ping_and_says_once_how_to_grant_CAP_NET_RAW()
     {
-        using var topology = new ProbeTopology();
-        topology.Prober.Exec("sysctl", "-q", "-w", "net.ipv4.ping_group_range=1 0");
+        await using var topology = await ProbeTopology.CreateAsync();
+        await topology.Prober.ExecAsync("sysctl", "-q", "-w", "net.ipv4.ping_group_range=1 0");
         var logger = new FakeLogger<IcmpProbe>();
         await using var engine = new IcmpProbe(new IcmpProbeOptions(NetworkNamespace: topology.Prober.Path), TimeProvider.System, logger);
         var loopback = new OutcomeRecorder();
@@ -245,9 +245,9 @@ public sealed partial class IcmpProbeTests
     [Fact]
     public async Task A_duplicated_reply_is_counted_as_a_duplicate_not_as_a_second_response()
     {
-        using var topology = new ProbeTopology();
+        await using var topology = await ProbeTopology.CreateAsync();
         // The target's kernel sends every echo reply twice.
-        topology.Target.Nft("""
+        await topology.Target.NftAsync("""
             table ip duplicate {
               chain output {
                 type filter hook output priority 0; policy accept;
@@ -269,12 +269,12 @@ public sealed partial class IcmpProbeTests
     [Fact]
     public async Task Replies_to_another_program_pinging_the_same_target_are_not_ours()
     {
-        using var topology = new ProbeTopology();
+        await using var topology = await ProbeTopology.CreateAsync();
         await using var engine = Engine(topology.Prober.Path);
         var recorder = new OutcomeRecorder();
 
         // iputils ping as root uses a raw socket too: both see every echo reply of the namespace.
-        var ping = Task.Run(() => topology.Prober.Exec("ping", "-q", "-c", "40", "-i", "0.01", "-W", "1", ProbeTopology.TargetV4.ToString()));
+        var ping = topology.Prober.ExecAsync("ping", "-q", "-c", "40", "-i", "0.01", "-W", "1", ProbeTopology.TargetV4.ToString());
         await SendAsync(engine, new ProbeRequest(ProbeTopology.TargetV4, null, Timeout), recorder, 40);
         await ping;
 
@@ -296,9 +296,9 @@ public sealed partial class IcmpProbeTests
         }
     }
 
-    private static long Counter(TestNamespace ns, string name)
+    private static async Task<long> CounterAsync(NetworkNamespace ns, string name)
     {
-        var text = ns.Exec("nft", "list", "counter", "inet", "sources", name);
+        var text = await ns.ExecAsync("nft", "list", "counter", "inet", "sources", name);
         return long.Parse(PacketsPattern().Match(text).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 

@@ -8,11 +8,11 @@ namespace IpsecExporter.Probes.Icmp;
 /// keeps the namespace it was created in, so a short-lived thread joins the namespace, creates, and exits: no thread
 /// of the pool ever leaves the process's own namespace. Needs CAP_SYS_ADMIN (root).
 /// </summary>
-internal static partial class NetworkNamespace
+internal static partial class NetworkNamespaceRunner
 {
     private const int CloneNewNet = 0x40000000;
 
-    public static T RunInside<T>(string namespacePath, Func<T> create)
+    public static T Run<T>(string namespacePath, Func<T> create)
     {
         T? result = default;
         ExceptionDispatchInfo? failure = null;
