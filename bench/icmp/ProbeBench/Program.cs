@@ -3,6 +3,7 @@ using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Metrics;
 using IpsecExporter.Probes;
+using IpsecExporter.Site.Gateways;
 using IpsecExporter.Sources;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -47,6 +48,8 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new ExporterMetrics("bench"));
 builder.Services.AddSingleton(new ConfigLoader(SaSourceRegistry.CreateDefault()));
 builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
+// The gateways are IP literals: the resolver knows them from the configuration, it never needs to run.
+builder.Services.AddSingleton<IGatewayAddressProvider, RemoteGatewayResolver>();
 builder.Services.AddProbes();
 using var host = builder.Build();
 await host.StartAsync();
