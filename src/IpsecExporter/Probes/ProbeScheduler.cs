@@ -95,7 +95,15 @@ public sealed partial class ProbeScheduler : BackgroundService
                         await Task.Delay(wait, _time, stoppingToken);
                     }
 
-                    Send(targets[i], probes.Timeout, targets[i]);
+                    try
+                    {
+                        Send(targets[i], probes.Timeout, targets[i]);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A bug in one target's probe must not stop the others' (IProbe.Send is not meant to throw).
+                        LogSendCrashed(_logger, targets[i].Key.Tunnel, targets[i].Configured, e);
+                    }
                 }
 
                 roundStart += (long)(probes.Interval.TotalSeconds * _time.TimestampFrequency);
@@ -198,6 +206,9 @@ public sealed partial class ProbeScheduler : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Probe of {Target} for tunnel {Tunnel} cannot be sent: {Error}; retrying every interval")]
     private static partial void LogProbeFailing(ILogger logger, string tunnel, string target, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Probe of {Target} for tunnel {Tunnel} failed unexpectedly; the other targets go on")]
+    private static partial void LogSendCrashed(ILogger logger, string tunnel, string target, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Probe of {Target} for tunnel {Tunnel} is answered again")]
     private static partial void LogProbeRecovered(ILogger logger, string tunnel, string target);

@@ -64,6 +64,11 @@ public sealed partial class IcmpProbe : IProbe
                 sink.OnOutcome(ProbeOutcome.FailedWith(DescribeOpenFailure(e, request.Source)));
                 return;
             }
+            catch (ObjectDisposedException)
+            {
+                sink.OnOutcome(ProbeOutcome.FailedWith("the probe engine is stopped"));
+                return;
+            }
         }
 
         channel.Send(request, sink);

@@ -233,6 +233,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
         var from = new SocketAddress(_family);
         // Raw IPv4 sockets deliver the IP header; ICMPv6 and datagram sockets do not.
         var withIpv4Header = _kind == IcmpSocketKind.Raw && _family == AddressFamily.InterNetwork;
+        SocketError? lastError = null;
         while (!_disposed)
         {
             int length;
@@ -246,10 +247,18 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
             }
             catch (SocketException e)
             {
-                LogReceiveFailed(_logger, _family, e.Message);
+                // Logged when it starts (or changes), not on every retry.
+                if (lastError != e.SocketErrorCode)
+                {
+                    LogReceiveFailed(_logger, _family, e.Message);
+                    lastError = e.SocketErrorCode;
+                }
+
                 Thread.Sleep(ReceiveErrorBackoff);
                 continue;
             }
+
+            lastError = null;
 
             var receivedAt = _time.GetTimestamp();
             if (IcmpPacket.TryReadEchoReply(buffer.AsSpan(0, length), _family, withIpv4Header, out var reply)
