@@ -1,5 +1,6 @@
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis.BestPractices;
+using IpsecExporter.Probes;
 using IpsecExporter.Site;
 using IpsecExporter.Site.Gateways;
 using IpsecExporter.Sources;
@@ -13,6 +14,7 @@ public sealed class TunnelSampler(
     TunnelTracker tunnels,
     SiteNetworkMonitor site,
     IGatewayAddressProvider gateways,
+    ProbeResults probes,
     BestPracticeService bestPractices) : ITunnelSampler
 {
     public TunnelSample Sample(ExporterConfig config, TunnelConfig tunnel, DateTimeOffset now)
@@ -38,8 +40,10 @@ public sealed class TunnelSampler(
             IkeEstablished: sourceUp && observed is { SourceUp: true } ? observed.Ike.Established : null,
             IkeSaCount: observed?.Ike.SaCount ?? 0,
             Pairs: pairs ?? [],
-            Gateway: null,
-            Inside: [],
+            Gateway: probes.Get(tunnel.Name) is { } gateway ? Counts(gateway) : null,
+            Inside: (tunnel.Inside?.Targets ?? [])
+                .Select(target => new InsideSample(target, probes.Get(tunnel.Name, target) is { } inside ? Counts(inside) : new ProbeCounts(0, 0, null)))
+                .ToList(),
             internet,
             practices.Select(p => new PracticeResult(p.Label, p.Followed, p.Reason)).ToList())
         {
@@ -49,4 +53,6 @@ public sealed class TunnelSampler(
             IkeRemoteHost = observed?.Ike.RemoteHost,
         };
     }
+
+    private static ProbeCounts Counts(ProbeTargetResult result) => new((ulong)result.Requests, (ulong)result.Responses, result.LastRoundTrip);
 }

@@ -3,6 +3,7 @@ using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
 using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Metrics;
+using IpsecExporter.Probes;
 using IpsecExporter.Site;
 using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
@@ -29,6 +30,7 @@ public static class ExporterServices
         services.AddSingleton<SourceCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
         services.AddSiteChecks();
+        services.AddProbes();
         services.AddSingleton<ITunnelSampler, TunnelSampler>();
         services.AddSingleton<DiagnosisService>();
         services.AddHostedService(sp => sp.GetRequiredService<DiagnosisService>());

@@ -29,6 +29,10 @@ public sealed class ExporterMetrics
         InsidePingRequests = factory.CreateCounter("ipsec_inside_ping_requests_total", "ICMP echo requests sent through the tunnel to an inside address.", ["tunnel", "target"]);
         InsidePingResponses = factory.CreateCounter("ipsec_inside_ping_responses_total", "Matching echo replies from an inside address through the tunnel.", ["tunnel", "target"]);
         InsidePingRtt = factory.CreateHistogram("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", ["tunnel", "target"], new HistogramConfiguration { Buckets = RttBuckets });
+        GatewayPingLateResponses = factory.CreateCounter("ipsec_gateway_ping_late_responses_total", "Echo replies from the remote gateway that arrived after the probe timeout (already counted as lost).", ["tunnel"]);
+        GatewayPingDuplicateResponses = factory.CreateCounter("ipsec_gateway_ping_duplicate_responses_total", "Extra echo replies from the remote gateway to an already answered request.", ["tunnel"]);
+        InsidePingLateResponses = factory.CreateCounter("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", ["tunnel", "target"]);
+        InsidePingDuplicateResponses = factory.CreateCounter("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", ["tunnel", "target"]);
 
         IkeSas = factory.CreateGauge("ipsec_ike_sas", "ESTABLISHED IKE SAs of the tunnel's connection.", ["tunnel"]);
         IkeSaEstablished = factory.CreateGauge("ipsec_ike_sa_established", "1 when Phase 1 (an IKE SA) is established.", ["tunnel"]);
@@ -71,7 +75,8 @@ public sealed class ExporterMetrics
         ConfigLastReloadSuccessful = factory.CreateGauge("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.");
 
         _tunnelRemovers = [Remover(TunnelInfo), Remover(GatewayPingRequests), Remover(GatewayPingResponses), Remover(GatewayPingRtt),
-            Remover(InsidePingRequests), Remover(InsidePingResponses), Remover(InsidePingRtt), Remover(IkeSas), Remover(IkeSaEstablished),
+            Remover(InsidePingRequests), Remover(InsidePingResponses), Remover(InsidePingRtt), Remover(GatewayPingLateResponses),
+            Remover(GatewayPingDuplicateResponses), Remover(InsidePingLateResponses), Remover(InsidePingDuplicateResponses), Remover(IkeSas), Remover(IkeSaEstablished),
             Remover(IkeSaRekeys), Remover(IkeSaRekeyInterval), Remover(ChildSas), Remover(ChildSaReceivedBytes), Remover(ChildSaSentBytes),
             Remover(ChildSaReceivedPackets), Remover(ChildSaSentPackets), Remover(ChildSaLastReceived), Remover(ChildSaLastSent),
             Remover(ChildSaRekeys), Remover(ChildSaRekeyInterval), Remover(ChildSaLifetime), Remover(ChildSaPfs),
@@ -93,6 +98,14 @@ public sealed class ExporterMetrics
     public Counter InsidePingResponses { get; }
 
     public Histogram InsidePingRtt { get; }
+
+    public Counter GatewayPingLateResponses { get; }
+
+    public Counter GatewayPingDuplicateResponses { get; }
+
+    public Counter InsidePingLateResponses { get; }
+
+    public Counter InsidePingDuplicateResponses { get; }
 
     public Gauge IkeSas { get; }
 

@@ -1,0 +1,349 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace IpsecExporter.Probes.Icmp;
+
+/// <summary>
+/// One ICMP socket (raw or datagram) shared by every target of an address family and source address. Requests are
+/// numbered by a 16-bit sequence (one slot per sequence number) and carry a serial in their payload; replies are
+/// matched by sequence, serial and the replying address, timed on a monotonic clock by a dedicated receive thread
+/// (so RTTs do not wait for the thread pool), and classified as reply, late (after the timeout) or duplicate.
+/// </summary>
+internal sealed partial class IcmpSocketChannel : IEchoChannel
+{
+    private const int SequenceSpace = ushort.MaxValue + 1;
+    private const int ReceiveBufferLength = ushort.MaxValue;
+
+    // Timeouts are swept in batches: one timer wake-up per slack, not one per probe.
+    private static readonly TimeSpan TimeoutSlack = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ReceiveErrorBackoff = TimeSpan.FromMilliseconds(100);
+
+    private readonly Socket _socket;
+    private readonly IcmpSocketKind _kind;
+    private readonly AddressFamily _family;
+    private readonly ushort _identifier;
+    private readonly ulong _token;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly EchoSlot?[] _slots = new EchoSlot?[SequenceSpace];
+    private readonly PriorityQueue<(EchoSlot Slot, long Serial), long> _deadlines = new();
+    private readonly Dictionary<IPAddress, SocketAddress> _destinations = [];
+    private readonly byte[] _packet = new byte[IcmpPacket.Length];
+    private readonly ITimer _timeoutTimer;
+    private readonly Thread _receiver;
+    private long _timerDue = long.MaxValue;
+    private int _nextSequence;
+    private long _nextSerial;
+    private volatile bool _disposed;
+
+    /// <summary>Takes over <paramref name="socket"/>; <paramref name="identifier"/> is the echo id of a raw socket (the kernel chooses a datagram socket's).</summary>
+    public IcmpSocketChannel(Socket socket, IcmpSocketKind kind, ushort identifier, ulong token, TimeProvider time, ILogger logger)
+    {
+        _socket = socket;
+        _kind = kind;
+        _family = socket.AddressFamily;
+        // The kernel rewrites the id of a datagram socket's requests to the socket's "port" and delivers only its replies.
+        _identifier = kind == IcmpSocketKind.Datagram ? (ushort)((IPEndPoint)socket.LocalEndPoint!).Port : identifier;
+        _token = token;
+        _time = time;
+        _logger = logger;
+        _nextSequence = Random.Shared.Next(SequenceSpace);
+        _timeoutTimer = time.CreateTimer(_ => ExpireDue(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _receiver = new Thread(ReceiveLoop)
+        {
+            IsBackground = true,
+            Name = $"icmp-receive-{(_family == AddressFamily.InterNetwork ? "v4" : "v6")}",
+        };
+        _receiver.Start();
+    }
+
+    private enum SlotState
+    {
+        Free,
+        Pending,
+        Answered,
+        TimedOut,
+        Failed,
+    }
+
+    public void Send(ProbeRequest request, IProbeOutcomeSink sink)
+    {
+        string? error = null;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                error = "the probe engine is stopped";
+            }
+            else if (TakeSlot(out var sequence) is not { } slot)
+            {
+                error = $"{SequenceSpace} probes are outstanding on one socket";
+            }
+            else
+            {
+                var serial = ++_nextSerial;
+                slot.Serial = serial;
+                slot.Target = request.Target;
+                slot.Sink = sink;
+                IcmpPacket.WriteEchoRequest(_packet, _family, _identifier, sequence, _token, serial);
+                var destination = Destination(request.Target);
+                slot.SentAt = _time.GetTimestamp();
+                try
+                {
+                    _socket.SendTo(_packet, SocketFlags.None, destination);
+                    slot.State = SlotState.Pending;
+                    slot.Deadline = slot.SentAt + (long)(request.Timeout.TotalSeconds * _time.TimestampFrequency);
+                    _deadlines.Enqueue((slot, serial), slot.Deadline);
+                    ArmTimer(slot.Deadline);
+                }
+                catch (SocketException e)
+                {
+                    slot.State = SlotState.Failed;
+                    error = e.Message;
+                }
+            }
+        }
+
+        if (error is not null)
+        {
+            sink.OnOutcome(ProbeOutcome.FailedWith(error));
+        }
+    }
+
+    public void Dispose()
+    {
+        List<IProbeOutcomeSink> stopped = [];
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _timeoutTimer.Dispose();
+            // Settle what is still in flight, so nobody waits forever for an answer that cannot come.
+            foreach (var slot in _slots)
+            {
+                if (slot is { State: SlotState.Pending, Sink: { } sink })
+                {
+                    slot.State = SlotState.Failed;
+                    stopped.Add(sink);
+                }
+            }
+        }
+
+        _socket.Dispose();
+        if (Thread.CurrentThread != _receiver)
+        {
+            _receiver.Join();
+        }
+        foreach (var sink in stopped)
+        {
+            sink.OnOutcome(ProbeOutcome.FailedWith("the probe engine is stopped"));
+        }
+    }
+
+    /// <summary>The next sequence number whose slot is not waiting for a reply (slots are reused as the sequence wraps).</summary>
+    private EchoSlot? TakeSlot(out ushort sequence)
+    {
+        for (var tries = 0; tries < SequenceSpace; tries++)
+        {
+            sequence = (ushort)_nextSequence;
+            _nextSequence = (_nextSequence + 1) % SequenceSpace;
+            var slot = _slots[sequence] ??= new EchoSlot();
+            if (slot.State != SlotState.Pending)
+            {
+                return slot;
+            }
+        }
+
+        sequence = 0;
+        return null;
+    }
+
+    private SocketAddress Destination(IPAddress target)
+    {
+        if (!_destinations.TryGetValue(target, out var address))
+        {
+            // Bounded by the number of targets; a reload that replaces every target starts over.
+            if (_destinations.Count >= 65536)
+            {
+                _destinations.Clear();
+            }
+
+            address = new IPEndPoint(target, 0).Serialize();
+            _destinations[target] = address;
+        }
+
+        return address;
+    }
+
+    private void ArmTimer(long deadline)
+    {
+        if (deadline >= _timerDue)
+        {
+            return;
+        }
+
+        _timerDue = deadline + (long)(TimeoutSlack.TotalSeconds * _time.TimestampFrequency);
+        var dueIn = _time.GetElapsedTime(_time.GetTimestamp(), _timerDue);
+        _timeoutTimer.Change(dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    }
+
+    private void ExpireDue()
+    {
+        List<IProbeOutcomeSink>? expired = null;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _timerDue = long.MaxValue;
+            var now = _time.GetTimestamp();
+            while (_deadlines.TryPeek(out var entry, out var deadline))
+            {
+                if (deadline > now)
+                {
+                    ArmTimer(deadline);
+                    break;
+                }
+
+                _deadlines.Dequeue();
+                if (entry.Slot.Serial == entry.Serial && entry.Slot.State == SlotState.Pending)
+                {
+                    entry.Slot.State = SlotState.TimedOut;
+                    (expired ??= []).Add(entry.Slot.Sink!);
+                }
+            }
+        }
+
+        foreach (var sink in expired ?? [])
+        {
+            sink.OnOutcome(ProbeOutcome.TimedOut());
+        }
+    }
+
+    private void ReceiveLoop()
+    {
+        var buffer = new byte[ReceiveBufferLength];
+        var from = new SocketAddress(_family);
+        // Raw IPv4 sockets deliver the IP header; ICMPv6 and datagram sockets do not.
+        var withIpv4Header = _kind == IcmpSocketKind.Raw && _family == AddressFamily.InterNetwork;
+        SocketError? lastError = null;
+        while (!_disposed)
+        {
+            int length;
+            try
+            {
+                length = _socket.ReceiveFrom(buffer, SocketFlags.None, from);
+            }
+            catch (Exception e) when (_disposed && e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // Logged when it starts (or changes), not on every retry.
+                if (lastError != e.SocketErrorCode)
+                {
+                    LogReceiveFailed(_logger, _family, e.Message);
+                    lastError = e.SocketErrorCode;
+                }
+
+                Thread.Sleep(ReceiveErrorBackoff);
+                continue;
+            }
+
+            lastError = null;
+
+            var receivedAt = _time.GetTimestamp();
+            if (IcmpPacket.TryReadEchoReply(buffer.AsSpan(0, length), _family, withIpv4Header, out var reply)
+                && reply.Token == _token && reply.Identifier == _identifier)
+            {
+                Match(reply, from, receivedAt);
+            }
+        }
+    }
+
+    private void Match(EchoReply reply, SocketAddress from, long receivedAt)
+    {
+        IProbeOutcomeSink sink;
+        ProbeOutcome outcome;
+        var timedOut = false;
+        lock (_lock)
+        {
+            var slot = _slots[reply.Sequence];
+            if (slot is not { Sink: { } slotSink } || slot.Serial != reply.Serial || !IsFrom(from, slot.Target!))
+            {
+                return;
+            }
+
+            var roundTrip = _time.GetElapsedTime(slot.SentAt, receivedAt);
+            switch (slot.State)
+            {
+                case SlotState.Pending when receivedAt > slot.Deadline:
+                    // Past its deadline but before the batched sweep noticed: a timeout all the same.
+                    slot.State = SlotState.TimedOut;
+                    timedOut = true;
+                    outcome = new ProbeOutcome(ProbeOutcomeKind.LateReply, roundTrip, null);
+                    break;
+                case SlotState.Pending:
+                    slot.State = SlotState.Answered;
+                    outcome = ProbeOutcome.Replied(roundTrip);
+                    break;
+                case SlotState.TimedOut:
+                    outcome = new ProbeOutcome(ProbeOutcomeKind.LateReply, roundTrip, null);
+                    break;
+                case SlotState.Answered:
+                    outcome = new ProbeOutcome(ProbeOutcomeKind.DuplicateReply, roundTrip, null);
+                    break;
+                default:
+                    return;
+            }
+
+            sink = slotSink;
+        }
+
+        if (timedOut)
+        {
+            sink.OnOutcome(ProbeOutcome.TimedOut());
+        }
+
+        sink.OnOutcome(outcome);
+    }
+
+    /// <summary>Compares the sender of a reply with the probed address without allocating (sockaddr_in/sockaddr_in6 layout).</summary>
+    private static bool IsFrom(SocketAddress from, IPAddress target)
+    {
+        Span<byte> expected = stackalloc byte[16];
+        if (!target.TryWriteBytes(expected, out var length))
+        {
+            return false;
+        }
+
+        var offset = from.Family == AddressFamily.InterNetwork ? 4 : 8;
+        return from.Size >= offset + length && from.Buffer.Span.Slice(offset, length).SequenceEqual(expected[..length]);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ICMP receive on the {Family} socket failed: {Error}; retrying")]
+    private static partial void LogReceiveFailed(ILogger logger, AddressFamily family, string error);
+
+    private sealed class EchoSlot
+    {
+        public long Serial { get; set; }
+
+        public IPAddress? Target { get; set; }
+
+        public IProbeOutcomeSink? Sink { get; set; }
+
+        public long SentAt { get; set; }
+
+        public long Deadline { get; set; }
+
+        public SlotState State { get; set; }
+    }
+}

@@ -1,0 +1,344 @@
+using System.Net;
+using IpsecExporter.Configuration;
+using IpsecExporter.Metrics;
+using IpsecExporter.Probes.Icmp;
+using IpsecExporter.Site.Gateways;
+using Prometheus;
+
+namespace IpsecExporter.Probes;
+
+/// <summary>
+/// Probes every tunnel's remote gateway and every inside target once per <c>probes.interval</c>, continuously, with
+/// the sends of a round spread evenly over the interval (no burst at the top of each second). Follows configuration
+/// reloads: kept targets keep their series and history, removed ones drop them. Results go to the
+/// <c>ipsec_gateway_ping_*</c> / <c>ipsec_inside_ping_*</c> metrics and to <see cref="ProbeResults"/>.
+/// A target that cannot be probed (no route, no such source address, a name that does not resolve) fails alone.
+/// Remote gateways given as DNS names are probed at the address <see cref="IGatewayAddressProvider"/> (the remote
+/// gateway resolver) last resolved, read before every probe, so a gateway that moves is followed at once.
+/// </summary>
+public sealed partial class ProbeScheduler : BackgroundService
+{
+    /// <summary>Sends due within this much of now go out together: fewer timer wake-ups, still spread.</summary>
+    private static readonly TimeSpan SendGranularity = TimeSpan.FromMilliseconds(10);
+
+    private readonly ConfigStore _config;
+    private readonly IGatewayAddressProvider _gateways;
+    private readonly ProbeResults _results;
+    private readonly ExporterMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ProbeScheduler> _logger;
+    private readonly IProbe _probe;
+    private readonly Lock _targetsLock = new();
+    private readonly Dictionary<(string Tunnel, ProbeRole Role, string Key), ProbeTarget> _byKey = [];
+    private volatile ProbeTarget[] _targets = [];
+
+    public ProbeScheduler(
+        ConfigStore config,
+        ProbeRegistry registry,
+        IServiceProvider services,
+        IGatewayAddressProvider gateways,
+        ProbeResults results,
+        ExporterMetrics metrics,
+        TimeProvider time,
+        ILogger<ProbeScheduler> logger)
+    {
+        _config = config;
+        _gateways = gateways;
+        _results = results;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        _probe = registry.Create(IcmpProbe.KindName, services);
+        Apply(config.Current);
+        _config.Changed += OnConfigChanged;
+    }
+
+    /// <summary>Probes every target once, all at once, and waits until each probe has settled. For tests and one-shot diagnosis.</summary>
+    public async Task CollectOnceAsync(CancellationToken cancellationToken)
+    {
+        var timeout = _config.Current.Probes.Timeout;
+        var settling = new List<Task>();
+        foreach (var target in _targets)
+        {
+            var settled = new SettlementSink(target);
+            if (Send(target, timeout, settled))
+            {
+                settling.Add(settled.Settled);
+            }
+        }
+
+        await Task.WhenAll(settling).WaitAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _config.Changed -= OnConfigChanged;
+        base.Dispose();
+        // The ICMP engine disposes synchronously; waiting here cannot deadlock.
+        _probe.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var roundStart = _time.GetTimestamp();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var probes = _config.Current.Probes;
+                var targets = _targets;
+                for (var i = 0; i < targets.Length; i++)
+                {
+                    var wait = (probes.Interval * i / targets.Length) - _time.GetElapsedTime(roundStart);
+                    if (wait > SendGranularity)
+                    {
+                        await Task.Delay(wait, _time, stoppingToken);
+                    }
+
+                    try
+                    {
+                        Send(targets[i], probes.Timeout, targets[i]);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A bug in one target's probe must not stop the others' (IProbe.Send is not meant to throw).
+                        LogSendCrashed(_logger, targets[i].Key.Tunnel, targets[i].Configured, e);
+                    }
+                }
+
+                roundStart += (long)(probes.Interval.TotalSeconds * _time.TimestampFrequency);
+                var rest = _time.GetElapsedTime(_time.GetTimestamp(), roundStart);
+                if (rest < -probes.Interval)
+                {
+                    // A whole round behind (the host was suspended or starved): start afresh instead of bursting.
+                    roundStart = _time.GetTimestamp();
+                }
+                else if (rest > TimeSpan.Zero)
+                {
+                    await Task.Delay(rest, _time, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Sends one probe of <paramref name="target"/>; false when there is nothing to send to (a name not resolved yet).</summary>
+    private bool Send(ProbeTarget target, TimeSpan timeout, IProbeOutcomeSink sink)
+    {
+        var address = target.InsideAddress ?? _gateways.GetAddress(target.Key.Tunnel);
+        if (address is null)
+        {
+            // The resolver logs why; the results say it too.
+            target.History.RecordError($"remote gateway {target.Configured} has not resolved to an address yet");
+            return false;
+        }
+
+        var request = target.Request;
+        if (request is null || !request.Target.Equals(address) || request.Timeout != timeout)
+        {
+            request = new ProbeRequest(address, target.Source, timeout);
+            target.Request = request;
+        }
+
+        // Counted before sending, so responses never exceed requests even for an answer that beats Send's return.
+        target.Series.Requests.Inc();
+        target.History.RecordRequest(address, target.Source);
+        _probe.Send(request, sink);
+        return true;
+    }
+
+    private void OnConfigChanged(ExporterConfig old, ExporterConfig next) => Apply(next);
+
+    private void Apply(ExporterConfig config)
+    {
+        var capacity = HistoryCapacity(config);
+        lock (_targetsLock)
+        {
+            var wanted = new Dictionary<(string, ProbeRole, string), ProbeTarget>();
+            var order = new List<(string, ProbeRole, string)>();
+            foreach (var tunnel in config.Tunnels)
+            {
+                order.Add((tunnel.Name, ProbeRole.Gateway, ""));
+                Keep(wanted, order[^1], tunnel.RemoteGateway, null, null, capacity);
+                foreach (var target in tunnel.Inside?.Targets ?? [])
+                {
+                    order.Add((tunnel.Name, ProbeRole.Inside, target.ToString()));
+                    Keep(wanted, order[^1], target.ToString(), target, tunnel.Inside!.Source, capacity);
+                }
+            }
+
+            foreach (var key in _byKey.Keys)
+            {
+                if (!wanted.ContainsKey(key))
+                {
+                    TargetSeries.Remove(_metrics, key.Role, key.Tunnel, key.Key);
+                    _results.Forget(key.Tunnel, key.Role, key.Key);
+                }
+            }
+
+            _byKey.Clear();
+            foreach (var (key, target) in wanted)
+            {
+                _byKey[key] = target;
+            }
+
+            // In configuration order: a tunnel's gateway, then its inside targets.
+            _targets = [.. order.Select(key => wanted[key])];
+        }
+    }
+
+    private void Keep(Dictionary<(string, ProbeRole, string), ProbeTarget> wanted, (string Tunnel, ProbeRole Role, string Key) key, string configured, IPAddress? insideAddress, IPAddress? source, int capacity)
+    {
+        var history = _results.Track(key.Tunnel, key.Role, key.Key, configured, capacity);
+        // Existing series are returned as they are: a kept target keeps its counters.
+        var series = TargetSeries.Create(_metrics, key.Role, key.Tunnel, key.Key);
+        var target = _byKey.TryGetValue(key, out var existing) && existing.Configured == configured && Equals(existing.Source, source)
+            ? existing
+            : new ProbeTarget(key, configured, insideAddress, source, series, history, _time, _logger);
+        wanted[key] = target;
+    }
+
+    /// <summary>Enough ring slots for twice the diagnosis window at the probe interval.</summary>
+    private static int HistoryCapacity(ExporterConfig config) =>
+        (int)Math.Clamp(2 * Math.Ceiling(config.Diagnosis.Window / config.Probes.Interval), 16, 4096);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Probe of {Target} for tunnel {Tunnel} cannot be sent: {Error}; retrying every interval")]
+    private static partial void LogProbeFailing(ILogger logger, string tunnel, string target, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Probe of {Target} for tunnel {Tunnel} failed unexpectedly; the other targets go on")]
+    private static partial void LogSendCrashed(ILogger logger, string tunnel, string target, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Probe of {Target} for tunnel {Tunnel} is answered again")]
+    private static partial void LogProbeRecovered(ILogger logger, string tunnel, string target);
+
+    /// <summary>The metric series of one target.</summary>
+    private sealed record TargetSeries(Counter.Child Requests, Counter.Child Responses, Histogram.Child RoundTrip, Counter.Child Late, Counter.Child Duplicates)
+    {
+        public static TargetSeries Create(ExporterMetrics metrics, ProbeRole role, string tunnel, string target) => role == ProbeRole.Gateway
+            ? new(metrics.GatewayPingRequests.WithLabels(tunnel), metrics.GatewayPingResponses.WithLabels(tunnel), metrics.GatewayPingRtt.WithLabels(tunnel),
+                metrics.GatewayPingLateResponses.WithLabels(tunnel), metrics.GatewayPingDuplicateResponses.WithLabels(tunnel))
+            : new(metrics.InsidePingRequests.WithLabels(tunnel, target), metrics.InsidePingResponses.WithLabels(tunnel, target), metrics.InsidePingRtt.WithLabels(tunnel, target),
+                metrics.InsidePingLateResponses.WithLabels(tunnel, target), metrics.InsidePingDuplicateResponses.WithLabels(tunnel, target));
+
+        public static void Remove(ExporterMetrics metrics, ProbeRole role, string tunnel, string target)
+        {
+            if (role == ProbeRole.Gateway)
+            {
+                metrics.GatewayPingRequests.RemoveLabelled(tunnel);
+                metrics.GatewayPingResponses.RemoveLabelled(tunnel);
+                metrics.GatewayPingRtt.RemoveLabelled(tunnel);
+                metrics.GatewayPingLateResponses.RemoveLabelled(tunnel);
+                metrics.GatewayPingDuplicateResponses.RemoveLabelled(tunnel);
+            }
+            else
+            {
+                metrics.InsidePingRequests.RemoveLabelled(tunnel, target);
+                metrics.InsidePingResponses.RemoveLabelled(tunnel, target);
+                metrics.InsidePingRtt.RemoveLabelled(tunnel, target);
+                metrics.InsidePingLateResponses.RemoveLabelled(tunnel, target);
+                metrics.InsidePingDuplicateResponses.RemoveLabelled(tunnel, target);
+            }
+        }
+    }
+
+    /// <summary>One probed address: turns outcomes into metrics, history, and logs of failure transitions.</summary>
+    private sealed class ProbeTarget(
+        (string Tunnel, ProbeRole Role, string Key) key,
+        string configured,
+        IPAddress? insideAddress,
+        IPAddress? source,
+        TargetSeries series,
+        ProbeHistory history,
+        TimeProvider time,
+        ILogger logger) : IProbeOutcomeSink
+    {
+        private readonly Lock _logLock = new();
+        private string? _loggedError;
+
+        public (string Tunnel, ProbeRole Role, string Key) Key { get; } = key;
+
+        /// <summary>The configured remote gateway (IP or name) or inside address.</summary>
+        public string Configured { get; } = configured;
+
+        public IPAddress? InsideAddress { get; } = insideAddress;
+
+        public IPAddress? Source { get; } = source;
+
+        public TargetSeries Series { get; } = series;
+
+        public ProbeHistory History { get; } = history;
+
+        public ProbeRequest? Request { get; set; }
+
+        public void OnOutcome(ProbeOutcome outcome)
+        {
+            switch (outcome.Kind)
+            {
+                case ProbeOutcomeKind.Reply:
+                    Series.Responses.Inc();
+                    Series.RoundTrip.Observe(outcome.RoundTripTime.TotalSeconds);
+                    History.RecordSettled(time.GetUtcNow(), outcome.RoundTripTime, null);
+                    LogTransition(null);
+                    break;
+                case ProbeOutcomeKind.Timeout:
+                    History.RecordSettled(time.GetUtcNow(), null, null);
+                    break;
+                case ProbeOutcomeKind.Failed:
+                    History.RecordSettled(time.GetUtcNow(), null, outcome.Error);
+                    LogTransition(outcome.Error);
+                    break;
+                case ProbeOutcomeKind.LateReply:
+                    Series.Late.Inc();
+                    History.RecordLate();
+                    break;
+                case ProbeOutcomeKind.DuplicateReply:
+                    Series.Duplicates.Inc();
+                    History.RecordDuplicate();
+                    break;
+            }
+        }
+
+        /// <summary>Logs when a target starts failing, fails differently, or is answered again; not every retry.</summary>
+        private void LogTransition(string? error)
+        {
+            lock (_logLock)
+            {
+                if (error == _loggedError)
+                {
+                    return;
+                }
+
+                var recovered = error is null;
+                _loggedError = error;
+                var label = Key.Role == ProbeRole.Gateway ? $"remote gateway {Configured}" : Configured;
+                if (recovered)
+                {
+                    LogProbeRecovered(logger, Key.Tunnel, label);
+                }
+                else
+                {
+                    LogProbeFailing(logger, Key.Tunnel, label, error!);
+                }
+            }
+        }
+    }
+
+    /// <summary>Forwards to the target and completes when the probe has settled (for <see cref="CollectOnceAsync"/>).</summary>
+    private sealed class SettlementSink(IProbeOutcomeSink target) : IProbeOutcomeSink
+    {
+        private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Settled => _settled.Task;
+
+        public void OnOutcome(ProbeOutcome outcome)
+        {
+            target.OnOutcome(outcome);
+            if (outcome.Settles)
+            {
+                _settled.TrySetResult();
+            }
+        }
+    }
+}
