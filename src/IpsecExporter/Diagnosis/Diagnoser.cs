@@ -58,11 +58,6 @@ public static class Diagnoser
         List<CheckResult> checks)
     {
         var passesTraffic = traffic.State == CheckState.Pass || inside.State == CheckState.Pass;
-        if (latest.Internet.Connected == false)
-        {
-            return (Verdict.Down, $"no local internet connectivity: {internet.Evidence}");
-        }
-
         if (!latest.SourceUp)
         {
             return inside.State == CheckState.Pass
@@ -88,6 +83,13 @@ public static class Diagnoser
         if (oneWayPairs is not null)
         {
             return (Verdict.Desynchronized, $"one-way traffic: {oneWayPairs}");
+        }
+
+        // Without connectivity nothing can pass, unless the tunnel is seen carrying traffic (a gateway may well reach
+        // its peer without a default route).
+        if (latest.Internet.Connected == false && !passesTraffic)
+        {
+            return (Verdict.Down, $"no local internet connectivity: {internet.Evidence}");
         }
 
         if (inside.State == CheckState.Fail && traffic.State != CheckState.Pass)

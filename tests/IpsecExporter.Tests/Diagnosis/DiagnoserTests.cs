@@ -163,14 +163,30 @@ public sealed class DiagnoserTests
     }
 
     [Fact]
-    public void No_local_connectivity_is_down()
+    public void No_local_connectivity_with_nothing_passing_is_down()
     {
-        var offline = Healthy(120) with { Internet = new InternetSample(false, null, null, "no default route") };
+        var offline = Healthy(120) with
+        {
+            Internet = new InternetSample(false, null, null, "no default route"),
+            Pairs = [Pair(1, 1000, 1000)],
+            Inside = [Inside(1120, 1000)],
+        };
 
         var diagnosis = Diagnose(Healthy(0), offline);
 
         Assert.Equal((Verdict.Down, Checks.Internet), (diagnosis.Verdict, diagnosis.FirstFailingCheck));
         Assert.Equal("no local internet connectivity: no default route", diagnosis.Reason);
+    }
+
+    [Fact]
+    public void No_default_route_while_the_tunnel_carries_traffic_is_degraded()
+    {
+        var offline = Healthy(120) with { Internet = new InternetSample(false, null, null, "no default route") };
+
+        var diagnosis = Diagnose(Healthy(0), offline);
+
+        Assert.Equal((Verdict.Degraded, Checks.Internet), (diagnosis.Verdict, diagnosis.FirstFailingCheck));
+        Assert.Equal("internet: no default route", diagnosis.Reason);
     }
 
     [Fact]

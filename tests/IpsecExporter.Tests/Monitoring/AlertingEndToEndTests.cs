@@ -39,6 +39,8 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
         await ExternalCommand.RunAsync("ip", "-n", hq, "addr", "add", $"169.254.{n}.2/30", "dev", _link + "1");
         await ExternalCommand.RunAsync("ip", "-n", hq, "link", "set", _link + "1", "up");
         var hostSide = $"169.254.{n}.1";
+        // Like a real gateway, HQ reaches "the internet" through its public interface (only the branch is there).
+        await ExternalCommand.RunAsync("ip", "-n", hq, "route", "add", "default", "via", _testbed.Summary["br_public"]);
 
         // This site's public IP comes from a real DNS server and the clock from a real NTP server, both on the link.
         var dnsPort = FreePorts.Loopback();
@@ -193,6 +195,7 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
     private async Task AssertEveryDashboardQueryHasDataAsync()
     {
         var instance = $"169.254.{_testbed.Index}.2:{_exporter.Port}";
+        var insideTarget = _testbed.Summary["pair_net1_targets"].Split(',')[0];
         var empty = new List<string>();
         foreach (var file in Directory.GetFiles(Repository.Path("dashboards"), "*.json"))
         {
@@ -206,7 +209,9 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
                     .Replace("$tunnel", "branch", StringComparison.Ordinal)
                     .Replace("$instance", instance, StringComparison.Ordinal)
                     .Replace("${tunnel}", "branch", StringComparison.Ordinal)
-                    .Replace("${instance}", instance, StringComparison.Ordinal);
+                    .Replace("${instance}", instance, StringComparison.Ordinal)
+                    .Replace("$target", insideTarget, StringComparison.Ordinal)
+                    .Replace("${target}", insideTarget, StringComparison.Ordinal);
                 if (expr.Length > 0 && await Query(expr) == 0)
                 {
                     empty.Add($"{Path.GetFileName(file)}: {target["expr"]}");
