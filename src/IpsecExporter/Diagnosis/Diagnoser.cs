@@ -26,9 +26,7 @@ public static class Diagnoser
         }
 
         var latest = history[^1];
-        var windowStart = latest.At - options.Window;
-        // Counters are only comparable between samples in which the source answered.
-        var baseline = history.FirstOrDefault(s => s.At >= windowStart && (s.SourceUp || !latest.SourceUp)) ?? latest;
+        var baseline = Baseline(history, options.Window);
         var span = latest.At - baseline.At;
 
         var internet = CheckInternet(latest.Internet);
@@ -43,6 +41,15 @@ public static class Diagnoser
         var firstFailing = checks.FirstOrDefault(c => c.State == CheckState.Fail)?.Check;
         var (verdict, reason) = Conclude(latest, internet, phase1, phase2, duplicates, allPairsMissing, traffic, oneWayPairs, inside, checks);
         return new TunnelDiagnosis(tunnel, now, verdict, reason, firstFailing, checks);
+    }
+
+    /// <summary>The sample the window's growth is measured from: the oldest in the window that is comparable to the latest.</summary>
+    public static TunnelSample Baseline(IReadOnlyList<TunnelSample> history, TimeSpan window)
+    {
+        var latest = history[^1];
+        var windowStart = latest.At - window;
+        // Counters are only comparable between samples in which the source answered.
+        return history.FirstOrDefault(s => s.At >= windowStart && (s.SourceUp || !latest.SourceUp)) ?? latest;
     }
 
     private static (Verdict, string) Conclude(

@@ -89,8 +89,7 @@ public sealed partial class DiagnosisService : BackgroundService
             }
 
             var latest = state.History.Count > 0 ? state.History[^1] : null;
-            var windowStart = (latest?.At ?? state.Diagnosis.At) - Options.Window;
-            var baseline = state.History.FirstOrDefault(s => s.At >= windowStart);
+            var baseline = latest is null ? null : Diagnoser.Baseline(state.History, Options.Window);
             return new TunnelView(tunnel, state.Diagnosis, latest, baseline, state.VerdictSince, state.Events.ToList());
         }
     }

@@ -143,7 +143,10 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
             Deadline,
             () => _exporter.Output);
 
+        await Poll.UntilAsync(async () => await Query(Status("healthy")) == 1, Deadline, () => _exporter.Output);
+
         await _testbed.RunAsync("drop-direction", "--side", "hq");
+        await Poll.UntilAsync(async () => await Query(Status("desynchronized")) == 1, Deadline, () => _exporter.Output);
 
         await Poll.UntilAsync(() => _receiver.Find("firing") is not null, Deadline, () => $"no firing alert; received: {_receiver.Dump()}");
         var firing = _receiver.Find("firing")!;
@@ -170,8 +173,15 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
         await AssertEveryDashboardQueryHasDataAsync();
 
         await _testbed.RunAsync("restore");
+        await Poll.UntilAsync(async () => await Query(Status("healthy")) == 1, Deadline, () => _exporter.Output);
         await Poll.UntilAsync(() => _receiver.Find("resolved") is not null, Deadline, () => $"not resolved; received: {_receiver.Dump()}");
+        var healthyAgain = await _http.GetStringAsync(new Uri(_exporter.BaseAddress, "tunnels/branch/report?format=text"));
+        Assert.Contains("Verdict: HEALTHY", healthyAgain, StringComparison.Ordinal);
+        Assert.Contains("healthy -> desynchronized", healthyAgain, StringComparison.Ordinal);
+        Assert.Contains("desynchronized -> healthy", healthyAgain, StringComparison.Ordinal);
     }
+
+    private static string Status(string status) => $"ipsec_tunnel_status{{tunnel=\"branch\",status=\"{status}\"}} == 1";
 
     public async Task DisposeAsync()
     {

@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using IpsecExporter.Tests.Support;
+
+namespace IpsecExporter.Tests.Cli;
+
+/// <summary>
+/// <c>ipsec-exporter diagnose</c> on the HQ gateway of a real testbed: it reads charon over VICI and pings through the
+/// tunnel for a few seconds, then prints the partner report. Healthy first, then desynchronized (one direction dropped).
+/// </summary>
+public sealed class DiagnoseCommandTests : IAsyncLifetime
+{
+    private readonly TempDirectory _directory = new();
+    private Testbed _testbed = null!;
+    private string _config = null!;
+
+    public async Task InitializeAsync()
+    {
+        _testbed = await Testbed.UpAsync();
+        await ExternalCommand.RunAsync("ip", "-n", _testbed.Summary["ns_hq"], "route", "add", "default", "via", _testbed.Summary["br_public"]);
+        var pair = _testbed.Summary["pair_net1"].Split('>');
+        _config = _directory.Write("ipsec.yaml", $$"""
+            site: { name: hq, location: "HQ, rack B4", equipment: "strongSwan 5.9.8 (testbed)" }
+            sources:
+              - { name: gw, type: vici, uri: "{{_testbed.HqVici}}", interval: 1s }
+            tunnels:
+              - name: branch
+                partner: { name: "Branch IT", contact: "noc@branch.example", location: "Branch, cabinet 2" }
+                connection: {{_testbed.Summary["hq_ike"]}}
+                remote_gateway: {{_testbed.Summary["br_public"]}}
+                network_pairs: [ { local: {{pair[0]}}, remote: {{pair[1]}} } ]
+                inside: { source: {{_testbed.Summary["pair_net1_source"]}}, targets: [{{_testbed.Summary["pair_net1_targets"]}}] }
+            probes: { interval: 500ms, timeout: 1s }
+            """);
+    }
+
+    [Fact]
+    public async Task Diagnose_reports_a_healthy_tunnel_then_a_desynchronized_one()
+    {
+        var healthy = await DiagnoseAsync("json");
+
+        Assert.Equal(0, healthy.ExitCode);
+        var report = JsonNode.Parse(healthy.Stdout)!;
+        Assert.True((string?)report["verdict"] == "healthy", healthy.Stdout + healthy.Stderr);
+        Assert.Equal("HQ, rack B4", (string?)report["our_side"]!["location"]);
+        Assert.Equal("Branch, cabinet 2", (string?)report["their_side"]!["location"]);
+        Assert.Equal(_testbed.Summary["hq_public"], (string?)report["our_side"]!["ike_address"]);
+        Assert.Equal(_testbed.Summary["br_public"], (string?)report["their_side"]!["ike_address"]);
+        Assert.Equal(_testbed.Summary["pair_net1_source"], (string?)report["inside_source"]);
+        Assert.Equal(1, (int?)report["network_pairs"]![0]!["child_sas"]);
+        Assert.True((ulong?)report["network_pairs"]![0]!["received_packets_in_window"] > 0);
+        Assert.All(report["inside_targets"]!.AsArray(), t => Assert.True((ulong?)t!["responses"] > 0));
+
+        await _testbed.RunAsync("drop-direction", "--side", "hq");
+        var desynchronized = await DiagnoseAsync("markdown");
+
+        Assert.Equal(0, desynchronized.ExitCode);
+        Assert.Contains("**Verdict: desynchronized**", desynchronized.Stdout, StringComparison.Ordinal);
+        Assert.Contains("(nothing comes back)", desynchronized.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ask the partner to clear their SAs", desynchronized.Stdout, StringComparison.Ordinal);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _testbed.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    private Task<CommandResult> DiagnoseAsync(string format) => ExternalCommand.RunWithInputAsync(
+        null,
+        "ip",
+        "netns", "exec", _testbed.Summary["ns_hq"], "dotnet", Path.Combine(AppContext.BaseDirectory, "ipsec-exporter.dll"),
+        "diagnose", "--config", _config, "--duration", "4s", "--format", format);
+}
