@@ -57,7 +57,7 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void The_shipped_example_config_is_valid()
     {
-        var path = Path.Combine(RepositoryRoot(), "config.example.yaml");
+        var path = Repository.Path("config.example.yaml");
 
         var config = _loader.Load(path);
 
@@ -86,15 +86,4 @@ public sealed class ConfigLoaderTests
     [InlineData("1.5h")]
     [InlineData("5m1h")]
     public void Malformed_durations_are_rejected(string text) => Assert.False(DurationParser.TryParse(text, out _));
-
-    internal static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "ipsec-exporter.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
 }

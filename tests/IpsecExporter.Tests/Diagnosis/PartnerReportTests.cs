@@ -42,7 +42,7 @@ public sealed class PartnerReportTests
 
         if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
         {
-            await File.WriteAllTextAsync(Path.Combine(Configuration.ConfigLoaderTests.RepositoryRoot(), "tests/IpsecExporter.Tests/Fixtures/reports", golden), rendered);
+            await File.WriteAllTextAsync(Repository.Path("tests", "IpsecExporter.Tests", "Fixtures", "reports", golden), rendered);
         }
 
         var expected = await File.ReadAllTextAsync(Fixtures.Path("reports", golden));

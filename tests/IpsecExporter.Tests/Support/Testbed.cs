@@ -24,7 +24,7 @@ public sealed class Testbed : IAsyncDisposable
 
     public string HqVici => Summary["hq_vici"];
 
-    public static string Script { get; } = FindScript();
+    public static string Script { get; } = Repository.Path("testbed", "testbed.sh");
 
     public static async Task<Testbed> UpAsync(params string[] options)
     {
@@ -78,19 +78,5 @@ public sealed class Testbed : IAsyncDisposable
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         return (process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string FindScript()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var script = Path.Combine(directory.FullName, "testbed", "testbed.sh");
-            if (File.Exists(script))
-            {
-                return script;
-            }
-        }
-
-        throw new FileNotFoundException($"testbed/testbed.sh not found above {AppContext.BaseDirectory}");
     }
 }

@@ -21,6 +21,20 @@ public sealed class TrackerHarness : IDisposable
         Tracker = new TunnelTracker(Store, Metrics, Time);
     }
 
+    /// <summary>One tunnel <c>t1</c> (connection <c>site</c>) with two IPv4 pairs, on a scripted source.</summary>
+    public const string TwoPairConfig = """
+        site: { name: hq }
+        sources:
+          - { name: gw, type: scripted }
+        tunnels:
+          - name: t1
+            connection: site
+            remote_gateway: 198.51.100.2
+            network_pairs:
+              - { local: 10.1.0.0/24, remote: 10.2.0.0/24 }
+              - { local: 10.3.0.0/24, remote: 10.4.0.0/24 }
+        """;
+
     public static DateTimeOffset Start { get; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     public FakeTimeProvider Time { get; } = new(Start);

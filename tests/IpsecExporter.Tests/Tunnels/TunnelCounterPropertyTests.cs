@@ -13,18 +13,7 @@ namespace IpsecExporter.Tests.Tunnels;
 /// </summary>
 public sealed class TunnelCounterPropertyTests
 {
-    private const string Config = """
-        site: { name: hq }
-        sources:
-          - { name: gw, type: scripted }
-        tunnels:
-          - name: t1
-            connection: site
-            remote_gateway: 198.51.100.2
-            network_pairs:
-              - { local: 10.1.0.0/24, remote: 10.2.0.0/24 }
-              - { local: 10.3.0.0/24, remote: 10.4.0.0/24 }
-        """;
+    private const string Config = TrackerHarness.TwoPairConfig;
 
     /// <summary>The same tunnel after a reload: pairs reordered and one added; counters of the kept pairs must survive.</summary>
     private static readonly string ReloadedConfig = Config.Replace(

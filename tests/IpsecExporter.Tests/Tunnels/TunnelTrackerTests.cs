@@ -6,18 +6,7 @@ namespace IpsecExporter.Tests.Tunnels;
 
 public sealed class TunnelTrackerTests : IDisposable
 {
-    private const string Config = """
-        site: { name: hq }
-        sources:
-          - { name: gw, type: scripted }
-        tunnels:
-          - name: t1
-            connection: site
-            remote_gateway: 198.51.100.2
-            network_pairs:
-              - { local: 10.1.0.0/24, remote: 10.2.0.0/24 }
-              - { local: 10.3.0.0/24, remote: 10.4.0.0/24 }
-        """;
+    private const string Config = TrackerHarness.TwoPairConfig;
 
     private static readonly string[] Net1 = ["t1", "10.1.0.0/24", "10.2.0.0/24"];
     private static readonly string[] Net3 = ["t1", "10.3.0.0/24", "10.4.0.0/24"];

@@ -22,7 +22,7 @@ public sealed class ExporterProcessTests : IDisposable
     [Fact]
     public async Task The_example_config_serves_every_endpoint_and_promtool_accepts_the_metrics()
     {
-        var example = Path.Combine(Configuration.ConfigLoaderTests.RepositoryRoot(), "config.example.yaml");
+        var example = Repository.Path("config.example.yaml");
         await using var exporter = ExporterProcess.Start("--config", example);
 
         await Poll.UntilAsync(async () => (await _http.GetAsync(new Uri(exporter.BaseAddress, "readyz"))).IsSuccessStatusCode, Deadline, () => exporter.Output);

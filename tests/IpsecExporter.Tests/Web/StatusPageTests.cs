@@ -76,7 +76,7 @@ public sealed partial class StatusPageTests : IAsyncLifetime
         Assert.Contains("https://grafana.example.net/d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel=branch-c", dom, StringComparison.Ordinal);
         Assert.DoesNotMatch("<(script|link|img)[^>]+(src|href)=\"https?://", dom);
 
-        var artifacts = Path.Combine(Configuration.ConfigLoaderTests.RepositoryRoot(), "artifacts");
+        var artifacts = Repository.Path("artifacts");
         Directory.CreateDirectory(artifacts);
         var screenshot = Path.Combine(artifacts, "status-page.png");
         await Chromium.RunAsync(_base, $"--screenshot={screenshot}", "--window-size=1600,500");
