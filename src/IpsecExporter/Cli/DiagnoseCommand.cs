@@ -46,23 +46,18 @@ public static class DiagnoseCommand
             await diagnosis.CollectOnceAsync(cancellationToken);
 
             var now = time.GetUtcNow();
-            var first = true;
-            foreach (var tunnel in tunnels)
+            var reports = tunnels.Select(t => diagnosis.Get(t.Name)).OfType<TunnelView>()
+                .Select(view => PartnerReports.Build(config with { Diagnosis = new DiagnosisConfig(commandLine.Duration) }, view, now))
+                .ToList();
+            if (commandLine.Format == ReportFormat.Json)
             {
-                var view = diagnosis.Get(tunnel.Name);
-                if (view is null)
-                {
-                    continue;
-                }
-
-                if (!first && commandLine.Format != ReportFormat.Json)
-                {
-                    await stdout.WriteLineAsync(commandLine.Format == ReportFormat.Markdown ? "\n---\n" : "\n");
-                }
-
-                first = false;
-                var report = PartnerReports.Build(config with { Diagnosis = new DiagnosisConfig(commandLine.Duration) }, view, now);
-                await stdout.WriteAsync(ReportRenderer.Render(report, commandLine.Format));
+                // One document: an object for one tunnel, an array for several.
+                await stdout.WriteAsync(reports.Count == 1 ? ReportRenderer.Render(reports[0], ReportFormat.Json) : ReportRenderer.RenderJson(reports));
+            }
+            else
+            {
+                var separator = commandLine.Format == ReportFormat.Markdown ? "\n---\n\n" : "\n\n";
+                await stdout.WriteAsync(string.Join(separator, reports.Select(r => ReportRenderer.Render(r, commandLine.Format))));
             }
         }
         finally

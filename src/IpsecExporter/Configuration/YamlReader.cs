@@ -171,7 +171,14 @@ internal sealed class YamlMap
 
         if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
         {
-            return uri;
+            if (uri.UserInfo.Length == 0)
+            {
+                return uri;
+            }
+
+            // user:password@ is an inline secret, and URLs end up in logs and reports: never echo it.
+            _errors.Add(ValueNode(key)!, $"{Child(key)}: credentials in the URL are not allowed (inline secret); use a *_file or *_env setting");
+            return null;
         }
 
         _errors.Add(ValueNode(key)!, $"{Child(key)}: invalid URL '{text}' (expected http:// or https://)");

@@ -172,6 +172,7 @@ public static class PartnerReports
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(PartnerReport))]
+[JsonSerializable(typeof(IReadOnlyList<PartnerReport>))]
 [JsonSerializable(typeof(IReadOnlyList<TunnelSummary>))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext;
 

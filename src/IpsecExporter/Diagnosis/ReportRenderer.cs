@@ -15,6 +15,9 @@ public static class ReportRenderer
         _ => Text(report),
     };
 
+    public static string RenderJson(IReadOnlyList<PartnerReport> reports) =>
+        JsonSerializer.Serialize(reports, ReportJson.Options.GetTypeInfo(typeof(IReadOnlyList<PartnerReport>))) + "\n";
+
     public static string ContentType(ReportFormat format) => format switch
     {
         ReportFormat.Json => "application/json; charset=utf-8",

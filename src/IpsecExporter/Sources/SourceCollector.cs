@@ -190,7 +190,15 @@ public sealed partial class SourceCollector : BackgroundService
 
             foreach (var observer in _observers)
             {
-                observer.OnCollected(config, snapshot);
+                // One observer's bug must not stop this source's loop nor keep the others from hearing of it.
+                try
+                {
+                    observer.OnCollected(config, snapshot);
+                }
+                catch (Exception e)
+                {
+                    LogObserverFailed(_logger, observer.GetType().Name, config.Name, e);
+                }
             }
         }
         finally
@@ -220,6 +228,9 @@ public sealed partial class SourceCollector : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Source {Source} ({Type}) collection failed: {Error}; retrying on its interval")]
     private static partial void LogSourceFailed(ILogger logger, string source, string type, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Observer} failed on a collection of source {Source}")]
+    private static partial void LogObserverFailed(ILogger logger, string observer, string source, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Source {Source} is up again")]
     private static partial void LogSourceRecovered(ILogger logger, string source);

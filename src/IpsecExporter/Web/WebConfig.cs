@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using IpsecExporter.Configuration;
 using YamlDotNet.Core;
@@ -30,7 +31,7 @@ public sealed record WebConfig(string? CertFile, string? KeyFile, IReadOnlyDicti
         {
             throw new ConfigException([new ConfigError(path, e.Start.Line, e.Start.Column, $"YAML syntax error: {e.Message}")]);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigException([new ConfigError(path, 1, 1, $"cannot read web config: {e.Message}")]);
         }
@@ -45,6 +46,18 @@ public sealed record WebConfig(string? CertFile, string? KeyFile, IReadOnlyDicti
             if (file is not null && !File.Exists(ResolvePath(path, file)))
             {
                 errors.Add(tls!.ValueNode(field)!, $"tls_server_config.{field}: file '{file}' does not exist");
+            }
+        }
+
+        if (cert is not null && key is not null && errors.All.Count == 0)
+        {
+            try
+            {
+                using var pair = X509Certificate2.CreateFromPemFile(ResolvePath(path, cert), ResolvePath(path, key));
+            }
+            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+            {
+                errors.Add(tls!.ValueNode("cert_file")!, $"tls_server_config: cannot load the certificate and key: {e.Message}");
             }
         }
 

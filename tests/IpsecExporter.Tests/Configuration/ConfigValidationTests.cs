@@ -35,6 +35,7 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-inside-target.yaml", 9, 53, "tunnels[0].inside.targets: 10.9.0.1 is not inside any remote network of this tunnel")]
     [InlineData("invalid-inside-no-targets.yaml", 9, 42, "tunnels[0].inside.targets: at least one inside target address is required")]
     [InlineData("invalid-url.yaml", 3, 14, "grafana_url: invalid URL 'grafana.example.net' (expected http:// or https://)")]
+    [InlineData("invalid-url-credentials.yaml", 5, 10, "site.public_ip_lookup.url: credentials in the URL are not allowed (inline secret); use a *_file or *_env setting")]
     [InlineData("invalid-lookup-method.yaml", 3, 31, "site.public_ip_lookup.method: unknown method 'stun' (expected dns, http or none)")]
     [InlineData("invalid-ntp-server.yaml", 3, 17, "site.ntp_servers: invalid server 'ntp.example.net:99999'")]
     public void Each_rule_reports_file_line_column_and_message(string fixture, int line, int column, string message)
@@ -74,6 +75,8 @@ public sealed class ConfigValidationTests
 
         Assert.DoesNotContain("s3cr3t-t0ken-value", exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cr3t-t0ken-value", exception.ToString(), StringComparison.Ordinal);
+        var url = Assert.Throws<ConfigException>(() => _loader.Load(Fixtures.Path("config", "invalid-url-credentials.yaml")));
+        Assert.DoesNotContain("s3cret", url.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

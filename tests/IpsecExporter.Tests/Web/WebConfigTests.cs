@@ -69,6 +69,18 @@ public sealed class WebConfigTests : IDisposable
         Assert.Contains("tls_server_config.key_file: file 'missing.key' does not exist", errors);
     }
 
+    [Fact]
+    public void A_certificate_that_does_not_load_is_a_config_error_not_a_crash()
+    {
+        _directory.Write("tls.crt", "not a certificate\n");
+        _directory.Write("tls.key", "not a key\n");
+        var path = _directory.Write("web.yml", "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n");
+
+        var error = Assert.Single(Assert.Throws<ConfigException>(() => WebConfig.Load(path)).Errors);
+
+        Assert.StartsWith($"{path}:2:14: tls_server_config: cannot load the certificate and key:", error.ToString(), StringComparison.Ordinal);
+    }
+
     public void Dispose() => _directory.Dispose();
 
     private async Task<WebApplication> StartAsync(int port, WebConfig webConfig)

@@ -34,7 +34,7 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
         _metrics = metrics;
         _logger = logger;
         ApplyLiterals(config.Current);
-        config.Changed += (_, next) => ApplyLiterals(next);
+        config.Changed += (_, next) => OnReloaded(next);
     }
 
     public event Action<GatewayAddressChange>? AddressChanged;
@@ -93,6 +93,12 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
         {
             // The tunnel's series go with it (TunnelInfoPublisher); only the state is ours to drop.
             _statuses.TryRemove(tunnel, out _);
+        }
+
+        // An edited remote_gateway is a new gateway, not an address change: start over for it.
+        foreach (var tunnel in config.Tunnels.Where(t => _statuses.TryGetValue(t.Name, out var status) && status.RemoteGateway != t.RemoteGateway))
+        {
+            _statuses.TryRemove(tunnel.Name, out _);
         }
 
         foreach (var tunnel in config.Tunnels)
@@ -203,6 +209,31 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
 
         AddressChanged?.Invoke(new GatewayAddressChange(tunnel.Name, previous?.Address, address));
     }
+
+    private void OnReloaded(ExporterConfig next)
+    {
+        ApplyLiterals(next);
+        // New or edited DNS names are resolved now, so their probes start without waiting for the next round.
+        if (next.Tunnels.Any(t => !_statuses.ContainsKey(t.Name)))
+        {
+            _ = ResolveNowAsync();
+        }
+    }
+
+    private async Task ResolveNowAsync()
+    {
+        try
+        {
+            await CollectOnceAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogResolveNowFailed(_logger, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Resolving remote gateways after a configuration reload failed; the next round retries")]
+    private static partial void LogResolveNowFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Remote gateway of tunnel {Tunnel} ({Name}) moved from {Old} to {New}")]
     private static partial void LogAddressChanged(ILogger logger, string tunnel, string name, IPAddress old, IPAddress @new);

@@ -116,8 +116,12 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
 
         Assert.Null(resolver.GetAddress("branch-b"));
         Assert.Equal(IPAddress.Parse("198.51.100.31"), resolver.GetAddress("branch-c"));
-        Assert.Equal(new GatewayAddressChange("branch-c", IPAddress.Parse("198.51.100.30"), IPAddress.Parse("198.51.100.31")), _changes[^1]);
-        Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-c\"} 1", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        // An edited remote_gateway is a new gateway, not a move of the old one: nothing to alert on.
+        Assert.Equal(new GatewayAddressChange("branch-c", null, IPAddress.Parse("198.51.100.31")), _changes[^1]);
+        var text = await _metrics.RenderAsync();
+        Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-c\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_remote_gateway_address_info{tunnel=\"branch-c\",address=\"198.51.100.31\"} 1", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("198.51.100.30", text, StringComparison.Ordinal);
     }
 
     private RemoteGatewayResolver Resolver(string yaml)
