@@ -81,4 +81,16 @@ public sealed record ViciEndpoint
             throw;
         }
     }
+
+    /// <summary>Socket errors in the words an operator acts on (the kernel's text for a missing unix socket misleads).</summary>
+    public static string Explain(Exception e) => e is System.Net.Sockets.SocketException socket
+        ? socket.SocketErrorCode switch
+        {
+            // What .NET reports for a unix socket path that does not exist (ENOENT).
+            System.Net.Sockets.SocketError.AddressNotAvailable => "the socket does not exist (is charon running with the vici plugin loaded?)",
+            System.Net.Sockets.SocketError.ConnectionRefused => "connection refused (is charon running with the vici plugin loaded?)",
+            System.Net.Sockets.SocketError.AccessDenied => "permission denied (the exporter needs read/write access to the VICI socket)",
+            _ => e.Message,
+        }
+        : e.Message;
 }

@@ -84,7 +84,7 @@ public sealed partial class ViciEventListener : IAsyncDisposable
                 var delay = _backoff.Failed();
                 if (e.Message != lastError)
                 {
-                    LogEventsLost(_logger, _endpoint.Text, e.Message, delay.TotalSeconds);
+                    LogEventsLost(_logger, _endpoint.Text, ViciEndpoint.Explain(e), delay.TotalSeconds);
                     lastError = e.Message;
                 }
 

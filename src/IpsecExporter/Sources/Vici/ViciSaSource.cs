@@ -122,7 +122,7 @@ public sealed partial class ViciSaSource : ISaSource
             }
 
             _backoff.Failed();
-            _lastConnectError = $"cannot talk to charon at {_endpoint}: {e.Message}";
+            _lastConnectError = $"cannot talk to charon at {_endpoint}: {ViciEndpoint.Explain(e)}";
             throw new IOException(_lastConnectError, e);
         }
 
