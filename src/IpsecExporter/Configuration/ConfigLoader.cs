@@ -10,7 +10,7 @@ namespace IpsecExporter.Configuration;
 /// Reads the YAML configuration into <see cref="ExporterConfig"/>, applying every default in one place and reporting
 /// every error at once as <c>FILE:LINE:COL: message</c>. Unknown keys are errors.
 /// </summary>
-public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
+public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
 {
     public static readonly TimeSpan DefaultSourceInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan DefaultSourceTimeout = TimeSpan.FromSeconds(10);
@@ -399,7 +399,12 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
             }
 
             var name = map.String("name", required: true);
-            if (name is not null && !seen.Add(name))
+            if (name is not null && !TunnelName().IsMatch(name))
+            {
+                // The name is a label value and a path segment (/tunnels/{name}/report).
+                errors.Add(map.ValueNode("name")!, $"{path}.name: '{name}' is not a valid tunnel name (letters, digits, '.', '_' and '-', starting with a letter or digit)");
+            }
+            else if (name is not null && !seen.Add(name))
             {
                 errors.Add(map.ValueNode("name")!, $"{path}.name: duplicate tunnel name '{name}'");
             }
@@ -564,4 +569,7 @@ public sealed class ConfigLoader(SaSourceRegistry sourceTypes)
 
         return source is null ? null : new InsideConfig(source, targets);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    private static partial System.Text.RegularExpressions.Regex TunnelName();
 }

@@ -12,6 +12,13 @@ public sealed record ExporterConfig(
     DiagnosisConfig Diagnosis,
     Uri? GrafanaUrl)
 {
+    /// <summary>The shipped per-tunnel dashboard (uid ipsec-exporter-tunnel) for a tunnel, under <see cref="GrafanaUrl"/>'s path.</summary>
+    public Uri? DashboardUrl(string tunnel) => GrafanaUrl is null
+        ? null
+        : new Uri(
+            GrafanaUrl.AbsoluteUri.EndsWith('/') ? GrafanaUrl : new Uri(GrafanaUrl.AbsoluteUri + "/"),
+            $"d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel={Uri.EscapeDataString(tunnel)}");
+
     public RemoteGatewayResolutionConfig RemoteGatewayResolution { get; init; } = ConfigLoader.DefaultRemoteGatewayResolution;
 
     public BestPracticesConfig BestPractices { get; init; } = ConfigLoader.DefaultBestPractices;

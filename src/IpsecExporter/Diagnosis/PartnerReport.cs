@@ -81,9 +81,7 @@ public static class PartnerReports
 
         var inside = (latest?.Inside ?? []).Select(t => Probe(t.Target.ToString(), baseline?.Inside.FirstOrDefault(b => b.Target.Equals(t.Target))?.Counts, t.Counts)).ToList();
         var gateway = latest?.Gateway is { } g ? Probe(tunnel.RemoteGateway, baseline?.Gateway, g) : null;
-        var dashboard = config.GrafanaUrl is null
-            ? null
-            : new Uri(config.GrafanaUrl, $"d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel={Uri.EscapeDataString(tunnel.Name)}").ToString();
+        var dashboard = config.DashboardUrl(tunnel.Name)?.ToString();
 
         return new PartnerReport(
             tunnel.Name,

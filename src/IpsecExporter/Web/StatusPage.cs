@@ -73,9 +73,8 @@ public static class StatusPage
             var report = $"/tunnels/{Uri.EscapeDataString(tunnel.Name)}/report";
             html.Append("<a href=\"").Append(E(report)).Append("?format=markdown\">report</a> (<a href=\"").Append(E(report)).Append("?format=text\">text</a>, <a href=\"")
                 .Append(E(report)).Append("?format=json\">json</a>)");
-            if (config.GrafanaUrl is not null)
+            if (config.DashboardUrl(tunnel.Name) is { } dashboard)
             {
-                var dashboard = new Uri(config.GrafanaUrl, $"d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel={Uri.EscapeDataString(tunnel.Name)}");
                 html.Append(" · <a href=\"").Append(E(dashboard.ToString())).Append("\">Grafana</a>");
             }
 

@@ -65,6 +65,17 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
+    [InlineData("https://grafana.example.net", "https://grafana.example.net/d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel=hq-branch-b")]
+    [InlineData("https://ops.example.net/grafana", "https://ops.example.net/grafana/d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel=hq-branch-b")]
+    [InlineData("https://ops.example.net/grafana/", "https://ops.example.net/grafana/d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel=hq-branch-b")]
+    public void Dashboard_links_keep_the_grafana_path(string grafana, string expected)
+    {
+        var config = _loader.Load(Fixtures.Path("config", "valid-full.yaml")) with { GrafanaUrl = new Uri(grafana) };
+
+        Assert.Equal(expected, config.DashboardUrl("hq-branch-b")!.ToString());
+    }
+
+    [Theory]
     [InlineData("30s", 30_000)]
     [InlineData("500ms", 500)]
     [InlineData("5h20m", 19_200_000)]

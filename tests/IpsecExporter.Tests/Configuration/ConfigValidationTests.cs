@@ -25,6 +25,7 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-duplicate-pair.yaml", 10, 9, "tunnels[0].network_pairs[1]: duplicate network pair 10.1.0.0/24 <-> 10.2.0.0/24")]
     [InlineData("invalid-no-network-pairs.yaml", 8, 20, "tunnels[0].network_pairs: at least one network pair is required")]
     [InlineData("invalid-duplicate-tunnel.yaml", 9, 11, "tunnels[1].name: duplicate tunnel name 'branch'")]
+    [InlineData("invalid-tunnel-name.yaml", 6, 11, "tunnels[0].name: 'hq/branch b' is not a valid tunnel name (letters, digits, '.', '_' and '-', starting with a letter or digit)")]
     [InlineData("invalid-unknown-source.yaml", 7, 13, "tunnels[0].source: unknown source 'fw1' (sources: gw)")]
     [InlineData("invalid-source-not-named.yaml", 7, 5, "tunnels[0]: missing required key 'source' (needed when more than one source is configured)")]
     [InlineData("invalid-duplicate-source.yaml", 5, 13, "sources[1].name: duplicate source name 'gw'")]
