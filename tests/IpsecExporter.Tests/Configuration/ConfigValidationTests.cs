@@ -39,6 +39,15 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-url-credentials.yaml", 5, 10, "site.public_ip_lookup.url: credentials in the URL are not allowed (inline secret); use a *_file or *_env setting")]
     [InlineData("invalid-lookup-method.yaml", 3, 31, "site.public_ip_lookup.method: unknown method 'stun' (expected dns, http or none)")]
     [InlineData("invalid-ntp-server.yaml", 3, 17, "site.ntp_servers: invalid server 'ntp.example.net:99999'")]
+    [InlineData("invalid-public-ip-lookup-query.yaml", 5, 12, "site.public_ip_lookup.query: unknown query 'cloudflare-txt' (expected google-txt or opendns-a)")]
+    [InlineData("invalid-public-ip-lookup-query-not-dns.yaml", 6, 12, "site.public_ip_lookup.query: applies only to method dns")]
+    [InlineData("invalid-public-ip-lookup-server.yaml", 5, 13, "site.public_ip_lookup.server: invalid server '127.0.0.1:99999' (expected a host name or IP, optionally with :port)")]
+    [InlineData("invalid-public-ip-lookup-server-not-dns.yaml", 6, 13, "site.public_ip_lookup.server: applies only to method dns")]
+    [InlineData("invalid-public-ip-cross-check-none.yaml", 6, 15, "site.public_ip_lookup.cross_check.method: a cross-check needs a lookup method (dns or http), not none")]
+    [InlineData("invalid-public-ip-cross-check-without-lookup.yaml", 6, 7, "site.public_ip_lookup.cross_check: there is nothing to cross-check while site.public_ip_lookup.method is none")]
+    [InlineData("invalid-ntp-interval.yaml", 4, 17, "site.ntp_interval: duration '5s' must be at least 15s")]
+    [InlineData("invalid-remote-gateway-resolution-server.yaml", 5, 11, "remote_gateway_resolution.server: invalid server 'dns server' (expected a host name or IP, optionally with :port)")]
+    [InlineData("invalid-best-practices-tolerance.yaml", 5, 25, "best_practices.two_thirds_tolerance: invalid tolerance '150%' (use a percentage from 0% to 100% such as 10%, or a fraction from 0 to 1 such as 0.1)")]
     public void Each_rule_reports_file_line_column_and_message(string fixture, int line, int column, string message)
     {
         var path = Fixtures.Path("config", fixture);

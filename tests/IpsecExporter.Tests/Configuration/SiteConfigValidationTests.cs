@@ -4,29 +4,10 @@ using IpsecExporter.Tests.Support;
 
 namespace IpsecExporter.Tests.Configuration;
 
-/// <summary>The configuration keys of the site checks: one invalid fixture per validation rule, and the parsed values.</summary>
+/// <summary>The configuration keys of the site checks: parsed values and defaults (their invalid fixtures are in <see cref="ConfigValidationTests"/>).</summary>
 public sealed class SiteConfigValidationTests
 {
-    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "config", name);
-
-    [Theory]
-    [InlineData("invalid-public-ip-lookup-query.yaml", 5, 12, "site.public_ip_lookup.query: unknown query 'cloudflare-txt' (expected google-txt or opendns-a)")]
-    [InlineData("invalid-public-ip-lookup-query-not-dns.yaml", 6, 12, "site.public_ip_lookup.query: applies only to method dns")]
-    [InlineData("invalid-public-ip-lookup-server.yaml", 5, 13, "site.public_ip_lookup.server: invalid server '127.0.0.1:99999' (expected a host name or IP, optionally with :port)")]
-    [InlineData("invalid-public-ip-lookup-server-not-dns.yaml", 6, 13, "site.public_ip_lookup.server: applies only to method dns")]
-    [InlineData("invalid-public-ip-cross-check-none.yaml", 6, 15, "site.public_ip_lookup.cross_check.method: a cross-check needs a lookup method (dns or http), not none")]
-    [InlineData("invalid-public-ip-cross-check-without-lookup.yaml", 6, 7, "site.public_ip_lookup.cross_check: there is nothing to cross-check while site.public_ip_lookup.method is none")]
-    [InlineData("invalid-ntp-interval.yaml", 4, 17, "site.ntp_interval: duration '5s' must be at least 15s")]
-    [InlineData("invalid-remote-gateway-resolution-server.yaml", 5, 11, "remote_gateway_resolution.server: invalid server 'dns server' (expected a host name or IP, optionally with :port)")]
-    [InlineData("invalid-best-practices-tolerance.yaml", 5, 25, "best_practices.two_thirds_tolerance: invalid tolerance '150%' (use a percentage from 0% to 100% such as 10%, or a fraction from 0 to 1 such as 0.1)")]
-    public void Invalid_fixture_is_rejected_with_its_position(string file, int line, int column, string message)
-    {
-        var path = Fixture(file);
-
-        var exception = Assert.Throws<ConfigException>(() => TestConfigs.Loader.Load(path));
-
-        Assert.Equal([$"{path}:{line}:{column}: {message}"], exception.Errors.Select(e => e.ToString()));
-    }
+    private static string Fixture(string name) => Fixtures.Path("config", name);
 
     [Fact]
     public void Every_site_check_key_is_read()
