@@ -73,8 +73,9 @@ public static class PartnerReports
                 now?.ReceivedBytes,
                 now?.SentPackets,
                 now?.ReceivedPackets,
-                now is null ? null : now.SentPackets - Math.Min(now.SentPackets, before?.SentPackets ?? now.SentPackets),
-                now is null ? null : now.ReceivedPackets - Math.Min(now.ReceivedPackets, before?.ReceivedPackets ?? now.ReceivedPackets),
+                // Growth is measured as the diagnosis measures it: a pair absent from the baseline grew from zero.
+                now is null ? null : now.SentPackets - Math.Min(now.SentPackets, before?.SentPackets ?? 0),
+                now is null ? null : now.ReceivedPackets - Math.Min(now.ReceivedPackets, before?.ReceivedPackets ?? 0),
                 now?.Rekeys,
                 now?.DhGroup);
         }).ToList();

@@ -3,14 +3,12 @@ using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Probes;
 using IpsecExporter.Site;
 using IpsecExporter.Site.Gateways;
-using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
 
 /// <summary>Reads the latest state of the source, the probes and the site checks into one <see cref="TunnelSample"/>.</summary>
 public sealed class TunnelSampler(
-    SourceCollector sources,
     TunnelTracker tunnels,
     SiteNetworkMonitor site,
     IGatewayAddressProvider gateways,
@@ -19,7 +17,6 @@ public sealed class TunnelSampler(
 {
     public TunnelSample Sample(ExporterConfig config, TunnelConfig tunnel, DateTimeOffset now)
     {
-        var sourceUp = sources.States.TryGetValue(tunnel.Source, out var state) && state.Up;
         var siteStatus = site.Status;
         var internet = siteStatus is null
             ? new InternetSample(null, null, null, "not checked yet")
@@ -27,6 +24,9 @@ public sealed class TunnelSampler(
         var practices = bestPractices.Results.GetValueOrDefault(tunnel.Name) ?? [];
         // Cumulative counters are kept while the source is down; only the current state is then unknown.
         var observed = tunnels.Get(tunnel.Name);
+        // The tracker's own view: its counters and its source state come from the same collection, whereas the
+        // collector marks a source up a moment before the tracker has applied that collection.
+        var sourceUp = observed is { SourceUp: true };
         var pairs = observed?.Pairs
             .Select(p => new PairSample(p.LocalTs, p.RemoteTs, p.InstalledChildSas, p.SentBytes, p.ReceivedBytes, p.SentPackets, p.ReceivedPackets)
             {
@@ -37,7 +37,7 @@ public sealed class TunnelSampler(
         return new TunnelSample(
             now,
             sourceUp,
-            IkeEstablished: sourceUp && observed is { SourceUp: true } ? observed.Ike.Established : null,
+            IkeEstablished: sourceUp ? observed!.Ike.Established : null,
             IkeSaCount: observed?.Ike.SaCount ?? 0,
             Pairs: pairs ?? [],
             Gateway: probes.Get(tunnel.Name) is { } gateway ? Counts(gateway) : null,
