@@ -29,6 +29,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private readonly ExporterMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
+    /// <summary>What each SA endpoint has been seen to count, keyed by <see cref="LedgerKey"/>: by the daemon it reads, not
+    /// by the source's name, so that renaming a source on reload does not count its live SAs a second time.</summary>
     private readonly Dictionary<string, SourceLedger> _ledgers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrackedTunnel> _tunnels = new(StringComparer.Ordinal);
 
@@ -91,10 +93,10 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 return;
             }
 
-            if (!_ledgers.TryGetValue(source.Name, out var ledger))
+            if (!_ledgers.TryGetValue(LedgerKey(source), out var ledger))
             {
                 ledger = new SourceLedger();
-                _ledgers[source.Name] = ledger;
+                _ledgers[LedgerKey(source)] = ledger;
             }
 
             Apply(ledger, tunnels, snapshot);
@@ -112,9 +114,16 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     {
         lock (_lock)
         {
-            _ledgers.Remove(sourceName);
+            // Keep the ledger of an endpoint that is still configured (under another name).
+            var kept = _config.Current.Sources.Select(LedgerKey).ToHashSet(StringComparer.Ordinal);
+            foreach (var key in _ledgers.Keys.Where(k => !kept.Contains(k)).ToList())
+            {
+                _ledgers.Remove(key);
+            }
         }
     }
+
+    private static string LedgerKey(SourceConfig source) => $"{source.Type}\n{source.Uri}";
 
     public void Dispose() => _config.Changed -= OnConfigChanged;
 
@@ -280,7 +289,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private void Record(TrackedTunnel tunnel, DateTimeOffset at)
     {
         var ike = tunnel.Ike;
-        var ledger = _ledgers.GetValueOrDefault(tunnel.Config.Source);
+        var ledger = _config.Current.Sources.FirstOrDefault(s => s.Name == tunnel.Config.Source) is { } source
+            ? _ledgers.GetValueOrDefault(LedgerKey(source))
+            : null;
         tunnel.Latest = new TunnelObservation(
             tunnel.Config.Name,
             tunnel.Config.Source,

@@ -281,6 +281,20 @@ public sealed class TunnelTrackerTests : IDisposable
         Assert.Null(_harness.Tracker.Get("t2"));
     }
 
+    [Fact]
+    public void Renaming_a_source_on_reload_does_not_count_its_SAs_again()
+    {
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 100)));
+
+        _harness.Reload(Config.Replace("{ name: gw, type: scripted }", "{ name: gw-renamed, type: scripted }", StringComparison.Ordinal));
+        // What SourceCollector tells observers about a source name that left the configuration.
+        _harness.Tracker.OnRemoved("gw");
+        _harness.Time.Advance(TimeSpan.FromSeconds(5));
+        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), Sas.Ike("1", Sas.Child("1", bytesIn: 130))), "gw-renamed");
+
+        Assert.Equal(130, ReceivedBytes(Net1));
+    }
+
     private double ReceivedBytes(string[] labels) => Value(_harness.Metrics.ChildSaReceivedBytes, labels) ?? double.NaN;
 
     private double SentBytes(string[] labels) => Value(_harness.Metrics.ChildSaSentBytes, labels) ?? double.NaN;
