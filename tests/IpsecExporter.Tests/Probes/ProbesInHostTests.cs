@@ -1,11 +1,7 @@
-using System.Net;
-using IpsecExporter.Cli;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
 using IpsecExporter.Probes;
-using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
-using IpsecExporter.Web;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IpsecExporter.Tests.Probes;
@@ -30,11 +26,9 @@ public sealed class ProbesInHostTests : IDisposable
                 network_pairs: [ { local: 127.0.0.0/24, remote: 127.0.1.0/24 } ]
                 inside: { source: 127.0.0.1, targets: [127.0.1.1] }
             """);
-        var port = ExporterProcess.FreePort();
-        var commandLine = new CommandLine(Command.Run, path, new IPEndPoint(IPAddress.Loopback, port), null, null, ReportFormat.Text);
-        await using var app = ExporterHost.Build(commandLine, new ConfigLoader(registry).Load(path), null, services => services.AddSingleton<SaSourceRegistry>(registry));
-        await app.StartAsync();
-        var metrics = new Uri($"http://127.0.0.1:{port}/metrics");
+        var (app, baseAddress) = await InProcessExporter.StartAsync(new ConfigLoader(registry).Load(path), registry);
+        await using var running = app;
+        var metrics = new Uri(baseAddress, "metrics");
 
         string text = "";
         await Poll.UntilAsync(

@@ -1,11 +1,8 @@
-using IpsecExporter.Diagnosis;
 using System.Net;
-using IpsecExporter.Cli;
 using IpsecExporter.Site.Gateways;
 using IpsecExporter.Tests.Site.Ntp;
 using IpsecExporter.Tests.Site.PublicIp;
 using IpsecExporter.Tests.Support;
-using IpsecExporter.Web;
 using Microsoft.Extensions.DependencyInjection;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -35,14 +32,12 @@ public sealed class SiteChecksHostTests
                 network_pairs: [{ local: 10.1.0.0/24, remote: 10.2.0.0/24 }]
                 expect: { pfs: true, ike_rekey: 8h, child_rekey: 5h20m }
             """);
-        var port = FreePorts.Loopback();
-        var commandLine = new CommandLine(Command.Run, "test.yaml", new IPEndPoint(IPAddress.Loopback, port), null, null, ReportFormat.Text);
-        await using var app = ExporterHost.Build(commandLine, config, null, services => services.AddSingleton(TestConfigs.Registry));
-        await app.StartAsync();
+        var (app, baseAddress) = await InProcessExporter.StartAsync(config, TestConfigs.Registry);
+        await using var running = app;
         try
         {
             Assert.Equal(IPAddress.Parse("192.0.2.1"), app.Services.GetRequiredService<IGatewayAddressProvider>().GetAddress("branch-b"));
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            using var client = new HttpClient { BaseAddress = baseAddress };
             string[] expected =
             [
                 "ipsec_public_ip_info{address=\"203.0.113.7\"} 1",

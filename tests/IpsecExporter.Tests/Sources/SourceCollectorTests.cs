@@ -85,7 +85,7 @@ public sealed class SourceCollectorTests : IDisposable
         _factory.Created["b"].Enqueue(new SaSnapshot(_time.GetUtcNow(), []));
 
         var collection = _collector.CollectOnceAsync(CancellationToken.None);
-        await WaitUntil(() => _collector.States.ContainsKey("b"));
+        await Poll.UntilAsync(() => _collector.States.ContainsKey("b"), TimeSpan.FromSeconds(10));
         Assert.False(collection.IsCompleted);
         _time.Advance(TimeSpan.FromSeconds(2));
         await collection;
@@ -105,7 +105,7 @@ public sealed class SourceCollectorTests : IDisposable
 
         _directory.Write("config.yaml", "site: { name: hq }\nsources:\n  - { name: a, type: scripted, interval: 5s, timeout: 2s }\n");
         Assert.Empty(_store.Reload());
-        await WaitUntil(() => removed.Disposed);
+        await Poll.UntilAsync(() => removed.Disposed, TimeSpan.FromSeconds(10));
 
         var text = await _metrics.RenderAsync();
         Assert.Contains("ipsec_source_up{source=\"a\"} 1", text, StringComparison.Ordinal);
@@ -122,11 +122,11 @@ public sealed class SourceCollectorTests : IDisposable
         using var stop = new CancellationTokenSource();
 
         await _collector.StartAsync(stop.Token);
-        await WaitUntil(() => _factory.Created["a"].Collections == 1);
+        await Poll.UntilAsync(() => _factory.Created["a"].Collections == 1, TimeSpan.FromSeconds(10));
         for (var expected = 2; expected <= 4; expected++)
         {
             _time.Advance(TimeSpan.FromSeconds(5));
-            await WaitUntil(() => _factory.Created["a"].Collections == expected);
+            await Poll.UntilAsync(() => _factory.Created["a"].Collections == expected, TimeSpan.FromSeconds(10));
         }
 
         await _collector.StopAsync(CancellationToken.None);
@@ -137,16 +137,6 @@ public sealed class SourceCollectorTests : IDisposable
     {
         _collector.Dispose();
         _directory.Dispose();
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10s");
-            await Task.Delay(10);
-        }
     }
 
     private sealed class RecordingObserver : ISnapshotObserver

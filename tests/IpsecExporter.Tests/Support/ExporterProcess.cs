@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace IpsecExporter.Tests.Support;
@@ -39,7 +37,7 @@ public sealed class ExporterProcess : IAsyncDisposable
         }
     }
 
-    public static ExporterProcess Start(params string[] args) => StartIn(null, "127.0.0.1", FreePort(), args);
+    public static ExporterProcess Start(params string[] args) => StartIn(null, "127.0.0.1", FreePorts.Loopback(), args);
 
     /// <summary>Runs the exporter inside network namespace <paramref name="netns"/> (where the gateway is), listening on <paramref name="host"/>.</summary>
     public static ExporterProcess StartIn(string? netns, string host, int port, params string[] args)
@@ -67,13 +65,6 @@ public sealed class ExporterProcess : IAsyncDisposable
         info.ArgumentList.Add("--listen");
         info.ArgumentList.Add($"{host}:{port}");
         return new ExporterProcess(Process.Start(info)!, host, port);
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public void Signal(string signal)

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace IpsecExporter.Tests.Support;
 
 /// <summary>
@@ -66,17 +64,7 @@ public sealed class Testbed : IAsyncDisposable
 
     private static async Task<(int Code, string Stdout, string Stderr)> ExecAsync(string[] args)
     {
-        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Script);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout, await stderr);
+        var result = await ExternalCommand.RunWithInputAsync(null, "bash", [Script, .. args]);
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 }

@@ -1,11 +1,8 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using IpsecExporter.Cli;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
-using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
-using IpsecExporter.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -42,12 +39,8 @@ public sealed partial class StatusPageTests : IAsyncLifetime
         var registry = TestSources.Registry();
         var path = _directory.Write("ipsec.yaml", Config);
         var config = new ConfigLoader(registry).Load(path);
-        var port = ExporterProcess.FreePort();
-        _base = new Uri($"http://127.0.0.1:{port}/");
-        var commandLine = new CommandLine(Command.Run, path, new IPEndPoint(IPAddress.Loopback, port), null, null, ReportFormat.Text);
-        _app = ExporterHost.Build(commandLine, config, null, services =>
+        (_app, _base) = InProcessExporter.Build(config, registry, configureServices: services =>
         {
-            services.AddSingleton<SaSourceRegistry>(registry);
             services.AddSingleton<ITunnelSampler>(_sampler);
             services.AddSingleton<TimeProvider>(_time);
         });

@@ -3,14 +3,9 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using IpsecExporter.Cli;
 using IpsecExporter.Configuration;
-using IpsecExporter.Diagnosis;
-using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
 using IpsecExporter.Web;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace IpsecExporter.Tests.Web;
 
@@ -28,10 +23,10 @@ public sealed class WebConfigTests : IDisposable
         var hash = BCrypt.Net.BCrypt.HashPassword("correct horse", 4);
         var webConfigPath = _directory.Write("web.yml", $"tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n  prometheus: '{hash}'\n");
         var webConfig = WebConfig.Load(webConfigPath);
-        var port = ExporterProcess.FreePort();
-        await using var app = await StartAsync(port, webConfig);
+        var (app, baseAddress) = await InProcessExporter.StartAsync(new ConfigLoader(TestSources.Registry()).Load(_directory.Write("ipsec.yaml", "site: { name: hq }\n")), TestSources.Registry(), webConfig);
+        await using var running = app;
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, cert, _, _) => cert!.Thumbprint == certificate.Thumbprint };
-        using var http = new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{port}/") };
+        using var http = new HttpClient(handler) { BaseAddress = baseAddress };
 
         foreach (var path in new[] { "metrics", "healthz", "readyz", "" })
         {
@@ -82,17 +77,6 @@ public sealed class WebConfigTests : IDisposable
     }
 
     public void Dispose() => _directory.Dispose();
-
-    private async Task<WebApplication> StartAsync(int port, WebConfig webConfig)
-    {
-        var registry = TestSources.Registry();
-        var configPath = _directory.Write("ipsec.yaml", "site: { name: hq }\n");
-        var config = new ConfigLoader(registry).Load(configPath);
-        var commandLine = new CommandLine(Command.Run, configPath, new IPEndPoint(IPAddress.Loopback, port), null, null, ReportFormat.Text);
-        var app = ExporterHost.Build(commandLine, config, webConfig, services => services.AddSingleton<SaSourceRegistry>(registry));
-        await app.StartAsync();
-        return app;
-    }
 
     private static AuthenticationHeaderValue Basic(string user, string password) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
