@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using IpsecExporter.Configuration;
+using IpsecExporter.Hosting;
 using IpsecExporter.Metrics;
 
 namespace IpsecExporter.Diagnosis;
@@ -17,7 +18,7 @@ public sealed record TunnelView(
 /// Samples every tunnel on an interval, keeps the samples of the diagnosis window, diagnoses each tunnel, exports
 /// <c>ipsec_tunnel_check</c> and <c>ipsec_tunnel_status</c>, and keeps an in-memory event log per tunnel.
 /// </summary>
-public sealed partial class DiagnosisService : BackgroundService
+public sealed partial class DiagnosisService : PeriodicService
 {
     public static readonly TimeSpan SampleInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan EventRetention = TimeSpan.FromHours(24);
@@ -26,17 +27,16 @@ public sealed partial class DiagnosisService : BackgroundService
     private readonly ConfigStore _config;
     private readonly ITunnelSampler _sampler;
     private readonly ExporterMetrics _metrics;
-    private readonly TimeProvider _time;
     private readonly ILogger<DiagnosisService> _logger;
     private readonly ConcurrentDictionary<string, TunnelState> _tunnels = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public DiagnosisService(ConfigStore config, ITunnelSampler sampler, ExporterMetrics metrics, TimeProvider time, ILogger<DiagnosisService> logger)
+        : base(time, logger)
     {
         _config = config;
         _sampler = sampler;
         _metrics = metrics;
-        _time = time;
         _logger = logger;
         _config.Changed += (_, next) =>
         {
@@ -47,17 +47,19 @@ public sealed partial class DiagnosisService : BackgroundService
         };
     }
 
+    protected override TimeSpan Interval => SampleInterval;
+
     public DiagnosisOptions Options => DiagnosisOptions.Default with { Window = _config.Current.Diagnosis.Window };
 
     /// <summary>Samples and diagnoses every configured tunnel once. Tests call this instead of waiting for the timer.</summary>
-    public async Task CollectOnceAsync(CancellationToken cancellationToken)
+    public override async Task CollectOnceAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
             var config = _config.Current;
             var options = Options;
-            var now = _time.GetUtcNow();
+            var now = Time.GetUtcNow();
             foreach (var tunnel in config.Tunnels)
             {
                 Update(config, tunnel, options, now);
@@ -92,16 +94,6 @@ public sealed partial class DiagnosisService : BackgroundService
             var baseline = latest is null ? null : Diagnoser.Baseline(state.History, Options.Window);
             return new TunnelView(tunnel, state.Diagnosis, latest, baseline, state.VerdictSince, state.Events.ToList());
         }
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(SampleInterval, _time);
-        do
-        {
-            await CollectOnceAsync(stoppingToken);
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     private void Update(ExporterConfig config, TunnelConfig tunnel, DiagnosisOptions options, DateTimeOffset now)
