@@ -7,6 +7,7 @@ namespace IpsecExporter.Tests.Cli;
 /// <c>ipsec-exporter diagnose</c> on the HQ gateway of a real testbed: it reads charon over VICI and pings through the
 /// tunnel for a few seconds, then prints the partner report. Healthy first, then desynchronized (one direction dropped).
 /// </summary>
+[Trait("Needs", "root")]
 public sealed class DiagnoseCommandTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();

@@ -13,6 +13,7 @@ namespace IpsecExporter.Tests.Monitoring;
 /// IpsecTunnelAsymmetricTraffic must reach the receiver with the labels and annotations a partner report needs, and
 /// resolve once traffic flows both ways again. Every dashboard query must return data from that Prometheus.
 /// </summary>
+[Trait("Needs", "root")][Trait("Needs", "daemon")]
 public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(150);

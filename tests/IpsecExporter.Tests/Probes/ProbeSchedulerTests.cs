@@ -43,6 +43,7 @@ public sealed class ProbeSchedulerTests : IDisposable
     private RemoteGatewayResolver? _resolver;
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task Loopback_round_trips_resolve_microseconds_in_the_histograms_and_the_results()
     {
         var scheduler = Create(Loopback);
@@ -78,6 +79,7 @@ public sealed class ProbeSchedulerTests : IDisposable
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task A_reload_keeps_the_counters_of_kept_targets_and_drops_the_series_of_removed_ones()
     {
         var scheduler = Create(Header + """
@@ -127,6 +129,7 @@ public sealed class ProbeSchedulerTests : IDisposable
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task Each_failing_target_fails_alone_says_why_and_is_logged_once()
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -183,6 +186,7 @@ public sealed class ProbeSchedulerTests : IDisposable
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task A_gateway_name_is_followed_to_its_new_address_with_its_counters_kept()
     {
         await using var dns = await DnsmasqServer.StartAsync([], "127.0.0.1 gw.dyn.test\n");

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace IpsecExporter.Tests.Probes;
 
 /// <summary>The probes as the exporter runs them: registered in the host, started with it, served on /metrics.</summary>
+[Trait("Needs", "root")]
 public sealed class ProbesInHostTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

@@ -10,6 +10,7 @@ using WireMock.ResponseBuilders;
 namespace IpsecExporter.Tests.Site;
 
 /// <summary>The site checks as the exporter runs them: registered, started by the host, visible on /metrics.</summary>
+[Trait("Needs", "root")]
 public sealed class SiteChecksHostTests
 {
     [Fact]

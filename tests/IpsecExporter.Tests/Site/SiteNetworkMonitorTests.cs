@@ -30,6 +30,7 @@ public sealed class SiteNetworkMonitorTests : IDisposable
     }
 
     [Fact]
+    [Trait("Needs", "daemon")]
     public async Task Observed_ip_is_published_and_a_changed_answer_counts_one_change()
     {
         await using var dns = await DnsmasqServer.StartAsync(["txt-record=o-o.myaddr.l.google.com,\"203.0.113.7\""]);
@@ -63,6 +64,7 @@ public sealed class SiteNetworkMonitorTests : IDisposable
     }
 
     [Fact]
+    [Trait("Needs", "daemon")]
     public async Task A_failing_lookup_keeps_the_last_address_and_reports_the_failure()
     {
         var dns = await DnsmasqServer.StartAsync(["host-record=myip.opendns.com,198.51.100.4"]);
@@ -104,6 +106,7 @@ public sealed class SiteNetworkMonitorTests : IDisposable
     }
 
     [Fact]
+    [Trait("Needs", "daemon")]
     public async Task Cross_check_by_http_agrees_or_not_with_the_dns_lookup()
     {
         await using var dns = await DnsmasqServer.StartAsync(["txt-record=o-o.myaddr.l.google.com,\"203.0.113.7\""]);

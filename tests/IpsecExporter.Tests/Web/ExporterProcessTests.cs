@@ -20,6 +20,7 @@ public sealed class ExporterProcessTests : IDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     [Fact]
+    [Trait("Needs", "root")][Trait("Needs", "daemon")]
     public async Task The_example_config_serves_every_endpoint_and_promtool_accepts_the_metrics()
     {
         var example = Repository.Path("config.example.yaml");
@@ -39,6 +40,7 @@ public sealed class ExporterProcessTests : IDisposable
     }
 
     [Fact]
+    [Trait("Needs", "root")][Trait("Needs", "daemon")]
     public async Task Sighup_reloads_a_valid_file_and_keeps_the_old_config_on_an_invalid_one()
     {
         var path = _directory.Write("ipsec.yaml", TunnelA);

@@ -57,6 +57,7 @@ public sealed partial class StatusPageTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Needs", "browser")]
     public async Task Chromium_shows_one_row_per_tunnel_with_each_check_and_the_verdict()
     {
         var dom = await Chromium.RunAsync(_base, "--dump-dom");

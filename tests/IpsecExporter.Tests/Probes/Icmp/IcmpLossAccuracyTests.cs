@@ -17,6 +17,7 @@ public sealed class IcmpLossAccuracyTests
     [InlineData(0)]
     [InlineData(10)]
     [InlineData(50)]
+    [Trait("Needs", "root")]
     public async Task Measured_loss_is_within_two_points_of_the_dropped_share(int dropPercent)
     {
         await using var topology = await ProbeTopology.CreateAsync();

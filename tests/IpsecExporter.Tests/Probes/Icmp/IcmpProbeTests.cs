@@ -18,6 +18,7 @@ public sealed partial class IcmpProbeTests
     [Theory]
     [InlineData("127.0.0.1")]
     [InlineData("::1")]
+    [Trait("Needs", "root")]
     public async Task Loopback_answers_every_probe_with_a_sub_millisecond_round_trip(string address)
     {
         await using var engine = Engine();
@@ -37,6 +38,7 @@ public sealed partial class IcmpProbeTests
     [Theory]
     [InlineData("10.0.0.2")]
     [InlineData("fd00::2")]
+    [Trait("Needs", "root")]
     public async Task A_target_in_another_namespace_answers_over_veth(string address)
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -50,6 +52,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task Each_probe_leaves_from_its_own_source_address()
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -96,6 +99,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task Unreachable_targets_fail_alone_while_the_reachable_one_keeps_answering()
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -122,6 +126,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task A_source_address_that_is_not_on_this_host_fails_with_a_clear_error_and_harms_nobody()
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -140,6 +145,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task Datagram_sockets_work_where_ping_group_range_allows_them()
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -163,6 +169,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task Forced_datagram_sockets_outside_ping_group_range_fail_with_how_to_fix_it()
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -178,6 +185,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task Without_CAP_NET_RAW_auto_chooses_datagram_sockets_when_ping_group_range_allows()
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -198,6 +206,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task Without_any_ICMP_socket_auto_falls_back_to_System_Ping_and_says_once_how_to_grant_CAP_NET_RAW()
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -229,6 +238,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task A_reply_after_the_timeout_is_a_timeout_and_a_late_reply_never_a_response()
     {
         await using var engine = Engine();
@@ -243,6 +253,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task A_duplicated_reply_is_counted_as_a_duplicate_not_as_a_second_response()
     {
         await using var topology = await ProbeTopology.CreateAsync();
@@ -267,6 +278,7 @@ public sealed partial class IcmpProbeTests
     }
 
     [Fact]
+    [Trait("Needs", "root")]
     public async Task Replies_to_another_program_pinging_the_same_target_are_not_ours()
     {
         await using var topology = await ProbeTopology.CreateAsync();

@@ -6,6 +6,7 @@ using IpsecExporter.Tests.Support;
 namespace IpsecExporter.Tests.Site.Connectivity;
 
 /// <summary>Default routes as the kernel reports them: in a namespace of our own, and on this host against iproute2.</summary>
+[Trait("Needs", "root")]
 public sealed class LocalNetworkReaderTests : IAsyncLifetime
 {
     private readonly string _procNet = Path.Combine(Path.GetTempPath(), $"procnet-{Guid.NewGuid():N}");

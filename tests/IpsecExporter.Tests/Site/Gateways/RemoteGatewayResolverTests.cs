@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace IpsecExporter.Tests.Site.Gateways;
 
 /// <summary>Dynamic DNS: remote gateway names re-resolved against a real dnsmasq whose answer changes.</summary>
+[Trait("Needs", "daemon")]
 public sealed class RemoteGatewayResolverTests : IAsyncLifetime
 {
     private readonly ExporterMetrics _metrics = new("test");

@@ -22,6 +22,7 @@ public sealed class ClockMonitorTests
     }
 
     [Fact]
+    [Trait("Needs", "daemon")]
     public async Task Chrony_answers_offset_about_zero_and_success_1()
     {
         await using var chrony = await ChronyServer.StartAsync();

@@ -10,6 +10,7 @@ public sealed class SntpClientTests(ITestOutputHelper output)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
 
     [Fact]
+    [Trait("Needs", "daemon")]
     public async Task Chrony_on_loopback_shares_our_clock()
     {
         await using var chrony = await ChronyServer.StartAsync();

@@ -6,6 +6,7 @@ using IpsecExporter.Site.PublicIp;
 namespace IpsecExporter.Tests.Site.PublicIp;
 
 /// <summary>The DNS lookup against a real dnsmasq serving the whoami names.</summary>
+[Trait("Needs", "daemon")]
 public sealed class DnsPublicIpLookupTests
 {
     private static PublicIpLookupConfig Lookup(DnsmasqServer dns, DnsPublicIpQuery query) =>

@@ -18,6 +18,7 @@ public sealed class ViciGoldenTests
     [InlineData("rekey")]
     [InlineData("phase2-missing")]
     [InlineData("phase1-down")]
+    [Trait("Needs", "daemon")]
     public async Task Recorded_frames_give_the_expected_metrics(string scenario)
     {
         using var harness = new TrackerHarness(File.ReadAllText(Fixtures.Path("vici", "config.yaml")));

@@ -23,6 +23,7 @@ public sealed class ViciTestbedFixture : IAsyncLifetime
 /// The exporter (VICI source, source collector, tunnel model) against real charons, one test per failure the article
 /// names. The exporter watches HQ; faults are made with the testbed's verbs and undone after each test.
 /// </summary>
+[Trait("Needs", "root")]
 public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture<ViciTestbedFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
