@@ -33,6 +33,7 @@ public sealed class ExporterMetrics
         GatewayPingDuplicateResponses = factory.CreateCounter("ipsec_gateway_ping_duplicate_responses_total", "Extra echo replies from the remote gateway to an already answered request.", ["tunnel"]);
         InsidePingLateResponses = factory.CreateCounter("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", ["tunnel", "target"]);
         InsidePingDuplicateResponses = factory.CreateCounter("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", ["tunnel", "target"]);
+        ProbeKernelTimestamps = factory.CreateGauge("ipsec_probe_kernel_timestamps", "1 when every ICMP probe socket times replies with kernel receive timestamps, 0 when one falls back to the monotonic clock or System.Net.NetworkInformation.Ping; absent before the first probe.", quiet);
 
         IkeSas = factory.CreateGauge("ipsec_ike_sas", "ESTABLISHED IKE SAs of the tunnel's connection.", ["tunnel"]);
         IkeSaEstablished = factory.CreateGauge("ipsec_ike_sa_established", "1 when Phase 1 (an IKE SA) is established.", ["tunnel"]);
@@ -106,6 +107,8 @@ public sealed class ExporterMetrics
     public Counter InsidePingLateResponses { get; }
 
     public Counter InsidePingDuplicateResponses { get; }
+
+    public Gauge ProbeKernelTimestamps { get; }
 
     public Gauge IkeSas { get; }
 
