@@ -25,6 +25,10 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     /// <summary>RFC 4330 section 10: an SNTP client must not poll a server more often than every 15 seconds.</summary>
     public static readonly TimeSpan MinimumNtpInterval = TimeSpan.FromSeconds(15);
 
+    /// <summary>SNTP exchanges per round and server; the one with the shortest delay decides (NTP's clock filter).</summary>
+    public const int DefaultNtpSamples = 4;
+    public const int MaxNtpSamples = 8;
+
     public static readonly RemoteGatewayResolutionConfig DefaultRemoteGatewayResolution = new(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5), null);
 
     /// <summary>
@@ -39,7 +43,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     public const string DefaultOpenDnsAServer = "resolver1.opendns.com";
 
     private static readonly string[] RootKeys = ["site", "sources", "tunnels", "probes", "diagnosis", "grafana_url", "remote_gateway_resolution", "best_practices"];
-    private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers", "ntp_interval", "ntp_timeout"];
+    private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers", "ntp_interval", "ntp_timeout", "ntp_samples"];
     private static readonly string[] LookupKeys = ["method", "server", "query", "url", "interval", "timeout", "cross_check"];
     private static readonly string[] CrossCheckKeys = ["method", "server", "query", "url", "timeout"];
     private static readonly string[] ResolutionKeys = ["interval", "timeout", "server"];
@@ -195,6 +199,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         {
             NtpInterval = map.Duration("ntp_interval", MinimumNtpInterval) ?? DefaultNtpInterval,
             NtpTimeout = map.Duration("ntp_timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultNtpTimeout,
+            NtpSamples = map.Integer("ntp_samples", 1, MaxNtpSamples) ?? DefaultNtpSamples,
         };
     }
 

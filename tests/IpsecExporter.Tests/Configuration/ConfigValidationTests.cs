@@ -46,6 +46,7 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-public-ip-cross-check-none.yaml", 6, 15, "site.public_ip_lookup.cross_check.method: a cross-check needs a lookup method (dns or http), not none")]
     [InlineData("invalid-public-ip-cross-check-without-lookup.yaml", 6, 7, "site.public_ip_lookup.cross_check: there is nothing to cross-check while site.public_ip_lookup.method is none")]
     [InlineData("invalid-ntp-interval.yaml", 4, 17, "site.ntp_interval: duration '5s' must be at least 15s")]
+    [InlineData("invalid-ntp-samples.yaml", 4, 16, "site.ntp_samples: expected a whole number from 1 to 8, got '20'")]
     [InlineData("invalid-remote-gateway-resolution-server.yaml", 5, 11, "remote_gateway_resolution.server: invalid server 'dns server' (expected a host name or IP, optionally with :port)")]
     [InlineData("invalid-best-practices-tolerance.yaml", 5, 25, "best_practices.two_thirds_tolerance: invalid tolerance '150%' (use a percentage from 0% to 100% such as 10%, or a fraction from 0 to 1 such as 0.1)")]
     public void Each_rule_reports_file_line_column_and_message(string fixture, int line, int column, string message)
