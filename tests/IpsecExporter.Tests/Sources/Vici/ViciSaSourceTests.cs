@@ -73,7 +73,7 @@ public sealed class ViciSaSourceTests
 
             Assert.Equal("section end at offset 1 without an open section", error.Message);
             Assert.Empty(snapshot.IkeSas);
-            Assert.Equal("5.9.8", snapshot.Daemon?.Version);
+            Assert.Equal("5.9.8", snapshot.Epoch?.Version);
             Assert.Equal(
                 2,
                 server.Received.Count(p => p.Name == "version"));
