@@ -19,7 +19,7 @@ if (args[0] == "model")
         $"  - name: t{i}\n    connection: c{i}\n    remote_gateway: 198.51.100.2\n    network_pairs:\n      - {{ local: 10.{i / 250}.{i % 250}.0/24, remote: 10.200.{i % 250}.0/24 }}\n      - {{ local: fd00:{i}:1::/64, remote: \"fd00:{i}:2::/64\" }}\n"));
     var path = Path.GetTempFileName();
     File.WriteAllText(path, yaml);
-    var loader = new ConfigLoader(SaSourceRegistry.CreateDefault());
+    var loader = new ConfigLoader(SaSourceRegistry.BuiltIn());
     var metrics = new ExporterMetrics("bench");
     var store = new ConfigStore(loader.Load(path), loader, metrics, NullLogger<ConfigStore>.Instance);
     using var tracker = new TunnelTracker(store, metrics, TimeProvider.System);

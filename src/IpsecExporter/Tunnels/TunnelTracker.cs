@@ -123,7 +123,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         }
     }
 
-    private static string LedgerKey(SourceConfig source) => $"{source.Type}\n{source.Uri}";
+    private static string LedgerKey(SourceConfig source) => $"{source.Type}\n{source.Options.Endpoint}";
 
     public void Dispose() => _config.Changed -= OnConfigChanged;
 

@@ -1,5 +1,6 @@
 using IpsecExporter.Configuration;
 using IpsecExporter.Sources;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IpsecExporter.Tests.Support;
 
@@ -38,16 +39,24 @@ public sealed class ScriptedSource : ISaSource
     }
 }
 
+/// <summary>The options of a test source type: an optional <c>endpoint</c> (default: empty, shared by all).</summary>
+public sealed record TestSourceOptions(string Endpoint) : SourceOptions
+{
+    public override string Endpoint { get; } = Endpoint;
+}
+
 /// <summary>Hands out <see cref="ScriptedSource"/>s by source name, for type <c>scripted</c>.</summary>
-public sealed class ScriptedSourceFactory(string type = "scripted") : ISaSourceFactory
+internal sealed class ScriptedSourceType(string type = "scripted") : SaSourceType<TestSourceOptions>
 {
     public Dictionary<string, ScriptedSource> Created { get; } = new();
 
-    public string Type => type;
+    public override string Type => type;
 
-    public IEnumerable<(string Key, string Message)> Validate(SourceConfig config) => [];
+    public override IReadOnlyCollection<string> OptionKeys { get; } = ["endpoint"];
 
-    public ISaSource Create(SourceConfig config, IServiceProvider services)
+    public override TestSourceOptions Parse(YamlMap map, ConfigErrors errors) => new(map.String("endpoint") ?? "");
+
+    public override ISaSource Create(SourceConfig config, TestSourceOptions options, IServiceProvider services)
     {
         var source = new ScriptedSource();
         Created[config.Name] = source;
@@ -55,9 +64,10 @@ public sealed class ScriptedSourceFactory(string type = "scripted") : ISaSourceF
     }
 }
 
-public static class TestSources
+internal static class TestSources
 {
     /// <summary>The build's source types plus <c>scripted</c>.</summary>
-    public static SaSourceRegistry Registry(ScriptedSourceFactory? scripted = null) =>
-        new([.. SaSourceRegistry.CreateDefault().Factories, scripted ?? new ScriptedSourceFactory()]);
+    public static SaSourceRegistry Registry(ScriptedSourceType? scripted = null) =>
+        new ServiceCollection().AddSaSourceTypes().AddSingleton<ISaSourceType>(scripted ?? new ScriptedSourceType())
+            .BuildServiceProvider().GetRequiredService<SaSourceRegistry>();
 }

@@ -316,20 +316,22 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
         }
     }
 
-    /// <summary>The real <see cref="ViciSourceFactory"/>, keeping what it created so the test can wait for its events and dispose it.</summary>
-    private sealed class RecordingViciFactory : ISaSourceFactory
+    /// <summary>The real <see cref="ViciSourceType"/>, keeping what it created so the test can wait for its events and dispose it.</summary>
+    private sealed class RecordingViciFactory : SaSourceType<ViciSourceOptions>
     {
-        private readonly ViciSourceFactory _inner = new();
+        private readonly ViciSourceType _inner = new();
 
         public List<ViciSaSource> Created { get; } = [];
 
-        public string Type => _inner.Type;
+        public override string Type => _inner.Type;
 
-        public IEnumerable<(string Key, string Message)> Validate(SourceConfig config) => _inner.Validate(config);
+        public override IReadOnlyCollection<string> OptionKeys => _inner.OptionKeys;
 
-        public ISaSource Create(SourceConfig config, IServiceProvider services)
+        public override ViciSourceOptions Parse(YamlMap map, ConfigErrors errors) => _inner.Parse(map, errors);
+
+        public override ISaSource Create(SourceConfig config, ViciSourceOptions options, IServiceProvider services)
         {
-            var source = (ViciSaSource)_inner.Create(config, services);
+            var source = (ViciSaSource)_inner.Create(config, options, services);
             Created.Add(source);
             return source;
         }
