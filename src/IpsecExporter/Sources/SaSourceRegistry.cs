@@ -1,5 +1,8 @@
+using IpsecExporter.Sources.Http;
 using IpsecExporter.Sources.Vici;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
+using Microsoft.Extensions.Options;
 
 namespace IpsecExporter.Sources;
 
@@ -31,7 +34,19 @@ public static class SaSourceServiceCollectionExtensions
 {
     /// <summary>Every source type this build supports: one <see cref="AddSaSource{T}"/> line per type.</summary>
     public static IServiceCollection AddSaSourceTypes(this IServiceCollection services) =>
-        services.AddSaSource<ViciSourceType>();
+        services.AddHttpSourceClients().AddSaSource<ViciSourceType>();
+
+    /// <summary>The shared HTTP client of the vendor API sources (<see cref="HttpSourceClients"/>).</summary>
+    public static IServiceCollection AddHttpSourceClients(this IServiceCollection services)
+    {
+        services.AddHttpClient();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<HttpSourceHandlers>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HttpClientFactoryOptions>, HttpSourceHandlers>(sp => sp.GetRequiredService<HttpSourceHandlers>()));
+        services.TryAddSingleton(sp => new HttpSourceClients(
+            sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<HttpSourceHandlers>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<HttpSourceClients>>()));
+        return services;
+    }
 
     /// <summary>Registers a source type (and the registry that finds it by its <c>type</c>).</summary>
     internal static IServiceCollection AddSaSource<T>(this IServiceCollection services)

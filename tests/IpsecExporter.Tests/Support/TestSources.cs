@@ -1,5 +1,6 @@
 using IpsecExporter.Configuration;
 using IpsecExporter.Sources;
+using IpsecExporter.Sources.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IpsecExporter.Tests.Support;
@@ -64,10 +65,33 @@ internal sealed class ScriptedSourceType(string type = "scripted") : SaSourceTyp
     }
 }
 
+/// <summary>Options of the <c>http-test</c> type: the shared HTTP pieces every vendor source parses the same way.</summary>
+public sealed record HttpTestSourceOptions(HttpEndpoint? Api, SecretReference? Token) : SourceOptions
+{
+    public override string Endpoint => Api?.Url.ToString() ?? "";
+}
+
+/// <summary>
+/// A stand-in for the vendor API sources in config tests: <c>url</c>, <c>tls</c> and a required <c>token_file</c> /
+/// <c>token_env</c>, parsed by the shared <see cref="HttpEndpoint"/> and <see cref="SecretReference"/>.
+/// </summary>
+internal sealed class HttpTestSourceType : SaSourceType<HttpTestSourceOptions>
+{
+    public override string Type => "http-test";
+
+    public override IReadOnlyCollection<string> OptionKeys { get; } = [.. HttpEndpoint.Keys, "token_file", "token_env"];
+
+    public override HttpTestSourceOptions Parse(YamlMap map, ConfigErrors errors) =>
+        new(HttpEndpoint.Parse(map, errors), SecretReference.Parse(map, "token", errors, required: true));
+
+    public override ISaSource Create(SourceConfig config, HttpTestSourceOptions options, IServiceProvider services) =>
+        throw new NotSupportedException("http-test sources are for configuration tests only");
+}
+
 internal static class TestSources
 {
     /// <summary>The build's source types plus <c>scripted</c>.</summary>
     public static SaSourceRegistry Registry(ScriptedSourceType? scripted = null) =>
-        new ServiceCollection().AddSaSourceTypes().AddSingleton<ISaSourceType>(scripted ?? new ScriptedSourceType())
+        new ServiceCollection().AddSaSourceTypes().AddSingleton<ISaSourceType>(scripted ?? new ScriptedSourceType()).AddSingleton<ISaSourceType, HttpTestSourceType>()
             .BuildServiceProvider().GetRequiredService<SaSourceRegistry>();
 }
