@@ -35,7 +35,7 @@ public static class CliApp
                 return Ok;
         }
 
-        var loader = new ConfigLoader(SaSourceRegistry.CreateDefault());
+        var loader = new ConfigLoader(SaSourceRegistry.BuiltIn());
         ExporterConfig config;
         WebConfig? webConfig = null;
         try

@@ -48,8 +48,8 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     private static readonly string[] CrossCheckKeys = ["method", "server", "query", "url", "timeout"];
     private static readonly string[] ResolutionKeys = ["interval", "timeout", "server"];
     private static readonly string[] BestPracticeKeys = ["max_ike_rekey", "max_child_rekey", "two_thirds_tolerance", "max_clock_offset", "interval"];
-    private static readonly string[] SourceKeys = ["name", "type", "uri", "url", "interval", "timeout", "token_file", "token_env", "username", "password_file", "password_env", "tls"];
-    private static readonly string[] TlsKeys = ["insecure_skip_verify", "ca_file", "server_name"];
+    /// <summary>The generic keys of a source entry; each source type adds its own.</summary>
+    private static readonly string[] SourceKeys = ["name", "type", "interval", "timeout"];
     private static readonly string[] TunnelKeys = ["name", "description", "partner", "source", "connection", "local_gateway", "remote_gateway", "network_pairs", "inside", "expect"];
     private static readonly string[] PartnerKeys = ["name", "contact", "location", "equipment"];
     private static readonly string[] PairKeys = ["local", "remote"];
@@ -126,8 +126,8 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         }
 
         var site = ParseSite(map, errors);
-        var sources = ParseSources(map, errors);
-        var tunnels = ParseTunnels(map, sources, errors);
+        var sources = ParseSources(map, errors, out var sourceNames);
+        var tunnels = ParseTunnels(map, sourceNames, errors);
 
         var probesMap = YamlMap.From(map.ValueNode("probes"), "probes", errors, ProbeKeys);
         var probes = new ProbesConfig(
@@ -330,15 +330,30 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         return text;
     }
 
-    private List<SourceConfig> ParseSources(YamlMap root, ConfigErrors errors)
+    /// <param name="names">Every named entry, also those whose type is unknown (tunnels refer to them by name).</param>
+    private List<SourceConfig> ParseSources(YamlMap root, ConfigErrors errors, out List<string> names)
     {
+        names = [];
         var result = new List<SourceConfig>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var items = root.Sequence("sources");
         for (var i = 0; i < items.Count; i++)
         {
             var path = $"sources[{i}]";
-            var map = YamlMap.From(items[i], path, errors, SourceKeys, InlineSecrets);
+            // The type decides which keys the entry may have, so it is read before the entry is checked.
+            var type = items[i] is YamlMappingNode entry && entry.Children.TryGetValue(new YamlScalarNode("type"), out var typeNode) && typeNode is YamlScalarNode { Value: { } text }
+                ? text
+                : null;
+            var sourceType = type is null ? null : sourceTypes.Find(type);
+            // An unknown type: every type's keys pass, so that the type is the one error shown.
+            var typeKeys = sourceType?.OptionKeys ?? sourceTypes.All.SelectMany(t => t.OptionKeys).Distinct(StringComparer.Ordinal);
+            var forbidden = new Dictionary<string, string>(InlineSecrets, StringComparer.Ordinal);
+            foreach (var (key, why) in sourceType?.RefusedKeys ?? new Dictionary<string, string>())
+            {
+                forbidden.TryAdd(key, why);
+            }
+
+            var map = YamlMap.From(items[i], path, errors, [.. SourceKeys, .. typeKeys], forbidden);
             if (map is null)
             {
                 errors.Add(items[i], $"{path}: expected a mapping with name and type");
@@ -346,49 +361,37 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
             }
 
             var name = map.String("name", required: true);
-            var type = map.String("type", required: true);
+            map.String("type", required: true);
             if (name is not null && !seen.Add(name))
             {
                 errors.Add(map.ValueNode("name")!, $"{path}.name: duplicate source name '{name}'");
             }
 
-            var factory = type is null ? null : sourceTypes.Find(type);
-            if (type is not null && factory is null)
+            names.Add(name ?? "");
+
+            if (type is not null && sourceType is null)
             {
                 var supported = sourceTypes.Types.Count == 0 ? "none" : string.Join(", ", sourceTypes.Types);
                 errors.Add(map.ValueNode("type")!, $"{path}.type: unknown source type '{type}' (supported: {supported})");
             }
 
-            var tlsMap = YamlMap.From(map.ValueNode("tls"), $"{path}.tls", errors, TlsKeys);
-            var tls = new TlsConfig(tlsMap?.Bool("insecure_skip_verify") ?? false, tlsMap?.String("ca_file"), tlsMap?.String("server_name"));
-            var source = new SourceConfig(
-                name ?? "",
-                type ?? "",
-                map.String("uri") ?? map.String("url"),
-                map.Duration("interval", TimeSpan.FromMilliseconds(100)) ?? DefaultSourceInterval,
-                map.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultSourceTimeout,
-                map.String("token_file"),
-                map.String("token_env"),
-                map.String("username"),
-                map.String("password_file"),
-                map.String("password_env"),
-                tls);
-
-            if (factory is not null)
+            if (sourceType is null)
             {
-                foreach (var (key, message) in factory.Validate(source))
-                {
-                    errors.Add(map.ValueNode(key) ?? map.Node, $"{path}.{key}: {message}");
-                }
+                continue;
             }
 
-            result.Add(source);
+            result.Add(new SourceConfig(
+                name ?? "",
+                sourceType.Type,
+                map.Duration("interval", TimeSpan.FromMilliseconds(100)) ?? DefaultSourceInterval,
+                map.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultSourceTimeout,
+                sourceType.ParseOptions(map, errors)));
         }
 
         return result;
     }
 
-    private static List<TunnelConfig> ParseTunnels(YamlMap root, List<SourceConfig> sources, ConfigErrors errors)
+    private static List<TunnelConfig> ParseTunnels(YamlMap root, List<string> sources, ConfigErrors errors)
     {
         var result = new List<TunnelConfig>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -420,7 +423,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
                 // One source is the common case; naming it in every tunnel would be noise.
                 if (sources.Count == 1)
                 {
-                    source = sources[0].Name;
+                    source = sources[0];
                 }
                 else
                 {
@@ -428,9 +431,9 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
                     errors.Add(map.Node, $"{path}: missing required key 'source' ({why})");
                 }
             }
-            else if (!sources.Any(s => s.Name == source))
+            else if (!sources.Contains(source, StringComparer.Ordinal))
             {
-                var known = sources.Count == 0 ? "none configured" : string.Join(", ", sources.Select(s => s.Name));
+                var known = sources.Count == 0 ? "none configured" : string.Join(", ", sources);
                 errors.Add(map.ValueNode("source")!, $"{path}.source: unknown source '{source}' (sources: {known})");
             }
 

@@ -73,9 +73,8 @@ public static class PartnerReports
                 now?.ReceivedBytes,
                 now?.SentPackets,
                 now?.ReceivedPackets,
-                // Growth is measured as the diagnosis measures it: a pair absent from the baseline grew from zero.
-                now is null ? null : now.SentPackets - Math.Min(now.SentPackets, before?.SentPackets ?? 0),
-                now is null ? null : now.ReceivedPackets - Math.Min(now.ReceivedPackets, before?.ReceivedPackets ?? 0),
+                CounterGrowth.Since(now?.SentPackets, before?.SentPackets),
+                CounterGrowth.Since(now?.ReceivedPackets, before?.ReceivedPackets),
                 now?.Rekeys,
                 now?.DhGroup);
         }).ToList();
@@ -160,8 +159,8 @@ public static class PartnerReports
 
     private static ReportProbe Probe(string target, ProbeCounts? before, ProbeCounts now)
     {
-        var requests = now.Requests - Math.Min(now.Requests, before?.Requests ?? 0);
-        var responses = Math.Min(requests, now.Responses - Math.Min(now.Responses, before?.Responses ?? 0));
+        var requests = CounterGrowth.Since(now.Requests, before?.Requests);
+        var responses = Math.Min(requests, CounterGrowth.Since(now.Responses, before?.Responses));
         double? loss = requests == 0 ? null : (double)(requests - responses) / requests;
         return new ReportProbe(target, requests, responses, loss, now.LastRtt?.TotalSeconds);
     }

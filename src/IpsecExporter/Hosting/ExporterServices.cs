@@ -20,7 +20,7 @@ public static class ExporterServices
     {
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(new ExporterMetrics(Version));
-        services.AddSingleton(SaSourceRegistry.CreateDefault());
+        services.AddSaSourceTypes();
         services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
         services.AddSingleton<TunnelInfoPublisher>();
