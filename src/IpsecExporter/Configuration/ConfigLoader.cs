@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using IpsecExporter.Sources;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace IpsecExporter.Configuration;
@@ -69,35 +68,12 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     };
 
     /// <summary>Loads and validates <paramref name="path"/>; throws <see cref="ConfigException"/> with every error.</summary>
-    public ExporterConfig Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException([new ConfigError(path, 1, 1, $"cannot read configuration file: {e.Message}")]);
-        }
-
-        return Parse(path, text);
-    }
+    public ExporterConfig Load(string path) => Parse(path, YamlDocuments.ReadFile(path, "configuration file"));
 
     public ExporterConfig Parse(string path, string text)
     {
         var errors = new ConfigErrors(path);
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
-            var message = e.InnerException is YamlException inner ? inner.Message : e.Message;
-            throw new ConfigException([new ConfigError(path, e.Start.Line, e.Start.Column, $"YAML syntax error: {message}")]);
-        }
-
+        var stream = YamlDocuments.Parse(path, text, "configuration file");
         if (stream.Documents.Count == 0 || YamlMap.IsNull(stream.Documents[0].RootNode))
         {
             throw new ConfigException([new ConfigError(path, 1, 1, "configuration is empty")]);

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using IpsecExporter.Configuration;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace IpsecExporter.Web;
@@ -19,23 +18,12 @@ public sealed record WebConfig(string? CertFile, string? KeyFile, IReadOnlyDicti
 
     public bool TlsEnabled => CertFile is not null;
 
-    public static WebConfig Load(string path)
+    public static WebConfig Load(string path) => Parse(path, YamlDocuments.ReadFile(path, "web config"));
+
+    public static WebConfig Parse(string path, string text)
     {
         var errors = new ConfigErrors(path);
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(File.ReadAllText(path)));
-        }
-        catch (YamlException e)
-        {
-            throw new ConfigException([new ConfigError(path, e.Start.Line, e.Start.Column, $"YAML syntax error: {e.Message}")]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException([new ConfigError(path, 1, 1, $"cannot read web config: {e.Message}")]);
-        }
-
+        var stream = YamlDocuments.Parse(path, text, "web config");
         var root = stream.Documents.Count == 0 ? null : YamlMap.From(stream.Documents[0].RootNode, "", errors, RootKeys);
         var tls = YamlMap.From(root?.ValueNode("tls_server_config"), "tls_server_config", errors, TlsKeys);
         YamlMap.From(root?.ValueNode("http_server_config"), "http_server_config", errors, HttpKeys)?.Bool("http2");
