@@ -16,12 +16,15 @@ ci_ensure_dotnet_images
 echo "-- stand-in base images ready after $((SECONDS - t0))s"
 
 image=localhost/ipsec-exporter:ci
+# podman 4.3 reuses a cached LABEL layer when only a build argument's value changed: the labels that change with
+# every commit are also given with --label, so the image never carries a stale revision.
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 t1=$SECONDS
 podman build -q --format docker -t "$image" \
   --build-arg SDK_IMAGE="$CI_SDK_IMAGE" --build-arg RUNTIME_IMAGE="$CI_RUNTIME_IMAGE" \
-  --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  --build-arg VERSION="$version" --build-arg REVISION="$revision" \
+  --label org.opencontainers.image.revision="$revision" --label org.opencontainers.image.created="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   . >/dev/null
 echo "-- image built in $((SECONDS - t1))s"
 
@@ -41,8 +44,8 @@ wait_for_log() {
 }
 
 echo "-- labels and HEALTHCHECK"
-podman image inspect "$image" --format '{{index .Labels "org.opencontainers.image.version"}} {{index .Labels "org.opencontainers.image.revision"}}' |
-  grep -qx "$version $revision" || fail "OCI version/revision labels missing"
+podman image inspect "$image" --format '{{index .Labels "org.opencontainers.image.title"}} {{index .Labels "org.opencontainers.image.version"}} {{index .Labels "org.opencontainers.image.revision"}}' |
+  grep -qx "ipsec-exporter $version $revision" || fail "OCI title/version/revision labels missing"
 podman image inspect "$image" --format '{{.Config.Healthcheck.Test}}' | grep -q 'healthcheck' || fail "no HEALTHCHECK in the image"
 
 echo "-- run with only NET_RAW"
