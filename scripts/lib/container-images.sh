@@ -17,7 +17,7 @@ ci_podman_setup() {
   mkdir -p "$CI_CONTAINERS/storage" /run/ipsec-exporter-ci
   local driver=overlay runtime=runc cgroups=enabled
   [ "$(stat -f -c %T "$CI_CONTAINERS")" != overlayfs ] || driver=vfs
-  if awk '$2 == "/sys/fs/cgroup" && $4 ~ /^ro(,|$)/ { found = 1 } END { exit !found }' /proc/mounts; then
+  if awk '$3 ~ /^cgroup2?$/ && $4 ~ /^ro(,|$)/ { found = 1 } END { exit !found }' /proc/mounts; then
     runtime=crun cgroups=disabled
     export BUILDAH_ISOLATION=chroot
   fi
