@@ -101,3 +101,42 @@ ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=true DOTNET_NOLOGO=1 DOTNET_CLI_TELEME
 CONTAINERFILE
   rm -rf "$trust"
 }
+
+# Stand-ins for the official Prometheus, Alertmanager and Python images: the base plus Debian's packages, with the
+# official images' entry points. Sets CI_PROMETHEUS_IMAGE, CI_ALERTMANAGER_IMAGE, CI_PYTHON_IMAGE.
+ci_ensure_monitoring_images() {
+  ci_ensure_base_image || return 1
+  CI_PROMETHEUS_IMAGE=localhost/ipsec-exporter-ci/prometheus:bookworm
+  CI_ALERTMANAGER_IMAGE=localhost/ipsec-exporter-ci/alertmanager:bookworm
+  CI_PYTHON_IMAGE=localhost/ipsec-exporter-ci/python:bookworm
+  local image package entrypoint
+  while read -r image package entrypoint; do
+    ci_ensure_image "$image" <<CONTAINERFILE || return 1
+FROM $CI_BASE_IMAGE
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $package >/dev/null \
+ && rm -rf /var/lib/apt/lists/*
+ENTRYPOINT $entrypoint
+CONTAINERFILE
+  done <<IMAGES
+$CI_PROMETHEUS_IMAGE prometheus ["/usr/bin/prometheus"]
+$CI_ALERTMANAGER_IMAGE prometheus-alertmanager ["/usr/bin/prometheus-alertmanager"]
+$CI_PYTHON_IMAGE python3 []
+IMAGES
+}
+
+# Builds the project's image ($1) from the Dockerfile on the stand-ins. podman 4.3 reuses a cached LABEL layer when
+# only a build argument's value changed: the labels that change with every commit are also given with --label.
+ci_build_exporter_image() {
+  local image=$1 version revision
+  ci_ensure_dotnet_images || return 1
+  version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
+  revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+  podman build -q --format docker -t "$image" \
+    --build-arg SDK_IMAGE="$CI_SDK_IMAGE" --build-arg RUNTIME_IMAGE="$CI_RUNTIME_IMAGE" \
+    --build-arg VERSION="$version" --build-arg REVISION="$revision" \
+    --label org.opencontainers.image.revision="$revision" --label org.opencontainers.image.created="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    . >/dev/null
+}
+
+# A TCP port free on 127.0.0.1 right now.
+ci_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

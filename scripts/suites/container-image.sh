@@ -16,16 +16,10 @@ ci_ensure_dotnet_images
 echo "-- stand-in base images ready after $((SECONDS - t0))s"
 
 image=localhost/ipsec-exporter:ci
-# podman 4.3 reuses a cached LABEL layer when only a build argument's value changed: the labels that change with
-# every commit are also given with --label, so the image never carries a stale revision.
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 t1=$SECONDS
-podman build -q --format docker -t "$image" \
-  --build-arg SDK_IMAGE="$CI_SDK_IMAGE" --build-arg RUNTIME_IMAGE="$CI_RUNTIME_IMAGE" \
-  --build-arg VERSION="$version" --build-arg REVISION="$revision" \
-  --label org.opencontainers.image.revision="$revision" --label org.opencontainers.image.created="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-  . >/dev/null
+ci_build_exporter_image "$image"
 echo "-- image built in $((SECONDS - t1))s"
 
 containers=()
@@ -49,7 +43,7 @@ podman image inspect "$image" --format '{{index .Labels "org.opencontainers.imag
 podman image inspect "$image" --format '{{.Config.Healthcheck.Test}}' | grep -q 'healthcheck' || fail "no HEALTHCHECK in the image"
 
 echo "-- run with only NET_RAW"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(ci_free_port)
 name=ipsec-exporter-ci-$$
 containers+=("$name")
 t2=$SECONDS

@@ -66,12 +66,17 @@ done
 swanctl --load-all --noprompt >/dev/null
 echo "gateway $SIDE: charon up, tunnel $LOCAL_NET <-> $REMOTE_NET configured"
 if [ "$INITIATE" = yes ]; then
-    while kill -0 "$charon" 2>/dev/null; do
-        if ! swanctl --list-sas --noblock 2>/dev/null | grep -q INSTALLED; then
-            swanctl --initiate --child net --timeout 10 >/dev/null 2>&1 && echo "gateway $SIDE: tunnel up" || true
-        fi
-        # Traffic through the tunnel: 5 pings a second, for 10 s, then look at the tunnel again.
-        ping -q -n -i 0.2 -w 10 -I "$INSIDE_ADDRESS" "$PEER_INSIDE_ADDRESS" >/dev/null 2>&1 || true
-    done
+    (
+        while :; do
+            if ! swanctl --list-sas --noblock 2>/dev/null | grep -q INSTALLED; then
+                swanctl --initiate --child net --timeout 10 >/dev/null 2>&1 && echo "gateway $SIDE: tunnel up" || true
+            fi
+            # Traffic through the tunnel: 5 pings a second, for 10 s, then look at the tunnel again.
+            ping -q -n -i 0.2 -w 10 -I "$INSIDE_ADDRESS" "$PEER_INSIDE_ADDRESS" >/dev/null 2>&1 || true
+        done
+    ) &
+    traffic=$!
 fi
+# PID 1 gets no default signal handling: stop charon (and the traffic) on docker/podman stop.
+trap 'kill ${traffic:-} "$charon" 2>/dev/null; exit 0' TERM INT
 wait "$charon"

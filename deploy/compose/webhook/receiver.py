@@ -1,6 +1,7 @@
 """Example Alertmanager webhook receiver: logs each notification (one line per alert) and keeps the last 200
 alerts, served as JSON at GET /alerts. Standard library only."""
 import json
+import signal
 import sys
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,5 +35,7 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    # PID 1 in a container gets no default SIGTERM handling: exit on docker/podman stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("webhook receiver on :5001", file=sys.stderr, flush=True)
     ThreadingHTTPServer(("", 5001), Receiver).serve_forever()
