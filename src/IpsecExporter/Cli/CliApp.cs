@@ -35,6 +35,11 @@ public static class CliApp
                 return Ok;
         }
 
+        if (commandLine.Command == Command.Healthcheck)
+        {
+            return await HealthcheckAsync(commandLine, stdout, stderr);
+        }
+
         var loader = new ConfigLoader(SaSourceRegistry.BuiltIn());
         ExporterConfig config;
         WebConfig? webConfig = null;
@@ -48,11 +53,7 @@ public static class CliApp
         }
         catch (ConfigException e)
         {
-            foreach (var error in e.Errors)
-            {
-                await stderr.WriteLineAsync(error.ToString());
-            }
-
+            await WriteErrorsAsync(e, stderr);
             return InvalidInput;
         }
 
@@ -76,6 +77,31 @@ public static class CliApp
             // Typically the listen address is in use.
             await stderr.WriteLineAsync($"ipsec-exporter: {e.Message}");
             return RuntimeError;
+        }
+    }
+
+    /// <summary>Needs no exporter configuration: only where the exporter listens and its web config (TLS).</summary>
+    private static async Task<int> HealthcheckAsync(CommandLine commandLine, TextWriter stdout, TextWriter stderr)
+    {
+        WebConfig? webConfig;
+        try
+        {
+            webConfig = commandLine.WebConfigPath is null ? null : WebConfig.Load(commandLine.WebConfigPath);
+        }
+        catch (ConfigException e)
+        {
+            await WriteErrorsAsync(e, stderr);
+            return InvalidInput;
+        }
+
+        return await HealthcheckCommand.RunAsync(commandLine, webConfig, stdout, stderr);
+    }
+
+    private static async Task WriteErrorsAsync(ConfigException e, TextWriter stderr)
+    {
+        foreach (var error in e.Errors)
+        {
+            await stderr.WriteLineAsync(error.ToString());
         }
     }
 }

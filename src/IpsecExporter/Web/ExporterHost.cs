@@ -13,6 +13,8 @@ namespace IpsecExporter.Web;
 /// <summary>Builds the web host: services, background collection, and the HTTP endpoints of docs/ENDPOINTS.md.</summary>
 public static class ExporterHost
 {
+    public const string BasicAuthRealm = "ipsec-exporter";
+
     /// <summary>Tests pass <paramref name="configureServices"/> to replace services (a fake clock, extra source types).</summary>
     public static WebApplication Build(CommandLine commandLine, ExporterConfig config, WebConfig? webConfig, Action<IServiceCollection>? configureServices = null)
     {
@@ -98,7 +100,7 @@ public static class ExporterHost
         if (authenticator.Enabled && !IsAuthorized(context.Request.Headers.Authorization.ToString(), authenticator))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"ipsec-exporter\"";
+            context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{BasicAuthRealm}\"";
             await context.Response.WriteAsync("Unauthorized\n");
             return;
         }
