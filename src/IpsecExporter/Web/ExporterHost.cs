@@ -52,10 +52,10 @@ public static class ExporterHost
         app.MapGet("/readyz", (SourceCollector collector) => collector.FirstCollectionDone
             ? Results.Text("ready\n")
             : Results.Text("waiting for the first collection\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/", (ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
-            Results.Content(StatusPage.Render(store.Current, diagnosis.All(), time.GetUtcNow()), "text/html; charset=utf-8"));
-        app.MapGet("/api/tunnels", (DiagnosisService diagnosis) => Results.Json(
-            diagnosis.All().Select(Summary).ToList(),
+        app.MapGet("/", (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) =>
+            Results.Content(StatusPage.Render(store.Current, Summaries(store.Current, diagnosis, sources)), "text/html; charset=utf-8"));
+        app.MapGet("/api/tunnels", (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) => Results.Json(
+            Summaries(store.Current, diagnosis, sources),
             ReportJson.Options.GetTypeInfo(typeof(IReadOnlyList<TunnelSummary>))));
         app.MapGet("/tunnels/{name}/report", (string name, string? format, ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
         {
@@ -84,15 +84,8 @@ public static class ExporterHost
         });
     }
 
-    private static TunnelSummary Summary(TunnelView view) => new(
-        view.Tunnel.Name,
-        view.Tunnel.Description,
-        TunnelDiagnosis.StatusLabel(view.Diagnosis.Verdict),
-        view.Diagnosis.Reason,
-        view.Diagnosis.FirstFailingCheck,
-        view.VerdictSince,
-        view.Diagnosis.Checks,
-        $"/tunnels/{Uri.EscapeDataString(view.Tunnel.Name)}/report");
+    private static List<TunnelSummary> Summaries(ExporterConfig config, DiagnosisService diagnosis, SourceCollector sources) =>
+        diagnosis.All().Select(view => TunnelSummaries.Build(config, view, sources.States)).ToList();
 
     private static async Task BasicAuthMiddleware(HttpContext context, Func<Task> next)
     {
