@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using IpsecExporter.Configuration;
 using IpsecExporter.Hosting;
 using IpsecExporter.Sources;
@@ -12,7 +13,8 @@ public static class CliApp
     public const int RuntimeError = 1;
     public const int InvalidInput = 2;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Tests pass <paramref name="configureServices"/> to add or replace services of <c>run</c>.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Action<IServiceCollection>? configureServices = null)
     {
         CommandLine commandLine;
         try
@@ -68,14 +70,29 @@ public static class CliApp
 
         try
         {
-            var app = ExporterHost.Build(commandLine, config, webConfig);
+            var app = ExporterHost.Build(commandLine, config, webConfig, configureServices);
+            // Taken before the run: the host disposes its services when it stops.
+            var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
             await app.RunAsync();
+            // A background service that threw stops the host (after logging why); that is not a clean exit.
+            if (background.FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true }) is { } failed)
+            {
+                await stderr.WriteLineAsync($"ipsec-exporter: stopped because {failed.GetType().Name} failed: {failed.ExecuteTask!.Exception!.GetBaseException().Message}");
+                return RuntimeError;
+            }
+
             return Ok;
         }
         catch (IOException e)
         {
             // Typically the listen address is in use.
             await stderr.WriteLineAsync($"ipsec-exporter: {e.Message}");
+            return RuntimeError;
+        }
+        catch (SocketException e)
+        {
+            // An address this host does not have, or a port this user may not bind.
+            await stderr.WriteLineAsync($"ipsec-exporter: cannot listen on {commandLine.Listen}: {e.Message}");
             return RuntimeError;
         }
     }

@@ -19,6 +19,9 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
 {
     public static readonly TimeSpan DefaultDiagnoseDuration = TimeSpan.FromSeconds(10);
 
+    /// <summary>diagnose is a one-shot check; an hour is already longer than anyone waits at a terminal.</summary>
+    public static readonly TimeSpan MaxDiagnoseDuration = TimeSpan.FromHours(1);
+
     /// <summary>How long <c>diagnose</c> observes before concluding.</summary>
     public TimeSpan Duration { get; init; } = DefaultDiagnoseDuration;
 
@@ -103,9 +106,9 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
                     break;
                 case "--duration":
                     var durationText = Value();
-                    if (!Configuration.DurationParser.TryParse(durationText, out duration) || duration < TimeSpan.FromSeconds(1))
+                    if (!Configuration.DurationParser.TryParse(durationText, out duration) || duration < TimeSpan.FromSeconds(1) || duration > MaxDiagnoseDuration)
                     {
-                        throw new UsageException($"--duration: invalid duration '{durationText}' (at least 1s, e.g. 10s or 1m)");
+                        throw new UsageException($"--duration: invalid duration '{durationText}' (1s to 1h, e.g. 10s or 1m)");
                     }
 
                     break;

@@ -19,7 +19,7 @@ public static class HealthcheckCommand
     public static async Task<int> RunAsync(CommandLine commandLine, WebConfig? webConfig, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
         var url = HealthzUrl(commandLine.Listen, webConfig is { TlsEnabled: true });
-        using var pinned = webConfig is { TlsEnabled: true } ? X509CertificateLoader.LoadCertificateFromFile(webConfig.CertFile!) : null;
+        using var pinned = webConfig is { TlsEnabled: true } ? X509CertificateLoader.LoadCertificateFromFile(webConfig.Tls!.CertFile) : null;
         var services = new ServiceCollection();
         services.AddHttpClient(HttpClientName, client => client.Timeout = Timeout)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler

@@ -21,6 +21,9 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     public static readonly TimeSpan DefaultNtpInterval = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan DefaultNtpTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>The diagnosis keeps one sample per tunnel every 5 s of the window: 6 h is 4,320 of them.</summary>
+    public static readonly TimeSpan MaxDiagnosisWindow = TimeSpan.FromHours(6);
+
     /// <summary>RFC 4330 section 10: an SNTP client must not poll a server more often than every 15 seconds.</summary>
     public static readonly TimeSpan MinimumNtpInterval = TimeSpan.FromSeconds(15);
 
@@ -111,7 +114,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
             probesMap?.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultProbeTimeout);
 
         var diagnosisMap = YamlMap.From(map.ValueNode("diagnosis"), "diagnosis", errors, DiagnosisKeys);
-        var diagnosis = new DiagnosisConfig(diagnosisMap?.Duration("window", TimeSpan.FromSeconds(10)) ?? DefaultDiagnosisWindow);
+        var diagnosis = new DiagnosisConfig(diagnosisMap?.Duration("window", TimeSpan.FromSeconds(10), MaxDiagnosisWindow) ?? DefaultDiagnosisWindow);
 
         var grafana = map.HttpUrl("grafana_url");
         var resolution = ParseRemoteGatewayResolution(map, errors);

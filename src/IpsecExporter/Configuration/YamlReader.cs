@@ -335,7 +335,14 @@ internal sealed class YamlMap
         return null;
     }
 
-    public TimeSpan? Duration(string key, TimeSpan? min = null)
+    /// <summary>
+    /// The longest any duration may be: .NET timers and delays refuse more than 49.7 days, and every duration here ends
+    /// up in one (or in a sum with another).
+    /// </summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(30);
+
+    /// <summary>A duration from <paramref name="min"/> to <paramref name="max"/> (default <see cref="MaxDuration"/>).</summary>
+    public TimeSpan? Duration(string key, TimeSpan? min = null, TimeSpan? max = null)
     {
         var text = String(key);
         if (text is null)
@@ -352,6 +359,13 @@ internal sealed class YamlMap
         if (min is { } least && value < least)
         {
             _errors.Add(ValueNode(key)!, $"{Child(key)}: duration '{text}' must be at least {DurationParser.Format(least)}");
+            return null;
+        }
+
+        var most = max ?? MaxDuration;
+        if (value > most)
+        {
+            _errors.Add(ValueNode(key)!, $"{Child(key)}: duration '{text}' must be at most {DurationParser.Format(most)}");
             return null;
         }
 

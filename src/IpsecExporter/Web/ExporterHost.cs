@@ -6,6 +6,7 @@ using IpsecExporter.Diagnosis;
 using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Prometheus;
 
 namespace IpsecExporter.Web;
@@ -14,6 +15,7 @@ namespace IpsecExporter.Web;
 public static class ExporterHost
 {
     public const string BasicAuthRealm = "ipsec-exporter";
+    private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
 
     /// <summary>Tests pass <paramref name="configureServices"/> to replace services (a fake clock, extra source types).</summary>
     public static WebApplication Build(CommandLine commandLine, ExporterConfig config, WebConfig? webConfig, Action<IServiceCollection>? configureServices = null)
@@ -26,20 +28,27 @@ public static class ExporterHost
             {
                 if (webConfig is { TlsEnabled: true })
                 {
-                    listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(webConfig.CertFile!, webConfig.KeyFile));
+                    // Options per handshake from the web config in force: a reload changes certificates and policy at once.
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = _ => ValueTask.FromResult(kestrel.ApplicationServices.GetRequiredService<WebConfigStore>().Current.ServerOptions()),
+                    });
                 }
             });
         });
 
         var services = builder.Services;
         services.AddExporter(config);
+        services.AddSingleton(sp => new WebConfigStore(webConfig, sp.GetRequiredService<ILogger<WebConfigStore>>()));
         services.AddHostedService<ConfigReloadService>();
-        services.AddSingleton(new BasicAuthenticator(webConfig?.BasicAuthUsers ?? new Dictionary<string, string>()));
+        services.AddSingleton<BasicAuthenticator>();
         configureServices?.Invoke(services);
 
         var app = builder.Build();
         app.Services.GetRequiredService<TunnelInfoPublisher>();
+        app.Use(SecurityHeadersMiddleware);
         app.Use(BasicAuthMiddleware);
+        app.Use(ReadOnlyMiddleware);
         MapEndpoints(app);
         return app;
     }
@@ -48,16 +57,16 @@ public static class ExporterHost
     {
         var metrics = app.Services.GetRequiredService<ExporterMetrics>();
         app.MapMetrics("/metrics", metrics.Registry);
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (SourceCollector collector) => collector.FirstCollectionDone
+        app.MapMethods("/healthz", ReadMethods, () => Results.Text("ok\n"));
+        app.MapMethods("/readyz", ReadMethods, (SourceCollector collector) => collector.FirstCollectionDone
             ? Results.Text("ready\n")
             : Results.Text("waiting for the first collection\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/", (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) =>
+        app.MapMethods("/", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) =>
             Results.Content(StatusPage.Render(store.Current, Summaries(store.Current, diagnosis, sources)), "text/html; charset=utf-8"));
-        app.MapGet("/api/tunnels", (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) => Results.Json(
+        app.MapMethods("/api/tunnels", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) => Results.Json(
             Summaries(store.Current, diagnosis, sources),
             ReportJson.Options.GetTypeInfo(typeof(IReadOnlyList<TunnelSummary>))));
-        app.MapGet("/tunnels/{name}/report", (string name, string? format, ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
+        app.MapMethods("/tunnels/{name}/report", ReadMethods, (string name, string? format, ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
         {
             var reportFormat = format switch
             {
@@ -87,10 +96,37 @@ public static class ExporterHost
     private static List<TunnelSummary> Summaries(ExporterConfig config, DiagnosisService diagnosis, SourceCollector sources) =>
         diagnosis.All().Select(view => TunnelSummaries.Build(config, view, sources.States)).ToList();
 
+    /// <summary>nosniff on every response (error bodies echo input as text/plain), and the configured headers.</summary>
+    private static Task SecurityHeadersMiddleware(HttpContext context, Func<Task> next)
+    {
+        var headers = context.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        foreach (var (name, value) in context.RequestServices.GetRequiredService<WebConfigStore>().Current.Config.Headers)
+        {
+            headers[name] = value;
+        }
+
+        return next();
+    }
+
+    /// <summary>Every endpoint only reads: anything but GET and HEAD is 405, /metrics included.</summary>
+    private static async Task ReadOnlyMiddleware(HttpContext context, Func<Task> next)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = "GET, HEAD";
+            await context.Response.WriteAsync("method not allowed: the exporter's endpoints are read-only (GET, HEAD)\n");
+            return;
+        }
+
+        await next();
+    }
+
     private static async Task BasicAuthMiddleware(HttpContext context, Func<Task> next)
     {
         var authenticator = context.RequestServices.GetRequiredService<BasicAuthenticator>();
-        if (authenticator.Enabled && !IsAuthorized(context.Request.Headers.Authorization.ToString(), authenticator))
+        if (authenticator.Enabled && !await IsAuthorizedAsync(context.Request.Headers.Authorization.ToString(), authenticator, context.RequestAborted))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{BasicAuthRealm}\"";
@@ -101,22 +137,24 @@ public static class ExporterHost
         await next();
     }
 
-    private static bool IsAuthorized(string header, BasicAuthenticator authenticator)
+    private static async Task<bool> IsAuthorizedAsync(string header, BasicAuthenticator authenticator, CancellationToken cancellationToken)
     {
         if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
 
+        string decoded;
         try
         {
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
-            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-            return colon > 0 && authenticator.Verify(decoded[..colon], decoded[(colon + 1)..]);
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
         }
         catch (FormatException)
         {
             return false;
         }
+
+        var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && await authenticator.VerifyAsync(decoded[..colon], decoded[(colon + 1)..], cancellationToken);
     }
 }
