@@ -34,6 +34,7 @@ internal static unsafe partial class KernelTimestamps
     private const int SoTimestampNs = 35; // SO_TIMESTAMPNS_OLD = SCM_TIMESTAMPNS: struct timespec on 64-bit
     private const int ClockRealtime = 0;
     private const int ShutRead = 0;
+    private const int DontWait = 0x40; // MSG_DONTWAIT
     private const int ControlHeaderLength = 16; // struct cmsghdr on 64-bit: size_t len, int level, int type
     private const int ControlBufferLength = 64;
     private const long NanosecondsPerSecond = 1_000_000_000;
@@ -69,11 +70,11 @@ internal static unsafe partial class KernelTimestamps
     }
 
     /// <summary>
-    /// One blocking <c>recvmsg</c>: the datagram into <paramref name="data"/>, the sender into
+    /// One <c>recvmsg</c> (blocking, or not with <paramref name="dontWait"/>: then EAGAIN when nothing is queued): the datagram into <paramref name="data"/>, the sender into
     /// <paramref name="address"/>, the kernel's receive time (CLOCK_REALTIME ns, 0 when the packet carries none) into
     /// <paramref name="receivedAt"/>. Returns the length read, or -1 with <paramref name="errno"/>.
     /// </summary>
-    public static int Receive(int fd, Span<byte> data, Span<byte> address, out long receivedAt, out int errno)
+    public static int Receive(int fd, Span<byte> data, Span<byte> address, bool dontWait, out long receivedAt, out int errno)
     {
         var control = stackalloc byte[ControlBufferLength];
         fixed (byte* dataPointer = data)
@@ -89,7 +90,7 @@ internal static unsafe partial class KernelTimestamps
                 Control = control,
                 ControlLength = ControlBufferLength,
             };
-            var length = ReceiveMessage(fd, &message, 0);
+            var length = ReceiveMessage(fd, &message, dontWait ? DontWait : 0);
             if (length < 0)
             {
                 errno = Marshal.GetLastPInvokeError();
