@@ -47,7 +47,6 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
     private readonly Lock _lock = new();
     private readonly PriorityQueue<(EchoSlot Slot, long Serial), long> _deadlines = new();
     private readonly Dictionary<IPAddress, SocketAddress> _destinations = [];
-    private readonly byte[] _packet = new byte[IcmpPacket.Length];
     private readonly ITimer _timeoutTimer;
     private readonly Thread _receiver;
     // Sequence number == index. Grown by doubling, all slots allocated then, so sending allocates nothing.
@@ -98,47 +97,74 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
 
     public void Send(ProbeRequest request, IProbeOutcomeSink sink)
     {
-        string? error = null;
-        lock (_lock)
+        Span<byte> packet = stackalloc byte[IcmpPacket.Length];
+        var slot = Prepare(request, sink, packet, out var serial, out var destination, out var refused);
+        if (slot is null)
         {
-            if (_disposed)
-            {
-                error = "the probe engine is stopped";
-            }
-            else if (TakeSlot(_time.GetTimestamp(), out var sequence) is not { } slot)
-            {
-                error = $"{SequenceSpace} probes are outstanding on one socket";
-            }
-            else
-            {
-                var serial = ++_nextSerial;
-                slot.Serial = serial;
-                slot.Target = request.Target;
-                slot.Sink = sink;
-                IcmpPacket.WriteEchoRequest(_packet, _family, _identifier, sequence, _token, serial);
-                var destination = Destination(request.Target);
-                slot.SentAt = _time.GetTimestamp();
-                // Last, as close to the sendto as the runtime allows: the kernel stamps the reply on this clock.
-                slot.SentAtRealtime = _kernelTimestamps ? KernelTimestamps.RealtimeNow() : 0;
-                try
-                {
-                    _socket.SendTo(_packet, SocketFlags.None, destination);
-                    slot.State = SlotState.Pending;
-                    slot.Deadline = slot.SentAt + (long)(request.Timeout.TotalSeconds * _time.TimestampFrequency);
-                    _deadlines.Enqueue((slot, serial), slot.Deadline);
-                    ArmTimer(slot.Deadline);
-                }
-                catch (SocketException e)
-                {
-                    slot.State = SlotState.Failed;
-                    error = e.Message;
-                }
-            }
+            sink.OnOutcome(ProbeOutcome.FailedWith(refused!));
+            return;
         }
 
-        if (error is not null)
+        // Outside the lock, so the receive thread woken by the reply does not wait for this thread to leave it.
+        if (_kernelTimestamps)
         {
-            sink.OnOutcome(ProbeOutcome.FailedWith(error));
+            // Last, as close to the sendto as the runtime allows: the kernel stamps the reply on this clock.
+            Volatile.Write(ref slot.SentAtRealtime, KernelTimestamps.RealtimeNow());
+        }
+
+        var errno = KernelTimestamps.SendTo(_socket.SafeHandle, packet, destination!);
+        if (errno == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (slot.Serial != serial || slot.State != SlotState.Pending)
+            {
+                return;
+            }
+
+            slot.State = SlotState.Failed;
+        }
+
+        sink.OnOutcome(ProbeOutcome.FailedWith(errno < 0 ? "the probe engine is stopped" : Marshal.GetPInvokeErrorMessage(errno)));
+    }
+
+    /// <summary>
+    /// Takes a slot for the probe, writes its packet and marks it pending with its deadline; null (and why) when the
+    /// engine is stopped or every sequence number is in flight.
+    /// </summary>
+    private EchoSlot? Prepare(ProbeRequest request, IProbeOutcomeSink sink, Span<byte> packet, out long serial, out SocketAddress? destination, out string? refused)
+    {
+        lock (_lock)
+        {
+            (serial, destination, refused) = (0, null, null);
+            if (_disposed)
+            {
+                refused = "the probe engine is stopped";
+                return null;
+            }
+
+            if (TakeSlot(_time.GetTimestamp(), out var sequence) is not { } slot)
+            {
+                refused = $"{SequenceSpace} probes are outstanding on one socket";
+                return null;
+            }
+
+            serial = ++_nextSerial;
+            slot.Serial = serial;
+            slot.Target = request.Target;
+            slot.Sink = sink;
+            IcmpPacket.WriteEchoRequest(packet, _family, _identifier, sequence, _token, serial);
+            destination = Destination(request.Target);
+            // Pending before the send: on loopback the reply is there before sendto returns.
+            slot.State = SlotState.Pending;
+            slot.SentAt = _time.GetTimestamp();
+            slot.Deadline = slot.SentAt + (long)(request.Timeout.TotalSeconds * _time.TimestampFrequency);
+            _deadlines.Enqueue((slot, serial), slot.Deadline);
+            ArmTimer(slot.Deadline);
+            return slot;
         }
     }
 
@@ -451,8 +477,8 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
 
         public long SentAt { get; set; }
 
-        /// <summary>CLOCK_REALTIME ns right before sendto, when the socket has kernel timestamps.</summary>
-        public long SentAtRealtime { get; set; }
+        /// <summary>CLOCK_REALTIME ns right before sendto, when the socket has kernel timestamps (a field: written with Volatile).</summary>
+        public long SentAtRealtime;
 
         public long Deadline { get; set; }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -104,6 +105,42 @@ internal static unsafe partial class KernelTimestamps
         }
     }
 
+    /// <summary>
+    /// <c>sendto(2)</c> of <paramref name="packet"/> to <paramref name="destination"/>: 0, the errno, or -1 when the
+    /// socket is already closed. Without the runtime's socket layer between the send time and the system call.
+    /// </summary>
+    public static int SendTo(SafeHandle socket, ReadOnlySpan<byte> packet, SocketAddress destination)
+    {
+        var added = false;
+        try
+        {
+            // Holds the descriptor open (and its number unused by anyone else) during the call.
+            socket.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            return -1;
+        }
+
+        try
+        {
+            var address = destination.Buffer.Span[..destination.Size];
+            fixed (byte* packetPointer = packet)
+            fixed (byte* addressPointer = address)
+            {
+                var sent = SendToNative((int)socket.DangerousGetHandle(), packetPointer, (nuint)packet.Length, 0, addressPointer, (uint)address.Length);
+                return sent < 0 ? Marshal.GetLastPInvokeError() : 0;
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>Makes a <c>recvmsg</c> blocked on <paramref name="socket"/> return (0 bytes), so its thread can end before the socket is closed.</summary>
     public static void WakeReceiver(Socket socket) =>
         // Unconnected sockets answer ENOTCONN, but the kernel marks the socket shut down and wakes its readers all the same.
@@ -139,6 +176,9 @@ internal static unsafe partial class KernelTimestamps
 
     [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
     private static partial nint ReceiveMessage(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "sendto", SetLastError = true)]
+    private static partial nint SendToNative(int fd, byte* buffer, nuint length, int flags, byte* address, uint addressLength);
 
     [LibraryImport("libc", EntryPoint = "clock_gettime")]
     private static partial int ClockGetTime(int clock, TimeSpec* time);
