@@ -15,9 +15,11 @@ namespace IpsecExporter.Probes.Icmp;
 internal sealed partial class IcmpSocketChannel : IEchoChannel
 {
     private const int SequenceSpace = ushort.MaxValue + 1;
+    private const int InitialSlots = 64;
     // Enough for an IPv4 header with options and our echo reply; longer datagrams are truncated, which is fine.
     private const int ReceiveBufferLength = 2048;
     private const int Interrupted = 4; // EINTR
+    private const int NothingQueued = 11; // EAGAIN
 
     // A kernel RTT longer than the monotonic one by more than this means CLOCK_REALTIME was stepped in between.
     private static readonly TimeSpan RealtimeStepTolerance = TimeSpan.FromMilliseconds(1);
@@ -25,6 +27,14 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
     // Timeouts are swept in batches: one timer wake-up per slack, not one per probe.
     private static readonly TimeSpan TimeoutSlack = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ReceiveErrorBackoff = TimeSpan.FromMilliseconds(100);
+
+    // A slot (a sequence number) is reused only once its probe is this old, so late and duplicate replies are still
+    // recognised that long; the slots grow (up to the whole sequence space) until they hold that much of the rate.
+    private static readonly TimeSpan SlotReuseAge = TimeSpan.FromMinutes(1);
+
+    // With kernel timestamps, when a reply is read does not change its RTT: the receive thread drains what is queued,
+    // then lets replies gather this long, instead of waking once per reply (the most of its CPU at 1,000 targets).
+    private static readonly TimeSpan ReceiveBatching = TimeSpan.FromMilliseconds(20);
 
     private readonly Socket _socket;
     private readonly IcmpSocketKind _kind;
@@ -35,12 +45,12 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
     private readonly ILogger _logger;
     private readonly bool _kernelTimestamps;
     private readonly Lock _lock = new();
-    private readonly EchoSlot?[] _slots = new EchoSlot?[SequenceSpace];
     private readonly PriorityQueue<(EchoSlot Slot, long Serial), long> _deadlines = new();
     private readonly Dictionary<IPAddress, SocketAddress> _destinations = [];
-    private readonly byte[] _packet = new byte[IcmpPacket.Length];
     private readonly ITimer _timeoutTimer;
     private readonly Thread _receiver;
+    // Sequence number == index. Grown by doubling, all slots allocated then, so sending allocates nothing.
+    private EchoSlot[] _slots = NewSlots([], InitialSlots);
     private long _timerDue = long.MaxValue;
     private int _nextSequence;
     private long _nextSerial;
@@ -63,7 +73,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
         _logger = logger;
         _kernelTimestamps = kernelTimestamps && KernelTimestamps.TryEnable(socket);
         _timestampSource = _kernelTimestamps ? IcmpTimestampSource.Kernel : IcmpTimestampSource.MonotonicClock;
-        _nextSequence = Random.Shared.Next(SequenceSpace);
+        _nextSequence = Random.Shared.Next(InitialSlots);
         _timeoutTimer = time.CreateTimer(_ => ExpireDue(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _receiver = new Thread(ReceiveLoop)
         {
@@ -87,47 +97,74 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
 
     public void Send(ProbeRequest request, IProbeOutcomeSink sink)
     {
-        string? error = null;
-        lock (_lock)
+        Span<byte> packet = stackalloc byte[IcmpPacket.Length];
+        var slot = Prepare(request, sink, packet, out var serial, out var destination, out var refused);
+        if (slot is null)
         {
-            if (_disposed)
-            {
-                error = "the probe engine is stopped";
-            }
-            else if (TakeSlot(out var sequence) is not { } slot)
-            {
-                error = $"{SequenceSpace} probes are outstanding on one socket";
-            }
-            else
-            {
-                var serial = ++_nextSerial;
-                slot.Serial = serial;
-                slot.Target = request.Target;
-                slot.Sink = sink;
-                IcmpPacket.WriteEchoRequest(_packet, _family, _identifier, sequence, _token, serial);
-                var destination = Destination(request.Target);
-                slot.SentAt = _time.GetTimestamp();
-                // Last, as close to the sendto as the runtime allows: the kernel stamps the reply on this clock.
-                slot.SentAtRealtime = _kernelTimestamps ? KernelTimestamps.RealtimeNow() : 0;
-                try
-                {
-                    _socket.SendTo(_packet, SocketFlags.None, destination);
-                    slot.State = SlotState.Pending;
-                    slot.Deadline = slot.SentAt + (long)(request.Timeout.TotalSeconds * _time.TimestampFrequency);
-                    _deadlines.Enqueue((slot, serial), slot.Deadline);
-                    ArmTimer(slot.Deadline);
-                }
-                catch (SocketException e)
-                {
-                    slot.State = SlotState.Failed;
-                    error = e.Message;
-                }
-            }
+            sink.OnOutcome(ProbeOutcome.FailedWith(refused!));
+            return;
         }
 
-        if (error is not null)
+        // Outside the lock, so the receive thread woken by the reply does not wait for this thread to leave it.
+        if (_kernelTimestamps)
         {
-            sink.OnOutcome(ProbeOutcome.FailedWith(error));
+            // Last, as close to the sendto as the runtime allows: the kernel stamps the reply on this clock.
+            Volatile.Write(ref slot.SentAtRealtime, KernelTimestamps.RealtimeNow());
+        }
+
+        var errno = KernelTimestamps.SendTo(_socket.SafeHandle, packet, destination!);
+        if (errno == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (slot.Serial != serial || slot.State != SlotState.Pending)
+            {
+                return;
+            }
+
+            slot.State = SlotState.Failed;
+        }
+
+        sink.OnOutcome(ProbeOutcome.FailedWith(errno < 0 ? "the probe engine is stopped" : Marshal.GetPInvokeErrorMessage(errno)));
+    }
+
+    /// <summary>
+    /// Takes a slot for the probe, writes its packet and marks it pending with its deadline; null (and why) when the
+    /// engine is stopped or every sequence number is in flight.
+    /// </summary>
+    private EchoSlot? Prepare(ProbeRequest request, IProbeOutcomeSink sink, Span<byte> packet, out long serial, out SocketAddress? destination, out string? refused)
+    {
+        lock (_lock)
+        {
+            (serial, destination, refused) = (0, null, null);
+            if (_disposed)
+            {
+                refused = "the probe engine is stopped";
+                return null;
+            }
+
+            if (TakeSlot(_time.GetTimestamp(), out var sequence) is not { } slot)
+            {
+                refused = $"{SequenceSpace} probes are outstanding on one socket";
+                return null;
+            }
+
+            serial = ++_nextSerial;
+            slot.Serial = serial;
+            slot.Target = request.Target;
+            slot.Sink = sink;
+            IcmpPacket.WriteEchoRequest(packet, _family, _identifier, sequence, _token, serial);
+            destination = Destination(request.Target);
+            // Pending before the send: on loopback the reply is there before sendto returns.
+            slot.State = SlotState.Pending;
+            slot.SentAt = _time.GetTimestamp();
+            slot.Deadline = slot.SentAt + (long)(request.Timeout.TotalSeconds * _time.TimestampFrequency);
+            _deadlines.Enqueue((slot, serial), slot.Deadline);
+            ArmTimer(slot.Deadline);
+            return slot;
         }
     }
 
@@ -169,14 +206,24 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
         }
     }
 
-    /// <summary>The next sequence number whose slot is not waiting for a reply (slots are reused as the sequence wraps).</summary>
-    private EchoSlot? TakeSlot(out ushort sequence)
+    /// <summary>
+    /// The next sequence number whose slot is not waiting for a reply. Slots are reused as the sequence wraps; when the
+    /// next one's probe is younger than <see cref="SlotReuseAge"/>, the slots double instead (up to 65,536).
+    /// </summary>
+    private EchoSlot? TakeSlot(long now, out ushort sequence)
     {
-        for (var tries = 0; tries < SequenceSpace; tries++)
+        var reuseAge = (long)(SlotReuseAge.TotalSeconds * _time.TimestampFrequency);
+        for (var tries = 0; tries < _slots.Length; tries++)
         {
+            if (_slots.Length < SequenceSpace && _slots[_nextSequence] is { State: not SlotState.Free } next && now - next.SentAt < reuseAge)
+            {
+                _nextSequence = _slots.Length;
+                _slots = NewSlots(_slots, _slots.Length * 2);
+            }
+
             sequence = (ushort)_nextSequence;
-            _nextSequence = (_nextSequence + 1) % SequenceSpace;
-            var slot = _slots[sequence] ??= new EchoSlot();
+            _nextSequence = (_nextSequence + 1) % _slots.Length;
+            var slot = _slots[sequence];
             if (slot.State != SlotState.Pending)
             {
                 return slot;
@@ -185,6 +232,19 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
 
         sequence = 0;
         return null;
+    }
+
+    /// <summary><paramref name="slots"/> at the same indices, then new free slots up to <paramref name="length"/>.</summary>
+    private static EchoSlot[] NewSlots(EchoSlot[] slots, int length)
+    {
+        var grown = new EchoSlot[length];
+        slots.CopyTo(grown, 0);
+        for (var i = slots.Length; i < length; i++)
+        {
+            grown[i] = new EchoSlot();
+        }
+
+        return grown;
     }
 
     private SocketAddress Destination(IPAddress target)
@@ -259,9 +319,10 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
         // Raw IPv4 sockets deliver the IP header; ICMPv6 and datagram sockets do not.
         var withIpv4Header = _kind == IcmpSocketKind.Raw && _family == AddressFamily.InterNetwork;
         var lastError = 0;
+        var draining = false;
         while (!_disposed)
         {
-            var length = KernelTimestamps.Receive(fd, buffer, from, out var kernelReceivedAt, out var errno);
+            var length = KernelTimestamps.Receive(fd, buffer, from, draining, out var kernelReceivedAt, out var errno);
             var receivedAt = _time.GetTimestamp();
             if (_disposed)
             {
@@ -272,6 +333,14 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
             {
                 if (errno == Interrupted)
                 {
+                    continue;
+                }
+
+                if (draining && errno == NothingQueued)
+                {
+                    // Everything queued is read: let the next replies gather, then block until there is one.
+                    draining = false;
+                    Thread.Sleep(ReceiveBatching);
                     continue;
                 }
 
@@ -292,6 +361,9 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
             {
                 Match(reply, from, receivedAt, kernelReceivedAt);
             }
+
+            // Batching is only for replies the kernel timed; monotonic RTTs need each reply read at once.
+            draining = _timestampSource == IcmpTimestampSource.Kernel;
         }
     }
 
@@ -302,6 +374,11 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
         var timedOut = false;
         lock (_lock)
         {
+            if (reply.Sequence >= _slots.Length)
+            {
+                return;
+            }
+
             var slot = _slots[reply.Sequence];
             if (slot is not { Sink: { } slotSink } || slot.Serial != reply.Serial || !IsFrom(from, _family, slot.Target!))
             {
@@ -400,8 +477,8 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
 
         public long SentAt { get; set; }
 
-        /// <summary>CLOCK_REALTIME ns right before sendto, when the socket has kernel timestamps.</summary>
-        public long SentAtRealtime { get; set; }
+        /// <summary>CLOCK_REALTIME ns right before sendto, when the socket has kernel timestamps (a field: written with Volatile).</summary>
+        public long SentAtRealtime;
 
         public long Deadline { get; set; }
 

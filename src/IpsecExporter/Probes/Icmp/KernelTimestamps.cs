@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -34,6 +35,7 @@ internal static unsafe partial class KernelTimestamps
     private const int SoTimestampNs = 35; // SO_TIMESTAMPNS_OLD = SCM_TIMESTAMPNS: struct timespec on 64-bit
     private const int ClockRealtime = 0;
     private const int ShutRead = 0;
+    private const int DontWait = 0x40; // MSG_DONTWAIT
     private const int ControlHeaderLength = 16; // struct cmsghdr on 64-bit: size_t len, int level, int type
     private const int ControlBufferLength = 64;
     private const long NanosecondsPerSecond = 1_000_000_000;
@@ -69,11 +71,11 @@ internal static unsafe partial class KernelTimestamps
     }
 
     /// <summary>
-    /// One blocking <c>recvmsg</c>: the datagram into <paramref name="data"/>, the sender into
+    /// One <c>recvmsg</c> (blocking, or not with <paramref name="dontWait"/>: then EAGAIN when nothing is queued): the datagram into <paramref name="data"/>, the sender into
     /// <paramref name="address"/>, the kernel's receive time (CLOCK_REALTIME ns, 0 when the packet carries none) into
     /// <paramref name="receivedAt"/>. Returns the length read, or -1 with <paramref name="errno"/>.
     /// </summary>
-    public static int Receive(int fd, Span<byte> data, Span<byte> address, out long receivedAt, out int errno)
+    public static int Receive(int fd, Span<byte> data, Span<byte> address, bool dontWait, out long receivedAt, out int errno)
     {
         var control = stackalloc byte[ControlBufferLength];
         fixed (byte* dataPointer = data)
@@ -89,7 +91,7 @@ internal static unsafe partial class KernelTimestamps
                 Control = control,
                 ControlLength = ControlBufferLength,
             };
-            var length = ReceiveMessage(fd, &message, 0);
+            var length = ReceiveMessage(fd, &message, dontWait ? DontWait : 0);
             if (length < 0)
             {
                 errno = Marshal.GetLastPInvokeError();
@@ -100,6 +102,42 @@ internal static unsafe partial class KernelTimestamps
             errno = 0;
             receivedAt = ReadTimestamp(new ReadOnlySpan<byte>(control, (int)Math.Min(message.ControlLength, ControlBufferLength)));
             return (int)length;
+        }
+    }
+
+    /// <summary>
+    /// <c>sendto(2)</c> of <paramref name="packet"/> to <paramref name="destination"/>: 0, the errno, or -1 when the
+    /// socket is already closed. Without the runtime's socket layer between the send time and the system call.
+    /// </summary>
+    public static int SendTo(SafeHandle socket, ReadOnlySpan<byte> packet, SocketAddress destination)
+    {
+        var added = false;
+        try
+        {
+            // Holds the descriptor open (and its number unused by anyone else) during the call.
+            socket.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            return -1;
+        }
+
+        try
+        {
+            var address = destination.Buffer.Span[..destination.Size];
+            fixed (byte* packetPointer = packet)
+            fixed (byte* addressPointer = address)
+            {
+                var sent = SendToNative((int)socket.DangerousGetHandle(), packetPointer, (nuint)packet.Length, 0, addressPointer, (uint)address.Length);
+                return sent < 0 ? Marshal.GetLastPInvokeError() : 0;
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.DangerousRelease();
+            }
         }
     }
 
@@ -138,6 +176,9 @@ internal static unsafe partial class KernelTimestamps
 
     [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
     private static partial nint ReceiveMessage(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "sendto", SetLastError = true)]
+    private static partial nint SendToNative(int fd, byte* buffer, nuint length, int flags, byte* address, uint addressLength);
 
     [LibraryImport("libc", EntryPoint = "clock_gettime")]
     private static partial int ClockGetTime(int clock, TimeSpec* time);
