@@ -120,7 +120,7 @@ public sealed class SntpClient(TimeProvider time)
     }
 
     private static int Read(Socket socket, byte[] reply, out long receivedAt, out int errno) =>
-        KernelTimestamps.Receive((int)socket.SafeHandle.DangerousGetHandle(), reply, stackalloc byte[KernelTimestamps.AddressBufferLength], out receivedAt, out errno);
+        KernelTimestamps.Receive((int)socket.SafeHandle.DangerousGetHandle(), reply, stackalloc byte[KernelTimestamps.AddressBufferLength], dontWait: true, out receivedAt, out errno);
 
     private static SntpMeasurement Measure(byte[] reply, DateTimeOffset t1, DateTimeOffset t4, IPEndPoint server)
     {
