@@ -13,9 +13,11 @@ public sealed class ExporterMetrics
 
     private readonly Action<string>[] _tunnelRemovers;
 
-    public ExporterMetrics(string version)
+    public ExporterMetrics(string version, string revision = "unknown")
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
+        // process_* (CPU, memory, file descriptors, start time) and dotnet_* (GC, threads, JIT) of this process.
+        DotNetStats.Register(Registry);
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         var quiet = new GaugeConfiguration { SuppressInitialValue = true };
         var quietCounter = new CounterConfiguration { SuppressInitialValue = true };
@@ -71,8 +73,8 @@ public sealed class ExporterMetrics
         SourceLastSuccess = factory.CreateGauge("ipsec_source_last_success_timestamp_seconds", "Unix time of the last successful collection from the source.", ["source"]);
         SourceCollectDuration = factory.CreateGauge("ipsec_source_collect_duration_seconds", "Duration of the last collection from the source.", ["source"]);
 
-        BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version"]);
-        BuildInfo.WithLabels(version).Set(1);
+        BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version", "revision", "runtime"]);
+        BuildInfo.WithLabels(version, revision, System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription).Set(1);
         ConfigLastReloadSuccessful = factory.CreateGauge("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.");
 
         _tunnelRemovers = [Remover(TunnelInfo), Remover(GatewayPingRequests), Remover(GatewayPingResponses), Remover(GatewayPingRtt),
