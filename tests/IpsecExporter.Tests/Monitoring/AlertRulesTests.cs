@@ -18,7 +18,7 @@ public sealed partial class AlertRulesTests
     private static readonly string[] SpecAlerts =
     [
         "IpsecTunnelAsymmetricTraffic", "IpsecDuplicateChildSas", "IpsecPhase2Missing", "IpsecPhase1Down", "IpsecGatewayPacketLoss",
-        "IpsecGatewayUnreachable", "IpsecInsideUnreachable", "IpsecPublicIpChanged", "IpsecPublicIpUnexpected", "IpsecRemoteGatewayAddressChanged", "IpsecClockSkew",
+        "IpsecGatewayUnreachable", "IpsecInsideUnreachable", "IpsecPublicIpChanged", "IpsecPublicIpUnexpected", "IpsecRemoteGatewayAddressChanged", "IpsecRemoteGatewayUnresolvable", "IpsecClockSkew",
         "IpsecBestPracticeViolated", "IpsecRekeyCollision", "IpsecSourceDown", "IpsecExporterDown",
     ];
 

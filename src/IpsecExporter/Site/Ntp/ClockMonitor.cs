@@ -149,14 +149,16 @@ public sealed partial class ClockMonitor : PeriodicService
     private void Publish(ClockSample sample, ClockSample? previous)
     {
         _metrics.ClockProbeSuccess.WithLabels(sample.Server).Set(sample.Succeeded ? 1 : 0);
-        if (sample.Offset is { } offset)
+        if (sample is { Offset: { } offset, Delay: { } delay })
         {
             _metrics.ClockOffset.WithLabels(sample.Server).Set(offset.TotalSeconds);
+            _metrics.ClockDelay.WithLabels(sample.Server).Set(delay.TotalSeconds);
         }
         else
         {
             // A stale offset would look like a measurement.
             _metrics.ClockOffset.RemoveLabelled(sample.Server);
+            _metrics.ClockDelay.RemoveLabelled(sample.Server);
         }
 
         if (sample.Error is not null && previous?.Error != sample.Error)
@@ -174,6 +176,7 @@ public sealed partial class ClockMonitor : PeriodicService
             if (!configured.Contains(server))
             {
                 _metrics.ClockOffset.RemoveLabelled(server);
+                _metrics.ClockDelay.RemoveLabelled(server);
                 _metrics.ClockProbeSuccess.RemoveLabelled(server);
             }
         }

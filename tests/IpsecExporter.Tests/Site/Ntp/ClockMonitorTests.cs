@@ -37,6 +37,7 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
         var sample = Assert.Single(monitor.Samples);
         Assert.InRange(sample.Offset!.Value.TotalSeconds, -0.01, 0.01);
         Assert.Contains($"ipsec_clock_offset_seconds{{server=\"{chrony.Server}\"}} ", text, StringComparison.Ordinal);
+        Assert.InRange(MetricsText.Value(text, $"ipsec_clock_delay_seconds{{server=\"{chrony.Server}\"}}")!.Value, 0, 0.05);
     }
 
     /// <summary>
