@@ -320,7 +320,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         {
             var path = $"sources[{i}]";
             // The type decides which keys the entry may have, so it is read before the entry is checked.
-            var type = items[i] is YamlMappingNode entry && entry.Children.TryGetValue(new YamlScalarNode("type"), out var typeNode) && typeNode is YamlScalarNode { Value: { } text }
+            var type = items[i] is YamlMappingNode entry && entry.Children.TryGetValue(new YamlScalarNode("type"), out var typeNode) && typeNode is YamlScalarNode { Value: { Length: > 0 } text } && !YamlMap.IsNull(typeNode)
                 ? text
                 : null;
             var sourceType = type is null ? null : sourceTypes.Find(type);

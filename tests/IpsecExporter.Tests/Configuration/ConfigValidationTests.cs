@@ -38,6 +38,7 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-unknown-source.yaml", 7, 13, "tunnels[0].source: unknown source 'fw1' (sources: gw)")]
     [InlineData("invalid-source-not-named.yaml", 7, 5, "tunnels[0]: missing required key 'source' (needed when more than one source is configured)")]
     [InlineData("invalid-duplicate-source.yaml", 5, 13, "sources[1].name: duplicate source name 'gw'")]
+    [InlineData("invalid-source-type-empty.yaml", 3, 5, "sources[0]: missing required key 'type'")]
     [InlineData("invalid-source-type.yaml", 4, 23, "sources[0].type: unknown source type 'racoon' (supported:")]
     [InlineData("invalid-inline-secret.yaml", 6, 5, "sources[0].token: inline secrets are not allowed: put the token in a file and set token_file, or set token_env")]
     [InlineData("invalid-remote-gateway.yaml", 7, 21, "tunnels[0].remote_gateway: 'branch b.example.net' is neither an IP address nor a DNS name")]
