@@ -1,3 +1,4 @@
+using System.Net;
 using System.Globalization;
 using System.Text;
 
@@ -34,12 +35,12 @@ public static class Diagnoser
         var phase1 = CheckPhase1(latest);
         var (phase2, duplicates, allPairsMissing) = CheckPhase2(history, latest, options);
         var (traffic, oneWay, oneWayPairs) = CheckTraffic(baseline, latest, span);
-        var inside = CheckInside(baseline, latest, span);
+        var (inside, noInsideAnswers) = CheckInside(baseline, latest, span);
         var practices = CheckBestPractices(latest.BestPractices);
         List<CheckResult> checks = [internet, gateway, phase1, phase2, traffic, inside, practices];
 
         var firstFailing = checks.FirstOrDefault(c => c.State == CheckState.Fail)?.Check;
-        var (verdict, reason) = Conclude(latest, internet, phase1, phase2, duplicates, allPairsMissing, traffic, oneWayPairs, inside, checks);
+        var (verdict, reason) = Conclude(latest, internet, phase1, phase2, duplicates, allPairsMissing, traffic, oneWayPairs, inside, noInsideAnswers, checks);
         return new TunnelDiagnosis(tunnel, now, verdict, reason, firstFailing, checks);
     }
 
@@ -62,6 +63,7 @@ public static class Diagnoser
         CheckResult traffic,
         string? oneWayPairs,
         CheckResult inside,
+        bool noInsideAnswers,
         List<CheckResult> checks)
     {
         var passesTraffic = traffic.State == CheckState.Pass || inside.State == CheckState.Pass;
@@ -99,7 +101,7 @@ public static class Diagnoser
             return (Verdict.Down, $"no local internet connectivity: {internet.Evidence}");
         }
 
-        if (inside.State == CheckState.Fail && traffic.State != CheckState.Pass)
+        if (noInsideAnswers && traffic.State != CheckState.Pass)
         {
             return (Verdict.Down, $"no inside target answers through the tunnel: {inside.Evidence}");
         }
@@ -312,41 +314,59 @@ public static class Diagnoser
         return (new(Checks.TrafficBothDirections, state, evidence), oneWay, oneWay ? string.Join("; ", oneWayParts) : null);
     }
 
-    private static CheckResult CheckInside(TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    /// <summary>
+    /// The article's "try multiple IP addresses", per network pair: each pair is its own CHILD SA and desynchronizes on
+    /// its own, so another pair's answers prove nothing about this one. Fails when a probed pair has no answering
+    /// target (the pair carries nothing back); a silent target beside an answering one of its pair is that host's
+    /// problem. <c>NoneAnswers</c>: no target of the whole tunnel answers.
+    /// </summary>
+    private static (CheckResult Result, bool NoneAnswers) CheckInside(TunnelSample baseline, TunnelSample latest, TimeSpan span)
     {
         if (latest.Inside.Count == 0)
         {
-            return new(Checks.InsideReachable, CheckState.Unknown, "no inside targets configured");
+            return (new(Checks.InsideReachable, CheckState.Unknown, "no inside targets configured"), false);
         }
 
+        var networks = latest.Pairs.Select(p => (Pair: p, Remote: IPNetwork.TryParse(p.Remote, out var remote) ? remote : (IPNetwork?)null)).ToList();
+        var byPair = latest.Inside
+            .GroupBy(t => networks.FirstOrDefault(n => n.Remote?.Contains(t.Target) == true).Pair)
+            .ToList();
         var parts = new List<string>();
-        var answering = 0;
-        var probed = 0;
-        foreach (var target in latest.Inside)
+        var probedPairs = 0;
+        var silentPairs = 0;
+        var answeringTargets = 0;
+        foreach (var pair in byPair)
         {
-            var before = baseline.Inside.FirstOrDefault(t => t.Target.Equals(target.Target))?.Counts;
-            var (requests, responses) = Delta(before, target.Counts);
-            if (requests == 0)
+            var results = pair.Select(target =>
             {
-                parts.Add($"{target.Target}: not probed yet");
-                continue;
+                var before = baseline.Inside.FirstOrDefault(t => t.Target.Equals(target.Target))?.Counts;
+                var (requests, responses) = Delta(before, target.Counts);
+                return (target.Target, target.Counts.LastRtt, Requests: requests, Responses: responses);
+            }).ToList();
+            var answering = results.Count(r => r.Responses > 0);
+            var probed = results.Count(r => r.Requests > 0);
+            answeringTargets += answering;
+            if (probed > 0)
+            {
+                probedPairs++;
+                silentPairs += answering == 0 ? 1 : 0;
             }
 
-            probed++;
-            if (responses > 0)
+            var texts = results.Select(r => r switch
             {
-                answering++;
-                var rtt = target.Counts.LastRtt is { } r ? $", RTT {FormatRtt(r)}" : "";
-                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{target.Target}: {responses}/{requests} replies{rtt}"));
-            }
-            else
-            {
-                parts.Add($"{target.Target}: no reply to {requests} echo requests");
-            }
+                { Requests: 0 } => $"{r.Target}: not probed yet",
+                { Responses: > 0 } => string.Create(CultureInfo.InvariantCulture, $"{r.Target}: {r.Responses}/{r.Requests} replies{(r.LastRtt is { } rtt ? $", RTT {FormatRtt(rtt)}" : "")}"),
+                _ when answering > 0 => $"{r.Target}: no reply to {r.Requests} echo requests (another target of its pair answers: a problem of that host)",
+                _ when results.Count == 1 => $"{r.Target}: no reply to {r.Requests} echo requests (the pair's only inside target: add a second one to tell a host fault from a desynchronized SA)",
+                _ => $"{r.Target}: no reply to {r.Requests} echo requests",
+            });
+            var prefix = byPair.Count > 1 && pair.Key is { } p ? $"{p.Local} <-> {p.Remote}: " : "";
+            parts.Add(prefix + string.Join("; ", texts));
         }
 
-        var state = probed == 0 ? CheckState.Unknown : answering > 0 ? CheckState.Pass : CheckState.Fail;
-        return new(Checks.InsideReachable, state, string.Join("; ", parts) + (span > TimeSpan.Zero ? $" over {Format(span)}" : ""));
+        var state = probedPairs == 0 ? CheckState.Unknown : silentPairs > 0 ? CheckState.Fail : CheckState.Pass;
+        var evidence = string.Join("; ", parts) + (span > TimeSpan.Zero ? $" over {Format(span)}" : "");
+        return (new(Checks.InsideReachable, state, evidence), probedPairs > 0 && answeringTargets == 0);
     }
 
     private static CheckResult CheckBestPractices(IReadOnlyList<PracticeResult> practices)

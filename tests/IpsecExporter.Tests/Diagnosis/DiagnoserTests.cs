@@ -272,6 +272,62 @@ public sealed class DiagnoserTests
         Assert.Equal("one-way traffic: 10.1.0.0/24 <-> 10.2.0.0/24: sent +4000, received +0 bytes over 2m (nothing comes back)", desynchronized.Reason);
     }
 
+    /// <summary>
+    /// Two pairs, two CHILD SAs: the only target of the second pair stops answering while the first pair's target
+    /// answers. The first pair's answer proves nothing about the second: the inside step fails for that pair (never "the
+    /// tunnel works"), and with its pings as its only traffic the pair sends and receives nothing: desynchronized.
+    /// </summary>
+    [Fact]
+    public void A_silent_pair_is_not_excused_by_another_pair_answering()
+    {
+        var before = Healthy(0) with
+        {
+            Pairs = [Pair(1, 1000, 1000), Pair(1, 1000, 1000, "10.1.1.0/24", "10.2.1.0/24")],
+            Inside = [Inside(1000, 1000), Inside(1000, 1000, "10.2.1.1")],
+        };
+        var after = Healthy(120) with
+        {
+            Pairs = [Pair(1, 1120, 1120), Pair(1, 1120, 1000, "10.1.1.0/24", "10.2.1.0/24")],
+            Inside = [Inside(1120, 1120), Inside(1120, 1000, "10.2.1.1")],
+        };
+
+        var diagnosis = Diagnose(before, after);
+
+        Assert.Equal(Verdict.Desynchronized, diagnosis.Verdict);
+        var inside = diagnosis.Check(Checks.InsideReachable);
+        Assert.Equal(CheckState.Fail, inside.State);
+        Assert.Equal(
+            "10.1.0.0/24 <-> 10.2.0.0/24: 10.2.0.1: 120/120 replies, RTT 480 µs; 10.1.1.0/24 <-> 10.2.1.0/24: 10.2.1.1: no reply to 120 echo requests (the pair's only inside target: add a second one to tell a host fault from a desynchronized SA) over 2m",
+            inside.Evidence);
+    }
+
+    /// <summary>A pair's counters grow both ways (other traffic) but none of its inside targets answers: degraded, not down.</summary>
+    [Fact]
+    public void A_pair_whose_targets_are_silent_while_another_answers_is_degraded_not_down()
+    {
+        var pairs = (ulong n) => (PairSample[])[Pair(1, n, n), Pair(1, n, n, "10.1.1.0/24", "10.2.1.0/24")];
+        var before = Healthy(0) with { Pairs = pairs(1000), Inside = [Inside(1000, 1000), Inside(1000, 1000, "10.2.1.1"), Inside(1000, 1000, "10.2.1.2")] };
+        var after = Healthy(120) with { Pairs = pairs(1120), Inside = [Inside(1120, 1120), Inside(1120, 1000, "10.2.1.1"), Inside(1120, 1000, "10.2.1.2")] };
+
+        var diagnosis = Diagnose(before, after);
+
+        Assert.Equal((Verdict.Degraded, Checks.InsideReachable), (diagnosis.Verdict, diagnosis.FirstFailingCheck));
+        Assert.Contains("10.1.1.0/24 <-> 10.2.1.0/24: 10.2.1.1: no reply to 120 echo requests; 10.2.1.2: no reply to 120 echo requests", diagnosis.Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>One target of a pair silent, another of the same pair answering: that host's problem, the pair works.</summary>
+    [Fact]
+    public void A_silent_target_beside_an_answering_one_of_its_pair_is_that_hosts_problem()
+    {
+        var before = Healthy(0) with { Inside = [Inside(1000, 1000), Inside(1000, 1000, "10.2.0.20")] };
+        var after = Healthy(120) with { Inside = [Inside(1120, 1120), Inside(1120, 1000, "10.2.0.20")] };
+
+        var inside = Diagnose(before, after).Check(Checks.InsideReachable);
+
+        Assert.Equal(CheckState.Pass, inside.State);
+        Assert.Contains("10.2.0.20: no reply to 120 echo requests (another target of its pair answers: a problem of that host)", inside.Evidence, StringComparison.Ordinal);
+    }
+
     private static TunnelDiagnosis Diagnose(params TunnelSample[] history) => Diagnoser.Diagnose("hq-branch-b", history, Options, history[^1].At);
 
     /// <summary>A healthy tunnel at <paramref name="seconds"/>: one probe and one packet each way per second.</summary>
