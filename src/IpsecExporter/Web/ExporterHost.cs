@@ -34,6 +34,12 @@ public static class ExporterHost
         var services = builder.Services;
         services.AddExporter(config);
         services.AddHostedService<ConfigReloadService>();
+        if (commandLine.Shard is not null)
+        {
+            // Reloads keep the command line's shard (this registration replaces AddExporter's loader).
+            services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()) { ShardOverride = commandLine.Shard });
+        }
+
         services.AddSingleton(new BasicAuthenticator(webConfig?.BasicAuthUsers ?? new Dictionary<string, string>()));
         configureServices?.Invoke(services);
 

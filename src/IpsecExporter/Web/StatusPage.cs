@@ -38,6 +38,12 @@ public static class StatusPage
             html.Append(E(config.Site.Location)).Append(" · ");
         }
 
+        if (config.Shard is not null)
+        {
+            html.Append("<span id=\"shard\">shard ").Append(E(config.Shard.ToString())).Append(": ").Append(config.Tunnels.Count)
+                .Append(" of the ").Append(config.TunnelsInFile).Append(" tunnels in the configuration</span> · ");
+        }
+
         html.Append("updated ").Append(E(now.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)));
         html.Append(" · checks look back ").Append(E(Diagnoser.Format(config.Diagnosis.Window))).Append(" · refreshes every 10s</p>");
         html.Append("<table id=\"tunnels\"><thead><tr><th>tunnel</th><th>verdict</th>");
