@@ -26,6 +26,9 @@ promtool check rules "$work/rules.json"
 
 echo "-- API schemas"
 node scripts/validate/kubernetes.mjs deploy/kubernetes
+node scripts/validate/kubernetes.mjs deploy/kubernetes/sharded
+grep -q -- '"--shard", "$(SHARD)/3"' deploy/kubernetes/sharded/statefulset.yaml && grep -q '^  replicas: 3$' deploy/kubernetes/sharded/statefulset.yaml ||
+  { echo "FAIL: the StatefulSet's --shard count and replicas differ" >&2; exit 1; }
 
 echo "-- the ConfigMap's configuration"
 node -e '

@@ -42,7 +42,7 @@ public static class CliApp
             return await HealthcheckAsync(commandLine, stdout, stderr);
         }
 
-        var loader = new ConfigLoader(SaSourceRegistry.BuiltIn());
+        var loader = new ConfigLoader(SaSourceRegistry.BuiltIn()) { ShardOverride = commandLine.Shard };
         ExporterConfig config;
         WebConfig? webConfig = null;
         try
@@ -62,7 +62,9 @@ public static class CliApp
         switch (commandLine.Command)
         {
             case Command.CheckConfig:
-                await stdout.WriteLineAsync($"{commandLine.ConfigPath}: valid ({config.Tunnels.Count} tunnel(s), {config.Sources.Count} source(s))");
+                await stdout.WriteLineAsync(config.Shard is null
+                    ? $"{commandLine.ConfigPath}: valid ({config.Tunnels.Count} tunnel(s), {config.Sources.Count} source(s))"
+                    : $"{commandLine.ConfigPath}: valid (shard {config.Shard}: {config.Tunnels.Count} of {config.TunnelsInFile} tunnel(s), {config.Sources.Count} source(s))");
                 return Ok;
             case Command.Diagnose:
                 return await DiagnoseCommand.RunAsync(commandLine, config, stdout, stderr);

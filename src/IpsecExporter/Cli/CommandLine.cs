@@ -1,3 +1,4 @@
+using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
 using System.Net;
 
@@ -22,6 +23,9 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
     /// <summary>diagnose is a one-shot check; an hour is already longer than anyone waits at a terminal.</summary>
     public static readonly TimeSpan MaxDiagnoseDuration = TimeSpan.FromHours(1);
 
+    /// <summary><c>--shard I/N</c>: run only the tunnels of that shard (overrides the file's <c>sharding:</c>).</summary>
+    public ShardConfig? Shard { get; init; }
+
     /// <summary>How long <c>diagnose</c> observes before concluding.</summary>
     public TimeSpan Duration { get; init; } = DefaultDiagnoseDuration;
 
@@ -31,9 +35,9 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
         ipsec-exporter: tells whether IPsec tunnels really work, not just whether Phase 1 was negotiated.
 
         Usage:
-          ipsec-exporter [run] --config FILE [--listen ADDR:PORT] [--web-config FILE]
-          ipsec-exporter check-config --config FILE
-          ipsec-exporter diagnose --config FILE [--tunnel NAME] [--format text|markdown|json] [--duration 10s]
+          ipsec-exporter [run] --config FILE [--listen ADDR:PORT] [--web-config FILE] [--shard I/N]
+          ipsec-exporter check-config --config FILE [--shard I/N]
+          ipsec-exporter diagnose --config FILE [--tunnel NAME] [--format text|markdown|json] [--duration 10s] [--shard I/N]
           ipsec-exporter healthcheck [--listen ADDR:PORT] [--web-config FILE]
           ipsec-exporter --help | --version
 
@@ -45,6 +49,7 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
           --tunnel NAME       diagnose only this tunnel
           --format FORMAT     diagnose output: text, markdown or json [default: text]
           --duration DURATION how long diagnose observes traffic and pings before concluding [default: 10s]
+          --shard I/N         own only the tunnels whose name hashes to shard I of N (0-based; docs/SCALING.md)
 
         Exit codes: 0 ok, 1 runtime error, 2 invalid configuration or usage.
         """;
@@ -56,6 +61,7 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
         var listen = DefaultListen;
         var format = ReportFormat.Text;
         var duration = DefaultDiagnoseDuration;
+        ShardConfig? shard = null;
         var index = 0;
         if (args.Count > 0 && !args[0].StartsWith('-'))
         {
@@ -112,6 +118,14 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
                     }
 
                     break;
+                case "--shard":
+                    var shardText = Value();
+                    if (!ShardConfig.TryParse(shardText, out shard))
+                    {
+                        throw new UsageException($"--shard: invalid shard '{shardText}' (expected {ShardConfig.Syntax})");
+                    }
+
+                    break;
                 default:
                     throw new UsageException($"unknown option '{arg}'");
             }
@@ -137,7 +151,7 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
             throw new UsageException("--config FILE is required");
         }
 
-        return new CommandLine(command, config, listen, webConfig, tunnel, format) { Duration = duration };
+        return new CommandLine(command, config, listen, webConfig, tunnel, format) { Duration = duration, Shard = shard };
     }
 
     private static IPEndPoint ParseListen(string text)

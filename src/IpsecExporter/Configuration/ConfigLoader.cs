@@ -44,7 +44,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     public const string DefaultGoogleTxtServer = "ns1.google.com";
     public const string DefaultOpenDnsAServer = "resolver1.opendns.com";
 
-    private static readonly string[] RootKeys = ["site", "sources", "tunnels", "probes", "diagnosis", "grafana_url", "remote_gateway_resolution", "best_practices"];
+    private static readonly string[] RootKeys = ["site", "sources", "tunnels", "probes", "diagnosis", "grafana_url", "remote_gateway_resolution", "best_practices", "sharding"];
     private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers", "ntp_interval", "ntp_timeout", "ntp_samples"];
     private static readonly string[] LookupKeys = ["method", "server", "query", "url", "interval", "timeout", "cross_check"];
     private static readonly string[] CrossCheckKeys = ["method", "server", "query", "url", "timeout"];
@@ -69,6 +69,9 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         ["secret"] = "inline secrets are not allowed: use token_file/password_file or token_env/password_env",
         ["api_secret"] = "inline secrets are not allowed: use token_file/password_file or token_env/password_env",
     };
+
+    /// <summary><c>--shard</c>: replaces the file's <c>sharding:</c>, on every reload too.</summary>
+    public ShardConfig? ShardOverride { get; init; }
 
     /// <summary>Loads and validates <paramref name="path"/>; throws <see cref="ConfigException"/> with every error.</summary>
     public ExporterConfig Load(string path) => Parse(path, YamlDocuments.ReadFile(path, "configuration file"));
@@ -119,11 +122,29 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         var grafana = map.HttpUrl("grafana_url");
         var resolution = ParseRemoteGatewayResolution(map, errors);
         var bestPractices = ParseBestPractices(map, errors);
-        return site is null ? null : new ExporterConfig(Path.GetFullPath(path), site, sources, tunnels, probes, diagnosis, grafana)
+        var shard = ShardOverride ?? ParseSharding(map, errors);
+        var config = site is null ? null : new ExporterConfig(Path.GetFullPath(path), site, sources, tunnels, probes, diagnosis, grafana)
         {
             RemoteGatewayResolution = resolution,
             BestPractices = bestPractices,
         };
+        return shard is null ? config : config is null ? null : shard.Apply(config);
+    }
+
+    private static ShardConfig? ParseSharding(YamlMap root, ConfigErrors errors)
+    {
+        var text = root.String("sharding");
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!ShardConfig.TryParse(text, out var shard))
+        {
+            errors.Add(root.ValueNode("sharding")!, $"sharding: invalid shard '{text}' (expected {ShardConfig.Syntax})");
+        }
+
+        return shard;
     }
 
     private static SiteConfig? ParseSite(YamlMap root, ConfigErrors errors)

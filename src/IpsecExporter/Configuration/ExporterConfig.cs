@@ -23,6 +23,12 @@ public sealed record ExporterConfig(
     public RemoteGatewayResolutionConfig RemoteGatewayResolution { get; init; } = ConfigLoader.DefaultRemoteGatewayResolution;
 
     public BestPracticesConfig BestPractices { get; init; } = ConfigLoader.DefaultBestPractices;
+
+    /// <summary>Set when this replica runs one shard (<c>--shard</c> or <c>sharding:</c>): <see cref="Tunnels"/> is then its part only.</summary>
+    public ShardConfig? Shard { get; init; }
+
+    /// <summary>How many tunnels the file describes, all shards together (meaningful when <see cref="Shard"/> is set).</summary>
+    public int TunnelsInFile { get; init; }
 }
 
 public sealed record SiteConfig(

@@ -41,6 +41,12 @@ public static class ExporterHost
         services.AddExporter(config);
         services.AddSingleton(sp => new WebConfigStore(webConfig, sp.GetRequiredService<ILogger<WebConfigStore>>()));
         services.AddHostedService<ConfigReloadService>();
+        if (commandLine.Shard is not null)
+        {
+            // Reloads keep the command line's shard (this registration replaces AddExporter's loader).
+            services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()) { ShardOverride = commandLine.Shard });
+        }
+
         services.AddSingleton<BasicAuthenticator>();
         configureServices?.Invoke(services);
 

@@ -154,6 +154,12 @@ public static class StatusPage
             html.Append(E(config.Site.Location)).Append(" · ");
         }
 
+        if (config.Shard is not null)
+        {
+            html.Append("<span id=\"shard\">shard ").Append(E(config.Shard.ToString())).Append(": ").Append(config.Tunnels.Count)
+                .Append(" of the ").Append(config.TunnelsInFile).Append(" tunnels in the configuration</span> · ");
+        }
+
         html.Append("updated <span id=\"updated\"></span> · checks look back ").Append(E(Diagnoser.Format(config.Diagnosis.Window)))
             .Append(" · worst first; click a tunnel for its evidence<span id=\"refresh\"></span></p>");
         html.Append("<table id=\"tunnels\"><thead><tr><th>tunnel</th><th>verdict</th>");

@@ -47,6 +47,7 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-inside-no-targets.yaml", 9, 42, "tunnels[0].inside.targets: at least one inside target address is required")]
     [InlineData("invalid-url.yaml", 3, 14, "grafana_url: invalid URL 'grafana.example.net' (expected http:// or https://)")]
     [InlineData("invalid-url-credentials.yaml", 5, 10, "site.public_ip_lookup.url: credentials in the URL are not allowed (inline secret); use a *_file or *_env setting")]
+    [InlineData("invalid-sharding.yaml", 3, 11, "sharding: invalid shard '3/3' (expected I/N with 0 <= I < N, e.g. 0/3)")]
     [InlineData("invalid-lookup-method.yaml", 3, 31, "site.public_ip_lookup.method: unknown method 'stun' (expected dns, http or none)")]
     [InlineData("invalid-ntp-server.yaml", 3, 17, "site.ntp_servers: invalid server 'ntp.example.net:99999'")]
     [InlineData("invalid-public-ip-lookup-query.yaml", 5, 12, "site.public_ip_lookup.query: unknown query 'cloudflare-txt' (expected google-txt or opendns-a)")]
