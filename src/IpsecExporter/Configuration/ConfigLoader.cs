@@ -158,7 +158,11 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         var ntp = map.StringList("ntp_servers");
         foreach (var (node, value) in ntp)
         {
-            if (!HostAndPort.TryParse(value, out _))
+            if (value.Contains('@', StringComparison.Ordinal))
+            {
+                errors.Add(node, $"site.ntp_servers: {YamlMap.UserInfoNotAllowed}");
+            }
+            else if (!HostAndPort.TryParse(value, out _))
             {
                 errors.Add(node, $"site.ntp_servers: invalid server '{value}' (expected a host name or IP, optionally with :port)");
             }
@@ -295,6 +299,12 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     private static string? HostOrHostPort(YamlMap map, string key, ConfigErrors errors)
     {
         var text = map.String(key);
+        if (text is not null && text.Contains('@', StringComparison.Ordinal))
+        {
+            errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: {YamlMap.UserInfoNotAllowed}");
+            return null;
+        }
+
         if (text is not null && !HostAndPort.TryParse(text, out _))
         {
             errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: invalid server '{text}' (expected a host name or IP, optionally with :port)");
@@ -338,7 +348,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
             var source = new SourceConfig(
                 name ?? "",
                 type ?? "",
-                map.String("uri") ?? map.String("url"),
+                SourceAddress(map, errors),
                 map.Duration("interval", TimeSpan.FromMilliseconds(100)) ?? DefaultSourceInterval,
                 map.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultSourceTimeout,
                 map.String("token_file"),
@@ -360,6 +370,30 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// A source's <c>uri</c> or <c>url</c>, unless it carries credentials (<c>tcp://user:pass@host:port</c>): an inline
+    /// secret, reported without the value and not handed on (source types echo the addresses they reject).
+    /// </summary>
+    private static string? SourceAddress(YamlMap map, ConfigErrors errors)
+    {
+        foreach (var key in new[] { "uri", "url" })
+        {
+            var text = map.String(key);
+            if (text is not null && YamlMap.HasUserInfo(text))
+            {
+                errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: {YamlMap.UserInfoNotAllowed}");
+                return null;
+            }
+
+            if (text is not null)
+            {
+                return text;
+            }
+        }
+
+        return null;
     }
 
     private static List<TunnelConfig> ParseTunnels(YamlMap root, List<SourceConfig> sources, ConfigErrors errors)
@@ -409,7 +443,12 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
             }
 
             var remoteGateway = map.String("remote_gateway", required: true);
-            if (remoteGateway is not null && !HostAndPort.IsHostOrAddress(remoteGateway))
+            if (remoteGateway is not null && remoteGateway.Contains('@', StringComparison.Ordinal))
+            {
+                errors.Add(map.ValueNode("remote_gateway")!, $"{path}.remote_gateway: {YamlMap.UserInfoNotAllowed}");
+                remoteGateway = null;
+            }
+            else if (remoteGateway is not null && !HostAndPort.IsHostOrAddress(remoteGateway))
             {
                 errors.Add(map.ValueNode("remote_gateway")!, $"{path}.remote_gateway: '{remoteGateway}' is neither an IP address nor a DNS name");
             }
