@@ -19,17 +19,22 @@ if (args[0] == "model")
         $"  - name: t{i}\n    connection: c{i}\n    remote_gateway: 198.51.100.2\n    network_pairs:\n      - {{ local: 10.{i / 250}.{i % 250}.0/24, remote: 10.200.{i % 250}.0/24 }}\n      - {{ local: fd00:{i}:1::/64, remote: \"fd00:{i}:2::/64\" }}\n"));
     var path = Path.GetTempFileName();
     File.WriteAllText(path, yaml);
-    var loader = new ConfigLoader(SaSourceRegistry.CreateDefault());
+    var loader = new ConfigLoader(SaSourceRegistry.BuiltIn());
     var metrics = new ExporterMetrics("bench");
     var store = new ConfigStore(loader.Load(path), loader, metrics, NullLogger<ConfigStore>.Instance);
     using var tracker = new TunnelTracker(store, metrics, TimeProvider.System);
     File.Delete(path);
     ulong traffic = 0;
-    SaSnapshot Snapshot() => new(DateTimeOffset.UtcNow, Enumerable.Range(0, ikeSas).Select(i => new IkeSa($"c{i}", $"{i}", "ESTABLISHED", IPAddress.Loopback, IPAddress.Loopback, TimeSpan.FromSeconds(60), TimeSpan.FromHours(7), null,
+    ChildSa Child(string name, string key, string local, string remote, string? dhGroup) =>
+        new(name, key, ChildSaState.Installed, "INSTALLED", [local], [remote], new SaCounters(traffic, traffic, traffic / 84, traffic / 84))
+        {
+            LastInAgo = TimeSpan.Zero, LastOutAgo = TimeSpan.Zero, InstalledAgo = TimeSpan.FromSeconds(60), RekeyIn = TimeSpan.FromHours(5), LifeIn = TimeSpan.FromHours(6), DhGroup = dhGroup,
+        };
+    SaSnapshot Snapshot() => new(DateTimeOffset.UtcNow, Enumerable.Range(0, ikeSas).Select(i => new IkeSa($"c{i}", $"{i}/i{i}/r{i}", IkeSaState.Established, "ESTABLISHED", IPAddress.Loopback, IPAddress.Loopback, TimeSpan.FromSeconds(60), TimeSpan.FromHours(7), null,
         [
-            new ChildSa("v4", $"{2 * i}", "INSTALLED", [$"10.{i / 250}.{i % 250}.0/24"], [$"10.200.{i % 250}.0/24"], traffic, traffic, traffic / 84, traffic / 84, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromSeconds(60), TimeSpan.FromHours(5), TimeSpan.FromHours(6), "ECP_256") { SpiIn = $"a{i}", SpiOut = $"b{i}" },
-            new ChildSa("v6", $"{(2 * i) + 1}", "INSTALLED", [$"fd00:{i}:1::/64"], [$"fd00:{i}:2::/64"], traffic, traffic, traffic / 84, traffic / 84, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromSeconds(60), TimeSpan.FromHours(5), TimeSpan.FromHours(6), null) { SpiIn = $"c{i}", SpiOut = $"d{i}" },
-        ]) { InitiatorSpi = $"i{i}", ResponderSpi = $"r{i}" }).ToList());
+            Child("v4", $"{2 * i}/a{i}/b{i}", $"10.{i / 250}.{i % 250}.0/24", $"10.200.{i % 250}.0/24", "ECP_256"),
+            Child("v6", $"{(2 * i) + 1}/c{i}/d{i}", $"fd00:{i}:1::/64", $"fd00:{i}:2::/64", null),
+        ])).ToList());
     var source = store.Current.Sources[0];
     tracker.OnCollected(source, Snapshot());
     var times = new List<double>();

@@ -46,7 +46,7 @@ var builder = Host.CreateApplicationBuilder();
 builder.Logging.SetMinimumLevel(LogLevel.Information);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new ExporterMetrics("bench"));
-builder.Services.AddSingleton(new ConfigLoader(SaSourceRegistry.CreateDefault()));
+builder.Services.AddSingleton(new ConfigLoader(SaSourceRegistry.BuiltIn()));
 builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
 // The gateways are IP literals: the resolver knows them from the configuration, it never needs to run.
 builder.Services.AddSingleton<IGatewayAddressProvider, RemoteGatewayResolver>();

@@ -37,7 +37,12 @@ public static class CliApp
                 return Ok;
         }
 
-        var loader = new ConfigLoader(SaSourceRegistry.CreateDefault());
+        if (commandLine.Command == Command.Healthcheck)
+        {
+            return await HealthcheckAsync(commandLine, stdout, stderr);
+        }
+
+        var loader = new ConfigLoader(SaSourceRegistry.BuiltIn());
         ExporterConfig config;
         WebConfig? webConfig = null;
         try
@@ -50,11 +55,7 @@ public static class CliApp
         }
         catch (ConfigException e)
         {
-            foreach (var error in e.Errors)
-            {
-                await stderr.WriteLineAsync(error.ToString());
-            }
-
+            await WriteErrorsAsync(e, stderr);
             return InvalidInput;
         }
 
@@ -72,7 +73,15 @@ public static class CliApp
             var app = ExporterHost.Build(commandLine, config, webConfig, configureServices);
             // Taken before the run: the host disposes its services when it stops.
             var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
-            await app.RunAsync();
+            try
+            {
+                await app.RunAsync();
+            }
+            catch (OperationCanceledException) when (background.Any(s => s.ExecuteTask is { IsFaulted: true }))
+            {
+                // A service that fails while the host starts cancels the start: reported below like a later failure.
+            }
+
             // A background service that threw stops the host (after logging why); that is not a clean exit.
             if (background.FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true }) is { } failed)
             {
@@ -93,6 +102,31 @@ public static class CliApp
             // An address this host does not have, or a port this user may not bind.
             await stderr.WriteLineAsync($"ipsec-exporter: cannot listen on {commandLine.Listen}: {e.Message}");
             return RuntimeError;
+        }
+    }
+
+    /// <summary>Needs no exporter configuration: only where the exporter listens and its web config (TLS).</summary>
+    private static async Task<int> HealthcheckAsync(CommandLine commandLine, TextWriter stdout, TextWriter stderr)
+    {
+        WebConfig? webConfig;
+        try
+        {
+            webConfig = commandLine.WebConfigPath is null ? null : WebConfig.Load(commandLine.WebConfigPath);
+        }
+        catch (ConfigException e)
+        {
+            await WriteErrorsAsync(e, stderr);
+            return InvalidInput;
+        }
+
+        return await HealthcheckCommand.RunAsync(commandLine, webConfig, stdout, stderr);
+    }
+
+    private static async Task WriteErrorsAsync(ConfigException e, TextWriter stderr)
+    {
+        foreach (var error in e.Errors)
+        {
+            await stderr.WriteLineAsync(error.ToString());
         }
     }
 }

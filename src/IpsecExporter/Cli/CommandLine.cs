@@ -8,6 +8,7 @@ public enum Command
     Run,
     CheckConfig,
     Diagnose,
+    Healthcheck,
     Help,
     Version,
 }
@@ -33,11 +34,13 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
           ipsec-exporter [run] --config FILE [--listen ADDR:PORT] [--web-config FILE]
           ipsec-exporter check-config --config FILE
           ipsec-exporter diagnose --config FILE [--tunnel NAME] [--format text|markdown|json] [--duration 10s]
+          ipsec-exporter healthcheck [--listen ADDR:PORT] [--web-config FILE]
           ipsec-exporter --help | --version
 
         Options:
           --config FILE       YAML configuration (see docs/CONFIGURATION.md)
-          --listen ADDR:PORT  address to serve /metrics and the status page on [default: 0.0.0.0:9478]
+          --listen ADDR:PORT  address to serve /metrics and the status page on [default: 0.0.0.0:9478];
+                              healthcheck asks /healthz there (a wildcard address means the loopback address)
           --web-config FILE   exporter-toolkit web config: TLS (tls_server_config) and basic auth (basic_auth_users)
           --tunnel NAME       diagnose only this tunnel
           --format FORMAT     diagnose output: text, markdown or json [default: text]
@@ -61,6 +64,7 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
                 "run" => Command.Run,
                 "check-config" => Command.CheckConfig,
                 "diagnose" => Command.Diagnose,
+                "healthcheck" => Command.Healthcheck,
                 "help" => Command.Help,
                 "version" => Command.Version,
                 _ => throw new UsageException($"unknown command '{args[0]}'"),

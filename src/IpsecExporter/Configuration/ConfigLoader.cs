@@ -27,6 +27,10 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     /// <summary>RFC 4330 section 10: an SNTP client must not poll a server more often than every 15 seconds.</summary>
     public static readonly TimeSpan MinimumNtpInterval = TimeSpan.FromSeconds(15);
 
+    /// <summary>SNTP exchanges per round and server; the one with the shortest delay decides (NTP's clock filter).</summary>
+    public const int DefaultNtpSamples = 4;
+    public const int MaxNtpSamples = 8;
+
     public static readonly RemoteGatewayResolutionConfig DefaultRemoteGatewayResolution = new(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5), null);
 
     /// <summary>
@@ -41,13 +45,13 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     public const string DefaultOpenDnsAServer = "resolver1.opendns.com";
 
     private static readonly string[] RootKeys = ["site", "sources", "tunnels", "probes", "diagnosis", "grafana_url", "remote_gateway_resolution", "best_practices"];
-    private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers", "ntp_interval", "ntp_timeout"];
+    private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers", "ntp_interval", "ntp_timeout", "ntp_samples"];
     private static readonly string[] LookupKeys = ["method", "server", "query", "url", "interval", "timeout", "cross_check"];
     private static readonly string[] CrossCheckKeys = ["method", "server", "query", "url", "timeout"];
     private static readonly string[] ResolutionKeys = ["interval", "timeout", "server"];
     private static readonly string[] BestPracticeKeys = ["max_ike_rekey", "max_child_rekey", "two_thirds_tolerance", "max_clock_offset", "interval"];
-    private static readonly string[] SourceKeys = ["name", "type", "uri", "url", "interval", "timeout", "token_file", "token_env", "username", "password_file", "password_env", "tls"];
-    private static readonly string[] TlsKeys = ["insecure_skip_verify", "ca_file", "server_name"];
+    /// <summary>The generic keys of a source entry; each source type adds its own.</summary>
+    private static readonly string[] SourceKeys = ["name", "type", "interval", "timeout"];
     private static readonly string[] TunnelKeys = ["name", "description", "partner", "source", "connection", "local_gateway", "remote_gateway", "network_pairs", "inside", "expect"];
     private static readonly string[] PartnerKeys = ["name", "contact", "location", "equipment"];
     private static readonly string[] PairKeys = ["local", "remote"];
@@ -101,8 +105,8 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         }
 
         var site = ParseSite(map, errors);
-        var sources = ParseSources(map, errors);
-        var tunnels = ParseTunnels(map, sources, errors);
+        var sources = ParseSources(map, errors, out var sourceNames);
+        var tunnels = ParseTunnels(map, sourceNames, errors);
 
         var probesMap = YamlMap.From(map.ValueNode("probes"), "probes", errors, ProbeKeys);
         var probes = new ProbesConfig(
@@ -178,6 +182,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         {
             NtpInterval = map.Duration("ntp_interval", MinimumNtpInterval) ?? DefaultNtpInterval,
             NtpTimeout = map.Duration("ntp_timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultNtpTimeout,
+            NtpSamples = map.Integer("ntp_samples", 1, MaxNtpSamples) ?? DefaultNtpSamples,
         };
     }
 
@@ -314,15 +319,30 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         return text;
     }
 
-    private List<SourceConfig> ParseSources(YamlMap root, ConfigErrors errors)
+    /// <param name="names">Every named entry, also those whose type is unknown (tunnels refer to them by name).</param>
+    private List<SourceConfig> ParseSources(YamlMap root, ConfigErrors errors, out List<string> names)
     {
+        names = [];
         var result = new List<SourceConfig>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var items = root.Sequence("sources");
         for (var i = 0; i < items.Count; i++)
         {
             var path = $"sources[{i}]";
-            var map = YamlMap.From(items[i], path, errors, SourceKeys, InlineSecrets);
+            // The type decides which keys the entry may have, so it is read before the entry is checked.
+            var type = items[i] is YamlMappingNode entry && entry.Children.TryGetValue(new YamlScalarNode("type"), out var typeNode) && typeNode is YamlScalarNode { Value: { } text }
+                ? text
+                : null;
+            var sourceType = type is null ? null : sourceTypes.Find(type);
+            // An unknown type: every type's keys pass, so that the type is the one error shown.
+            var typeKeys = sourceType?.OptionKeys ?? sourceTypes.All.SelectMany(t => t.OptionKeys).Distinct(StringComparer.Ordinal);
+            var forbidden = new Dictionary<string, string>(InlineSecrets, StringComparer.Ordinal);
+            foreach (var (key, why) in sourceType?.RefusedKeys ?? new Dictionary<string, string>())
+            {
+                forbidden.TryAdd(key, why);
+            }
+
+            var map = YamlMap.From(items[i], path, errors, [.. SourceKeys, .. typeKeys], forbidden);
             if (map is null)
             {
                 errors.Add(items[i], $"{path}: expected a mapping with name and type");
@@ -330,73 +350,55 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
             }
 
             var name = map.String("name", required: true);
-            var type = map.String("type", required: true);
+            map.String("type", required: true);
             if (name is not null && !seen.Add(name))
             {
                 errors.Add(map.ValueNode("name")!, $"{path}.name: duplicate source name '{name}'");
             }
 
-            var factory = type is null ? null : sourceTypes.Find(type);
-            if (type is not null && factory is null)
+            names.Add(name ?? "");
+
+            if (type is not null && sourceType is null)
             {
                 var supported = sourceTypes.Types.Count == 0 ? "none" : string.Join(", ", sourceTypes.Types);
                 errors.Add(map.ValueNode("type")!, $"{path}.type: unknown source type '{type}' (supported: {supported})");
             }
 
-            var tlsMap = YamlMap.From(map.ValueNode("tls"), $"{path}.tls", errors, TlsKeys);
-            var tls = new TlsConfig(tlsMap?.Bool("insecure_skip_verify") ?? false, tlsMap?.String("ca_file"), tlsMap?.String("server_name"));
-            var source = new SourceConfig(
-                name ?? "",
-                type ?? "",
-                SourceAddress(map, errors),
-                map.Duration("interval", TimeSpan.FromMilliseconds(100)) ?? DefaultSourceInterval,
-                map.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultSourceTimeout,
-                map.String("token_file"),
-                map.String("token_env"),
-                map.String("username"),
-                map.String("password_file"),
-                map.String("password_env"),
-                tls);
-
-            if (factory is not null)
+            if (sourceType is null || HasCredentialsInAddress(map, errors))
             {
-                foreach (var (key, message) in factory.Validate(source))
-                {
-                    errors.Add(map.ValueNode(key) ?? map.Node, $"{path}.{key}: {message}");
-                }
+                continue;
             }
 
-            result.Add(source);
+            result.Add(new SourceConfig(
+                name ?? "",
+                sourceType.Type,
+                map.Duration("interval", TimeSpan.FromMilliseconds(100)) ?? DefaultSourceInterval,
+                map.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultSourceTimeout,
+                sourceType.ParseOptions(map, errors)));
         }
 
         return result;
     }
 
     /// <summary>
-    /// A source's <c>uri</c> or <c>url</c>, unless it carries credentials (<c>tcp://user:pass@host:port</c>): an inline
-    /// secret, reported without the value and not handed on (source types echo the addresses they reject).
+    /// Credentials in a source's <c>uri</c> or <c>url</c> (<c>tcp://user:pass@host:port</c>): an inline secret, reported
+    /// without the value. The entry is then not handed to its type, which would echo an address it rejects.
     /// </summary>
-    private static string? SourceAddress(YamlMap map, ConfigErrors errors)
+    private static bool HasCredentialsInAddress(YamlMap map, ConfigErrors errors)
     {
         foreach (var key in new[] { "uri", "url" })
         {
-            var text = map.String(key);
-            if (text is not null && YamlMap.HasUserInfo(text))
+            if (map.ValueNode(key) is YamlScalarNode { Value: { } text } node && YamlMap.HasUserInfo(text))
             {
-                errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: {YamlMap.UserInfoNotAllowed}");
-                return null;
-            }
-
-            if (text is not null)
-            {
-                return text;
+                errors.Add(node, $"{map.Child(key)}: {YamlMap.UserInfoNotAllowed}");
+                return true;
             }
         }
 
-        return null;
+        return false;
     }
 
-    private static List<TunnelConfig> ParseTunnels(YamlMap root, List<SourceConfig> sources, ConfigErrors errors)
+    private static List<TunnelConfig> ParseTunnels(YamlMap root, List<string> sources, ConfigErrors errors)
     {
         var result = new List<TunnelConfig>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -428,7 +430,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
                 // One source is the common case; naming it in every tunnel would be noise.
                 if (sources.Count == 1)
                 {
-                    source = sources[0].Name;
+                    source = sources[0];
                 }
                 else
                 {
@@ -436,9 +438,9 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
                     errors.Add(map.Node, $"{path}: missing required key 'source' ({why})");
                 }
             }
-            else if (!sources.Any(s => s.Name == source))
+            else if (!sources.Contains(source, StringComparer.Ordinal))
             {
-                var known = sources.Count == 0 ? "none configured" : string.Join(", ", sources.Select(s => s.Name));
+                var known = sources.Count == 0 ? "none configured" : string.Join(", ", sources);
                 errors.Add(map.ValueNode("source")!, $"{path}.source: unknown source '{source}' (sources: {known})");
             }
 

@@ -1,3 +1,4 @@
+using IpsecExporter.Sources;
 using System.Net;
 
 namespace IpsecExporter.Configuration;
@@ -36,6 +37,9 @@ public sealed record SiteConfig(
     public TimeSpan NtpInterval { get; init; } = ConfigLoader.DefaultNtpInterval;
 
     public TimeSpan NtpTimeout { get; init; } = ConfigLoader.DefaultNtpTimeout;
+
+    /// <summary>Exchanges per round and server, <see cref="Site.Ntp.ClockMonitor.SampleSpacing"/> apart; the shortest delay wins.</summary>
+    public int NtpSamples { get; init; } = ConfigLoader.DefaultNtpSamples;
 }
 
 public enum PublicIpLookupMethod
@@ -82,21 +86,11 @@ public sealed record BestPracticesConfig(
     TimeSpan MaxClockOffset,
     TimeSpan Interval);
 
-/// <summary>Where SA state comes from. Secrets are never inline: only <c>*_file</c> paths or environment variable names.</summary>
-public sealed record SourceConfig(
-    string Name,
-    string Type,
-    string? Uri,
-    TimeSpan Interval,
-    TimeSpan Timeout,
-    string? TokenFile,
-    string? TokenEnv,
-    string? Username,
-    string? PasswordFile,
-    string? PasswordEnv,
-    TlsConfig Tls);
-
-public sealed record TlsConfig(bool InsecureSkipVerify, string? CaFile, string? ServerName);
+/// <summary>
+/// Where SA state comes from: the generic part of a source entry, and the options its <c>type</c> parsed (a sealed
+/// record per type, see docs/SOURCES.md). Secrets are never inline: only <c>*_file</c> paths or environment variable names.
+/// </summary>
+public sealed record SourceConfig(string Name, string Type, TimeSpan Interval, TimeSpan Timeout, SourceOptions Options);
 
 public sealed record TunnelConfig(
     string Name,

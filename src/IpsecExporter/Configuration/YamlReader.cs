@@ -318,6 +318,23 @@ internal sealed class YamlMap
         return null;
     }
 
+    public int? Integer(string key, int min, int max)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        {
+            return value;
+        }
+
+        _errors.Add(ValueNode(key)!, $"{Child(key)}: expected a whole number from {min} to {max}, got '{text}'");
+        return null;
+    }
+
     /// <summary>
     /// The longest any duration may be: .NET timers and delays refuse more than 49.7 days, and every duration here ends
     /// up in one (or in a sum with another).

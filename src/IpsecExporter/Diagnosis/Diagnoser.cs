@@ -265,18 +265,28 @@ public static class Diagnoser
         foreach (var pair in latest.Pairs.Where(p => p.ChildSas > 0))
         {
             var before = baseline.Pairs.FirstOrDefault(p => p.Local == pair.Local && p.Remote == pair.Remote);
-            var sent = pair.SentPackets - Math.Min(pair.SentPackets, before?.SentPackets ?? 0);
-            var received = pair.ReceivedPackets - Math.Min(pair.ReceivedPackets, before?.ReceivedPackets ?? 0);
             var name = $"{pair.Local} <-> {pair.Remote}";
+            // Packets where the source counts them both ways, else bytes: a source without packet counters is not idle.
+            var (sent, received, unit) = pair is { SentPackets: { } sentPackets, ReceivedPackets: { } receivedPackets }
+                ? (CounterGrowth.Since(sentPackets, before?.SentPackets), CounterGrowth.Since(receivedPackets, before?.ReceivedPackets), "packets")
+                : pair is { SentBytes: { } sentBytes, ReceivedBytes: { } receivedBytes }
+                    ? (CounterGrowth.Since(sentBytes, before?.SentBytes), CounterGrowth.Since(receivedBytes, before?.ReceivedBytes), "bytes")
+                    : (0UL, 0UL, (string?)null);
+            if (unit is null)
+            {
+                parts.Add($"{name}: the source reports no traffic counters");
+                continue;
+            }
+
             observed++;
             if (sent > 0 && received > 0)
             {
-                parts.Add($"{name}: sent +{sent}, received +{received} packets");
+                parts.Add($"{name}: sent +{sent}, received +{received} {unit}");
             }
             else if (sent > 0 || received > 0)
             {
                 oneWay = true;
-                var text = $"{name}: sent +{sent}, received +{received} packets over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})";
+                var text = $"{name}: sent +{sent}, received +{received} {unit} over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})";
                 parts.Add(text);
                 oneWayParts.Add(text);
             }
@@ -355,8 +365,8 @@ public static class Diagnoser
 
     private static (ulong Requests, ulong Responses) Delta(ProbeCounts? first, ProbeCounts last)
     {
-        var requests = last.Requests - Math.Min(last.Requests, first?.Requests ?? 0);
-        var responses = last.Responses - Math.Min(last.Responses, first?.Responses ?? 0);
+        var requests = CounterGrowth.Since(last.Requests, first?.Requests);
+        var responses = CounterGrowth.Since(last.Responses, first?.Responses);
         return (requests, Math.Min(requests, responses));
     }
 

@@ -29,8 +29,11 @@ public sealed record TunnelSample(
     public IPAddress? RemoteGatewayAddress { get; init; }
 }
 
-/// <summary>One configured network pair: INSTALLED CHILD SAs and cumulative per-direction traffic.</summary>
-public sealed record PairSample(string Local, string Remote, int ChildSas, ulong SentBytes, ulong ReceivedBytes, ulong SentPackets, ulong ReceivedPackets)
+/// <summary>
+/// One configured network pair: INSTALLED CHILD SAs and cumulative per-direction traffic (null for a counter the
+/// source does not have).
+/// </summary>
+public sealed record PairSample(string Local, string Remote, int ChildSas, ulong? SentBytes, ulong? ReceivedBytes, ulong? SentPackets, ulong? ReceivedPackets)
 {
     /// <summary>CHILD SA replacements observed so far (cumulative).</summary>
     public ulong Rekeys { get; init; }

@@ -13,9 +13,11 @@ public sealed class ExporterMetrics
 
     private readonly Action<string>[] _tunnelRemovers;
 
-    public ExporterMetrics(string version)
+    public ExporterMetrics(string version, string revision = "unknown")
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
+        // process_* (CPU, memory, file descriptors, start time) and dotnet_* (GC, threads, JIT) of this process.
+        DotNetStats.Register(Registry);
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         var quiet = new GaugeConfiguration { SuppressInitialValue = true };
         var quietCounter = new CounterConfiguration { SuppressInitialValue = true };
@@ -33,6 +35,7 @@ public sealed class ExporterMetrics
         GatewayPingDuplicateResponses = factory.CreateCounter("ipsec_gateway_ping_duplicate_responses_total", "Extra echo replies from the remote gateway to an already answered request.", ["tunnel"]);
         InsidePingLateResponses = factory.CreateCounter("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", ["tunnel", "target"]);
         InsidePingDuplicateResponses = factory.CreateCounter("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", ["tunnel", "target"]);
+        ProbeKernelTimestamps = factory.CreateGauge("ipsec_probe_kernel_timestamps", "1 when every ICMP probe socket times replies with kernel receive timestamps, 0 when one falls back to the monotonic clock or System.Net.NetworkInformation.Ping; absent before the first probe.", quiet);
 
         IkeSas = factory.CreateGauge("ipsec_ike_sas", "ESTABLISHED IKE SAs of the tunnel's connection.", ["tunnel"]);
         IkeSaEstablished = factory.CreateGauge("ipsec_ike_sa_established", "1 when Phase 1 (an IKE SA) is established.", ["tunnel"]);
@@ -70,8 +73,8 @@ public sealed class ExporterMetrics
         SourceLastSuccess = factory.CreateGauge("ipsec_source_last_success_timestamp_seconds", "Unix time of the last successful collection from the source.", ["source"]);
         SourceCollectDuration = factory.CreateGauge("ipsec_source_collect_duration_seconds", "Duration of the last collection from the source.", ["source"]);
 
-        BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version"]);
-        BuildInfo.WithLabels(version).Set(1);
+        BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version", "revision", "runtime"]);
+        BuildInfo.WithLabels(version, revision, System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription).Set(1);
         ConfigLastReloadSuccessful = factory.CreateGauge("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.");
 
         _tunnelRemovers = [Remover(TunnelInfo), Remover(GatewayPingRequests), Remover(GatewayPingResponses), Remover(GatewayPingRtt),
@@ -106,6 +109,8 @@ public sealed class ExporterMetrics
     public Counter InsidePingLateResponses { get; }
 
     public Counter InsidePingDuplicateResponses { get; }
+
+    public Gauge ProbeKernelTimestamps { get; }
 
     public Gauge IkeSas { get; }
 

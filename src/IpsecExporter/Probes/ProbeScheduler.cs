@@ -80,44 +80,47 @@ public sealed partial class ProbeScheduler : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // One periodic timer for the whole schedule: a Task.Delay per step cost the runtime's timer thread two
+        // wake-ups (arming, firing) and a new timer each, the largest fixed cost of the probes (docs/PERFORMANCE.md).
+        using var steps = new PeriodicTimer(SendGranularity, _time);
         var roundStart = _time.GetTimestamp();
+        var targets = _targets;
+        var next = 0;
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
+            do
             {
                 var probes = _config.Current.Probes;
-                var targets = _targets;
-                for (var i = 0; i < targets.Length; i++)
+                var elapsed = _time.GetElapsedTime(roundStart);
+                if (next >= targets.Length && elapsed + SendGranularity >= probes.Interval)
                 {
-                    var wait = (probes.Interval * i / targets.Length) - _time.GetElapsedTime(roundStart);
-                    if (wait > SendGranularity)
+                    // The next round, anchored to the last one's start so that a slow moment does not shift the schedule;
+                    // a whole round behind (the host was suspended or starved), it starts afresh instead of bursting.
+                    roundStart += (long)(probes.Interval.TotalSeconds * _time.TimestampFrequency);
+                    if (elapsed > 2 * probes.Interval)
                     {
-                        await Task.Delay(wait, _time, stoppingToken);
+                        roundStart = _time.GetTimestamp();
                     }
 
+                    elapsed = _time.GetElapsedTime(roundStart);
+                    (targets, next) = (_targets, 0);
+                }
+
+                // The sends due before the next step go now, spread evenly over the interval.
+                for (; next < targets.Length && (probes.Interval * next / targets.Length) - elapsed <= SendGranularity; next++)
+                {
                     try
                     {
-                        Send(targets[i], probes.Timeout, targets[i]);
+                        Send(targets[next], probes.Timeout, targets[next]);
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         // A bug in one target's probe must not stop the others' (IProbe.Send is not meant to throw).
-                        LogSendCrashed(_logger, targets[i].Key.Tunnel, targets[i].Configured, e);
+                        LogSendCrashed(_logger, targets[next].Key.Tunnel, targets[next].Configured, e);
                     }
                 }
-
-                roundStart += (long)(probes.Interval.TotalSeconds * _time.TimestampFrequency);
-                var rest = _time.GetElapsedTime(_time.GetTimestamp(), roundStart);
-                if (rest < -probes.Interval)
-                {
-                    // A whole round behind (the host was suspended or starved): start afresh instead of bursting.
-                    roundStart = _time.GetTimestamp();
-                }
-                else if (rest > TimeSpan.Zero)
-                {
-                    await Task.Delay(rest, _time, stoppingToken);
-                }
             }
+            while (await steps.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -39,16 +39,14 @@ internal sealed class TrackedTunnel(TunnelConfig config)
         }
 
         ConnectionLoaded = snapshot.Connections?.Any(c => c.Name == Config.Connection);
+        Counters = snapshot.Counters;
     }
 
-    public void ObserveIke(IkeSa ike, bool countRekey)
-    {
-        if (countRekey)
-        {
-            Ike.Rekeys++;
-            Ike.LastRekeyAfter = ike.EstablishedAgo;
-        }
+    /// <summary>The counters the source declared in its latest snapshot.</summary>
+    public CounterCapabilities Counters { get; private set; } = CounterCapabilities.All;
 
+    public void ObserveIke(IkeSa ike)
+    {
         if (ike.IsEstablished)
         {
             Ike.SaCount++;
@@ -180,14 +178,8 @@ internal sealed class TrackedPair
         _newestInstalled = null;
     }
 
-    public void ObservePolled(ChildSa child, bool countRekey)
+    public void ObservePolled(ChildSa child)
     {
-        if (countRekey)
-        {
-            Rekeys++;
-            LastRekeyAfter = child.InstalledAgo;
-        }
-
         if (!child.IsInstalled)
         {
             return;
@@ -205,6 +197,18 @@ internal sealed class TrackedPair
             Pfs = true;
             DhGroup = child.DhGroup;
         }
+
+        Pfs = child.PfsSetting ?? Pfs;
+    }
+
+    /// <summary>
+    /// A rekey produced <paramref name="replacement"/>: with PFS it ran its own key exchange (a DH group), without it
+    /// has none; a source that reports the gateway's PFS setting instead says so directly.
+    /// </summary>
+    public void ObserveKeyExchange(ChildSa replacement)
+    {
+        Pfs = replacement.PfsSetting ?? replacement.DhGroup is not null;
+        DhGroup = replacement.DhGroup ?? DhGroup;
     }
 
     public void FinishCollection(TimeSpan? configuredRekeyInterval)
@@ -213,21 +217,27 @@ internal sealed class TrackedPair
         Lifetime = TrackedTunnel.Sum(_newestInstalled?.LifeIn, _newestInstalled?.InstalledAgo) ?? Lifetime;
     }
 
-    public PairObservation Observe() => new(
-        Pair,
-        LocalLabel,
-        RemoteLabel,
-        Installed,
-        Traffic.ReceivedBytes,
-        Traffic.SentBytes,
-        Traffic.ReceivedPackets,
-        Traffic.SentPackets,
-        LastReceived,
-        LastSent,
-        Rekeys,
-        RekeyInterval,
-        Lifetime,
-        LastRekeyAfter,
-        DhGroup,
-        Pfs);
+    /// <summary>The pair as it is now; counters the source does not have (<paramref name="counted"/>) are null.</summary>
+    public PairObservation Observe(CounterCapabilities counted)
+    {
+        return new(
+            Pair,
+            LocalLabel,
+            RemoteLabel,
+            Installed,
+            Counted(CounterCapabilities.ReceivedBytes, Traffic.ReceivedBytes),
+            Counted(CounterCapabilities.SentBytes, Traffic.SentBytes),
+            Counted(CounterCapabilities.ReceivedPackets, Traffic.ReceivedPackets),
+            Counted(CounterCapabilities.SentPackets, Traffic.SentPackets),
+            LastReceived,
+            LastSent,
+            Rekeys,
+            RekeyInterval,
+            Lifetime,
+            LastRekeyAfter,
+            DhGroup,
+            Pfs);
+
+        ulong? Counted(CounterCapabilities capability, ulong value) => counted.HasFlag(capability) ? value : null;
+    }
 }

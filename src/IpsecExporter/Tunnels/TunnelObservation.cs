@@ -20,8 +20,8 @@ namespace IpsecExporter.Tunnels;
 /// <param name="Ike">Phase 1.</param>
 /// <param name="Pairs">Phase 2, one entry per configured network pair, in configuration order.</param>
 /// <param name="Unmatched">Traffic and CHILD SAs of the connection whose selectors match none of the configured pairs.</param>
-/// <param name="Daemon">The daemon behind the source (name, version, start time).</param>
-/// <param name="DaemonRestarts">Restarts of the source's daemon seen since the exporter started.</param>
+/// <param name="Epoch">The run of the gateway's IPsec service behind the source (name, version, start time).</param>
+/// <param name="SourceRestarts">Restarts of that service (epoch changes) seen since the exporter started.</param>
 public sealed record TunnelObservation(
     string Tunnel,
     string Source,
@@ -33,8 +33,8 @@ public sealed record TunnelObservation(
     IkeObservation Ike,
     IReadOnlyList<PairObservation> Pairs,
     PairObservation? Unmatched,
-    DaemonInfo? Daemon,
-    long DaemonRestarts);
+    SourceEpoch? Epoch,
+    long SourceRestarts);
 
 /// <summary>Phase 1 of a tunnel.</summary>
 /// <param name="Established">At least one IKE SA of the connection is ESTABLISHED.</param>
@@ -64,7 +64,7 @@ public sealed record IkeObservation(
 /// <param name="LocalTs">The local_ts label value.</param>
 /// <param name="RemoteTs">The remote_ts label value.</param>
 /// <param name="InstalledChildSas">INSTALLED CHILD SAs (SPI associations) carrying the pair; 1 is healthy.</param>
-/// <param name="ReceivedBytes">Cumulative since the exporter started, across rekeys and daemon restarts.</param>
+/// <param name="ReceivedBytes">Cumulative since the exporter started, across rekeys and daemon restarts; null when the source does not count it.</param>
 /// <param name="SentBytes">Cumulative, like ReceivedBytes.</param>
 /// <param name="ReceivedPackets">Cumulative, like ReceivedBytes.</param>
 /// <param name="SentPackets">Cumulative, like ReceivedBytes.</param>
@@ -81,10 +81,10 @@ public sealed record PairObservation(
     string LocalTs,
     string RemoteTs,
     int InstalledChildSas,
-    ulong ReceivedBytes,
-    ulong SentBytes,
-    ulong ReceivedPackets,
-    ulong SentPackets,
+    ulong? ReceivedBytes,
+    ulong? SentBytes,
+    ulong? ReceivedPackets,
+    ulong? SentPackets,
     DateTimeOffset? LastReceived,
     DateTimeOffset? LastSent,
     long Rekeys,

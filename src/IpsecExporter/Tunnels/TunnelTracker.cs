@@ -11,7 +11,7 @@ namespace IpsecExporter.Tunnels;
 /// metrics and keeps the newest time-stamped <see cref="TunnelObservation"/> per tunnel for the diagnosis.
 /// </summary>
 /// <remarks>
-/// Counters: every SA is tracked by its <see cref="ChildSa.Identity"/> with the highest counter values ever seen for it
+/// Counters: every SA is tracked by its <see cref="ChildSa.Key"/> with the highest counter values ever seen for it
 /// (by a poll or by an event carrying its last values). Only increases over that mark are added to the pairs the SA
 /// carries, so an SA seen twice (a poll and its rekey event, or an old SA lingering in a rekey overlap) is never
 /// counted twice, a new SA after a rekey or a daemon restart adds from zero, and the sum only grows. SAs absent from a
@@ -123,7 +123,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         }
     }
 
-    private static string LedgerKey(SourceConfig source) => $"{source.Type}\n{source.Uri}";
+    private static string LedgerKey(SourceConfig source) => $"{source.Type}\n{source.Options.Endpoint}";
 
     public void Dispose() => _config.Changed -= OnConfigChanged;
 
@@ -131,7 +131,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     {
         var byConnection = tunnels.ToLookup(t => t.Config.Connection, StringComparer.Ordinal);
         ledger.Collections++;
-        ledger.NoteDaemon(snapshot.Daemon);
+        ledger.NoteEpoch(snapshot.Epoch);
         foreach (var tunnel in tunnels)
         {
             tunnel.StartCollection(snapshot);
@@ -140,21 +140,19 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         // Events first: they happened before the poll that follows them.
         foreach (var change in snapshot.IkeSaChanges.OrderBy(c => c.At))
         {
-            var track = ledger.Ike(change.Old.Identity);
-            foreach (var tunnel in byConnection[change.Connection])
+            var track = ledger.Ike(change.Old.Key);
+            if (change.Kind == SaChangeKind.Rekeyed)
             {
-                if (change.Kind == SaChangeKind.Rekeyed && !track.RekeyCounted)
-                {
-                    tunnel.Ike.Rekeys++;
-                    tunnel.Ike.LastRekeyAfter = change.Old.EstablishedAgo;
-                }
-                else if (change.Kind == SaChangeKind.Deleted && !track.DownCounted)
+                CountIkeRekey(track, byConnection[change.Connection], change.Old.EstablishedAgo);
+            }
+            else if (!track.DownCounted)
+            {
+                foreach (var tunnel in byConnection[change.Connection])
                 {
                     tunnel.Ike.Downs++;
                 }
             }
 
-            track.RekeyCounted |= change.Kind == SaChangeKind.Rekeyed;
             track.DownCounted |= change.Kind == SaChangeKind.Deleted;
         }
 
@@ -162,19 +160,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         {
             var targets = Targets(byConnection[change.Connection], change.Old);
             var track = Account(ledger, change.Old, change.At, targets);
-            if (change.Kind == SaChangeKind.Rekeyed && !track.RekeyCounted)
+            if (change.Kind == SaChangeKind.Rekeyed)
             {
-                track.RekeyCounted = true;
-                foreach (var pair in targets)
-                {
-                    pair.Rekeys++;
-                    pair.LastRekeyAfter = change.Old.InstalledAgo;
-                    if (change.Replacement is { } replacement)
-                    {
-                        pair.Pfs = replacement.DhGroup is not null;
-                        pair.DhGroup = replacement.DhGroup ?? pair.DhGroup;
-                    }
-                }
+                CountChildRekey(track, targets, change.Old.InstalledAgo, change.Replacement);
             }
 
             if (change.Replacement is { } next)
@@ -185,25 +173,44 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         foreach (var ike in snapshot.IkeSas)
         {
-            var ikeTrack = ledger.Ike(ike.Identity);
+            var ikeTrack = ledger.Ike(ike.Key);
             var owners = byConnection[ike.Connection];
-            foreach (var tunnel in owners)
+            if (ike.State == IkeSaState.Rekeyed)
             {
-                tunnel.ObserveIke(ike, countRekey: ike.State == "REKEYED" && !ikeTrack.RekeyCounted);
+                CountIkeRekey(ikeTrack, owners, ike.EstablishedAgo);
             }
 
-            ikeTrack.RekeyCounted |= ike.State == "REKEYED";
+            foreach (var tunnel in owners)
+            {
+                tunnel.ObserveIke(ike);
+            }
+
             foreach (var child in ike.ChildSas)
             {
                 var targets = Targets(owners, child);
                 var track = Account(ledger, child, snapshot.CollectedAt, targets);
-                foreach (var pair in targets)
+                if (child.IsRekeyed)
                 {
-                    pair.ObservePolled(child, countRekey: child.IsRekeyed && !track.RekeyCounted);
+                    CountChildRekey(track, targets, child.InstalledAgo, null);
                 }
 
-                track.RekeyCounted |= child.IsRekeyed;
+                foreach (var pair in targets)
+                {
+                    pair.ObservePolled(child);
+                }
+
+                // IKEv2 moves the CHILD SAs of a rekeyed IKE SA onto its replacement: a move is that rekey.
+                if (track.IkeKey is { } previousIke && previousIke != ike.Key && ledger.FindIke(previousIke) is { } moved)
+                {
+                    CountIkeRekey(moved, owners, AgeAtReplacement(moved.Last, moved.LastSeenAt, ike.EstablishedAgo, snapshot.CollectedAt));
+                }
+
+                track.IkeKey = ike.Key;
             }
+
+            InferChildRekeys(ledger, ikeTrack, ike, owners, snapshot.CollectedAt);
+            ikeTrack.Last = ike;
+            ikeTrack.LastSeenAt = snapshot.CollectedAt;
         }
 
         foreach (var tunnel in tunnels)
@@ -213,6 +220,88 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         ledger.ForgetAbsent();
     }
+
+    /// <summary>
+    /// Rekeys seen by polling alone: a CHILD SA installed under this IKE SA at the previous collection is no longer
+    /// installed (gone, or lingering as deleted or rekeyed) and a new one carrying the same pair is. Each replaced SA
+    /// counts once, however many polls it lingers for and whether or not its event arrives later.
+    /// </summary>
+    private static void InferChildRekeys(SourceLedger ledger, IkeTrack ikeTrack, IkeSa ike, IEnumerable<TrackedTunnel> owners, DateTimeOffset at)
+    {
+        var installed = ike.ChildSas.Where(c => c.IsInstalled).ToList();
+        if (ikeTrack.InstalledAtCollection == ledger.Collections - 1 && ikeTrack.Installed.Count > 0)
+        {
+            var fresh = installed.Where(c => !ikeTrack.Installed.ContainsKey(c.Key)).ToList();
+            foreach (var (key, (old, seenAt)) in ikeTrack.Installed)
+            {
+                if (fresh.Count == 0)
+                {
+                    break;
+                }
+
+                if (installed.Exists(c => c.Key == key) || ledger.FindChild(key) is not { RekeyCounted: false } oldTrack)
+                {
+                    continue;
+                }
+
+                // The freshest view of the old SA: lingering in this poll, else the previous one.
+                var (last, lastAt) = ike.ChildSas.FirstOrDefault(c => c.Key == key) is { } lingering ? (lingering, at) : (old, seenAt);
+                var oldTargets = Targets(owners, old);
+                var replacement = fresh.FirstOrDefault(n => Targets(owners, n).Exists(oldTargets.Contains));
+                if (replacement is null)
+                {
+                    continue;
+                }
+
+                fresh.Remove(replacement);
+                CountChildRekey(oldTrack, oldTargets, AgeAtReplacement(last, lastAt, replacement, at), replacement);
+            }
+        }
+
+        ikeTrack.Installed = installed.ToDictionary(c => c.Key, c => (c, at), StringComparer.Ordinal);
+        ikeTrack.InstalledAtCollection = ledger.Collections;
+    }
+
+    private static void CountChildRekey(ChildTrack track, List<TrackedPair> targets, TimeSpan? replacedAfter, ChildSa? replacement)
+    {
+        if (track.RekeyCounted)
+        {
+            return;
+        }
+
+        track.RekeyCounted = true;
+        foreach (var pair in targets)
+        {
+            pair.Rekeys++;
+            pair.LastRekeyAfter = replacedAfter;
+            if (replacement is not null)
+            {
+                pair.ObserveKeyExchange(replacement);
+            }
+        }
+    }
+
+    private static void CountIkeRekey(IkeTrack track, IEnumerable<TrackedTunnel> owners, TimeSpan? replacedAfter)
+    {
+        if (track.RekeyCounted)
+        {
+            return;
+        }
+
+        track.RekeyCounted = true;
+        foreach (var tunnel in owners)
+        {
+            tunnel.Ike.Rekeys++;
+            tunnel.Ike.LastRekeyAfter = replacedAfter;
+        }
+    }
+
+    /// <summary>How old an SA was when its successor started: the successor's start minus its own (null when unknown).</summary>
+    private static TimeSpan? AgeAtReplacement(ChildSa old, DateTimeOffset oldSeenAt, ChildSa replacement, DateTimeOffset at) =>
+        old.InstalledAgo is { } oldAge && replacement.InstalledAgo is { } newAge ? (at - newAge) - (oldSeenAt - oldAge) : null;
+
+    private static TimeSpan? AgeAtReplacement(IkeSa? old, DateTimeOffset oldSeenAt, TimeSpan? replacementAge, DateTimeOffset at) =>
+        old?.EstablishedAgo is { } oldAge && replacementAge is { } newAge ? (at - newAge) - (oldSeenAt - oldAge) : null;
 
     /// <summary>The pairs a CHILD SA carries in each tunnel of its connection (the tunnel's unmatched bucket when none).</summary>
     private static List<TrackedPair> Targets(IEnumerable<TrackedTunnel> owners, ChildSa child)
@@ -234,7 +323,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     /// <summary>Adds what <paramref name="child"/> counted beyond the highest values seen for it before.</summary>
     private static ChildTrack Account(SourceLedger ledger, ChildSa child, DateTimeOffset at, List<TrackedPair> targets)
     {
-        var track = ledger.Child(child.Identity);
+        var track = ledger.Child(child.Key);
         var growth = track.Raise(child);
         foreach (var pair in targets)
         {
@@ -265,16 +354,25 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         {
             string[] labels = [name, pair.LocalLabel, pair.RemoteLabel];
             _metrics.ChildSas.WithLabels(labels).Set(pair.Installed);
-            _metrics.ChildSaReceivedBytes.WithLabels(labels).IncTo(pair.Traffic.ReceivedBytes);
-            _metrics.ChildSaSentBytes.WithLabels(labels).IncTo(pair.Traffic.SentBytes);
-            _metrics.ChildSaReceivedPackets.WithLabels(labels).IncTo(pair.Traffic.ReceivedPackets);
-            _metrics.ChildSaSentPackets.WithLabels(labels).IncTo(pair.Traffic.SentPackets);
+            // A counter the source does not have is absent, never a zero that would read as "idle".
+            IncToIfCounted(_metrics.ChildSaReceivedBytes, CounterCapabilities.ReceivedBytes, pair.Traffic.ReceivedBytes);
+            IncToIfCounted(_metrics.ChildSaSentBytes, CounterCapabilities.SentBytes, pair.Traffic.SentBytes);
+            IncToIfCounted(_metrics.ChildSaReceivedPackets, CounterCapabilities.ReceivedPackets, pair.Traffic.ReceivedPackets);
+            IncToIfCounted(_metrics.ChildSaSentPackets, CounterCapabilities.SentPackets, pair.Traffic.SentPackets);
             _metrics.ChildSaRekeys.WithLabels(labels).IncTo(pair.Rekeys);
             SetIfKnown(_metrics.ChildSaLastReceived, labels, pair.LastReceived?.ToUnixTimeMilliseconds() / 1000.0);
             SetIfKnown(_metrics.ChildSaLastSent, labels, pair.LastSent?.ToUnixTimeMilliseconds() / 1000.0);
             SetIfKnown(_metrics.ChildSaRekeyInterval, labels, pair.RekeyInterval?.TotalSeconds);
             SetIfKnown(_metrics.ChildSaLifetime, labels, pair.Lifetime?.TotalSeconds);
             SetIfKnown(_metrics.ChildSaPfs, labels, pair.Pfs is { } pfs ? (pfs ? 1 : 0) : null);
+
+            void IncToIfCounted(Prometheus.Counter counter, CounterCapabilities capability, ulong value)
+            {
+                if (tunnel.Counters.HasFlag(capability))
+                {
+                    counter.WithLabels(labels).IncTo(value);
+                }
+            }
         }
 
         static void SetIfKnown(Prometheus.Gauge gauge, string[] labels, double? value)
@@ -302,10 +400,10 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             tunnel.ConnectionLoaded,
             new IkeObservation(ike.SaCount > 0, ike.SaCount, ike.Newest?.LocalHost, ike.Newest?.RemoteHost, ike.Newest?.EstablishedAgo, ike.Newest?.DhGroup,
                 ike.Rekeys, ike.Downs, ike.RekeyInterval, ike.LastRekeyAfter),
-            tunnel.Pairs.Values.Select(p => p.Observe()).ToList(),
-            tunnel.Unmatched?.Observe(),
-            ledger?.Daemon,
-            ledger?.DaemonRestarts ?? 0);
+            tunnel.Pairs.Values.Select(p => p.Observe(tunnel.Counters)).ToList(),
+            tunnel.Unmatched?.Observe(tunnel.Counters),
+            ledger?.Epoch,
+            ledger?.EpochChanges ?? 0);
     }
 
     private void OnConfigChanged(ExporterConfig old, ExporterConfig next)
@@ -387,19 +485,23 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         public long Collections { get; set; }
 
-        public DaemonInfo? Daemon { get; private set; }
+        public SourceEpoch? Epoch { get; private set; }
 
-        public long DaemonRestarts { get; private set; }
+        public long EpochChanges { get; private set; }
 
-        public void NoteDaemon(DaemonInfo? daemon)
+        public void NoteEpoch(SourceEpoch? epoch)
         {
-            if (daemon is not null && Daemon is not null && daemon.RestartedSince(Daemon))
+            if (epoch is not null && Epoch is not null && epoch.Id != Epoch.Id)
             {
-                DaemonRestarts++;
+                EpochChanges++;
             }
 
-            Daemon = daemon ?? Daemon;
+            Epoch = epoch ?? Epoch;
         }
+
+        public ChildTrack? FindChild(string key) => _children.GetValueOrDefault(key);
+
+        public IkeTrack? FindIke(string key) => _ikes.GetValueOrDefault(key);
 
         public ChildTrack Child(string identity)
         {
@@ -447,23 +549,27 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         public bool RekeyCounted { get; set; }
 
+        /// <summary>The IKE SA the CHILD SA was last seen under.</summary>
+        public string? IkeKey { get; set; }
+
         /// <summary>Raises the high-water marks to <paramref name="child"/>'s counters and returns by how much each rose.</summary>
         public TrafficCounts Raise(ChildSa child)
         {
-            var seen = new TrafficCounts(child.BytesIn, child.BytesOut, child.PacketsIn, child.PacketsOut);
+            var seen = child.Counters;
             var growth = new TrafficCounts(
                 Rise(_highest.ReceivedBytes, seen.ReceivedBytes),
                 Rise(_highest.SentBytes, seen.SentBytes),
                 Rise(_highest.ReceivedPackets, seen.ReceivedPackets),
                 Rise(_highest.SentPackets, seen.SentPackets));
             _highest = new TrafficCounts(
-                Math.Max(_highest.ReceivedBytes, seen.ReceivedBytes),
-                Math.Max(_highest.SentBytes, seen.SentBytes),
-                Math.Max(_highest.ReceivedPackets, seen.ReceivedPackets),
-                Math.Max(_highest.SentPackets, seen.SentPackets));
+                _highest.ReceivedBytes + growth.ReceivedBytes,
+                _highest.SentBytes + growth.SentBytes,
+                _highest.ReceivedPackets + growth.ReceivedPackets,
+                _highest.SentPackets + growth.SentPackets);
             return growth;
 
-            static ulong Rise(ulong mark, ulong value) => value > mark ? value - mark : 0;
+            // A counter the source does not have never rises.
+            static ulong Rise(ulong mark, ulong? value) => value > mark ? value.Value - mark : 0;
         }
     }
 
@@ -472,6 +578,16 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         public long LastSeen { get; set; }
 
         public bool RekeyCounted { get; set; }
+
+        /// <summary>The SA as last polled, and when.</summary>
+        public IkeSa? Last { get; set; }
+
+        public DateTimeOffset LastSeenAt { get; set; }
+
+        /// <summary>Its CHILD SAs that were installed at collection <see cref="InstalledAtCollection"/>, by key.</summary>
+        public Dictionary<string, (ChildSa Sa, DateTimeOffset At)> Installed { get; set; } = [];
+
+        public long InstalledAtCollection { get; set; } = -1;
 
         public bool DownCounted { get; set; }
     }

@@ -14,6 +14,7 @@ namespace IpsecExporter.Web;
 /// <summary>Builds the web host: services, background collection, and the HTTP endpoints of docs/ENDPOINTS.md.</summary>
 public static class ExporterHost
 {
+    public const string BasicAuthRealm = "ipsec-exporter";
     private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
 
     /// <summary>Tests pass <paramref name="configureServices"/> to replace services (a fake clock, extra source types).</summary>
@@ -60,10 +61,10 @@ public static class ExporterHost
         app.MapMethods("/readyz", ReadMethods, (SourceCollector collector) => collector.FirstCollectionDone
             ? Results.Text("ready\n")
             : Results.Text("waiting for the first collection\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapMethods("/", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
-            Results.Content(StatusPage.Render(store.Current, diagnosis.All(), time.GetUtcNow()), "text/html; charset=utf-8"));
-        app.MapMethods("/api/tunnels", ReadMethods, (DiagnosisService diagnosis) => Results.Json(
-            diagnosis.All().Select(Summary).ToList(),
+        app.MapMethods("/", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) =>
+            Results.Content(StatusPage.Render(store.Current, Summaries(store.Current, diagnosis, sources)), "text/html; charset=utf-8"));
+        app.MapMethods("/api/tunnels", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) => Results.Json(
+            Summaries(store.Current, diagnosis, sources),
             ReportJson.Options.GetTypeInfo(typeof(IReadOnlyList<TunnelSummary>))));
         app.MapMethods("/tunnels/{name}/report", ReadMethods, (string name, string? format, ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
         {
@@ -92,15 +93,8 @@ public static class ExporterHost
         });
     }
 
-    private static TunnelSummary Summary(TunnelView view) => new(
-        view.Tunnel.Name,
-        view.Tunnel.Description,
-        TunnelDiagnosis.StatusLabel(view.Diagnosis.Verdict),
-        view.Diagnosis.Reason,
-        view.Diagnosis.FirstFailingCheck,
-        view.VerdictSince,
-        view.Diagnosis.Checks,
-        $"/tunnels/{Uri.EscapeDataString(view.Tunnel.Name)}/report");
+    private static List<TunnelSummary> Summaries(ExporterConfig config, DiagnosisService diagnosis, SourceCollector sources) =>
+        diagnosis.All().Select(view => TunnelSummaries.Build(config, view, sources.States)).ToList();
 
     /// <summary>nosniff on every response (error bodies echo input as text/plain), and the configured headers.</summary>
     private static Task SecurityHeadersMiddleware(HttpContext context, Func<Task> next)
@@ -135,7 +129,7 @@ public static class ExporterHost
         if (authenticator.Enabled && !await IsAuthorizedAsync(context.Request.Headers.Authorization.ToString(), authenticator, context.RequestAborted))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"ipsec-exporter\"";
+            context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{BasicAuthRealm}\"";
             await context.Response.WriteAsync("Unauthorized\n");
             return;
         }

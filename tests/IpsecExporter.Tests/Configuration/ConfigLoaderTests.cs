@@ -1,5 +1,6 @@
 using System.Net;
 using IpsecExporter.Configuration;
+using IpsecExporter.Sources.Vici;
 using IpsecExporter.Tests.Support;
 
 namespace IpsecExporter.Tests.Configuration;
@@ -19,7 +20,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal(PublicIpLookupMethod.Dns, config.Site.PublicIpLookup.Method);
         Assert.Equal(["127.0.0.1", "ntp.example.net:123"], config.Site.NtpServers);
         var source = Assert.Single(config.Sources);
-        Assert.Equal(("gw", "vici", "unix:///var/run/charon.vici"), (source.Name, source.Type, source.Uri));
+        Assert.Equal(("gw", "vici", "unix:///var/run/charon.vici"), (source.Name, source.Type, Assert.IsType<ViciSourceOptions>(source.Options).Uri));
         var tunnel = Assert.Single(config.Tunnels);
         Assert.Equal("hq-branch-b", tunnel.Name);
         Assert.Equal("site", tunnel.Connection);
@@ -41,7 +42,7 @@ public sealed class ConfigLoaderTests
         var source = Assert.Single(config.Sources);
         Assert.Equal(ConfigLoader.DefaultSourceInterval, source.Interval);
         Assert.Equal(ConfigLoader.DefaultSourceTimeout, source.Timeout);
-        Assert.False(source.Tls.InsecureSkipVerify);
+        Assert.Equal(new ViciSourceOptions(null), source.Options);
         var tunnel = Assert.Single(config.Tunnels);
         Assert.Equal("gw", tunnel.Source);
         Assert.Equal("branch", tunnel.Connection);

@@ -56,8 +56,18 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-public-ip-cross-check-none.yaml", 6, 15, "site.public_ip_lookup.cross_check.method: a cross-check needs a lookup method (dns or http), not none")]
     [InlineData("invalid-public-ip-cross-check-without-lookup.yaml", 6, 7, "site.public_ip_lookup.cross_check: there is nothing to cross-check while site.public_ip_lookup.method is none")]
     [InlineData("invalid-ntp-interval.yaml", 4, 17, "site.ntp_interval: duration '5s' must be at least 15s")]
+    [InlineData("invalid-ntp-samples.yaml", 4, 16, "site.ntp_samples: expected a whole number from 1 to 8, got '20'")]
     [InlineData("invalid-remote-gateway-resolution-server.yaml", 5, 11, "remote_gateway_resolution.server: invalid server 'dns server' (expected a host name or IP, optionally with :port)")]
     [InlineData("invalid-best-practices-tolerance.yaml", 5, 25, "best_practices.two_thirds_tolerance: invalid tolerance '150%' (use a percentage from 0% to 100% such as 10%, or a fraction from 0 to 1 such as 0.1)")]
+    [InlineData("invalid-source-option-of-other-type.yaml", 6, 5, "sources[0]: unknown key 'url' (expected one of: name, type, interval, timeout, uri)")]
+    [InlineData("invalid-source-url-missing.yaml", 4, 5, "sources[0]: missing required key 'url'")]
+    [InlineData("invalid-secret-file-and-env.yaml", 8, 16, "sources[0].token_env: set either token_file or token_env, not both")]
+    [InlineData("invalid-secret-missing.yaml", 4, 5, "sources[0]: missing required key 'token_file' or 'token_env' (secrets are read from a file or an environment variable)")]
+    [InlineData("invalid-tls-fingerprint.yaml", 9, 27, "sources[0].tls.fingerprint_sha256: 'AB:CD:EF' is not a SHA-256 fingerprint (64 hex digits")]
+    [InlineData("invalid-tls-ca-file.yaml", 9, 16, "sources[0].tls.ca_file: cannot load /nonexistent/ca.pem")]
+    [InlineData("invalid-tls-insecure-and-pinned.yaml", 10, 29, "sources[0].tls.insecure_skip_verify: contradicts ca_file/fingerprint_sha256")]
+    [InlineData("invalid-tls-on-http.yaml", 9, 7, "sources[0].tls: applies only to https:// URLs")]
+    [InlineData("invalid-tls-unknown-key.yaml", 9, 7, "sources[0].tls: unknown key 'verify' (expected one of: ca_file, fingerprint_sha256, insecure_skip_verify)")]
     public void Each_rule_reports_file_line_column_and_message(string fixture, int line, int column, string message)
     {
         var path = Fixtures.Path("config", fixture);

@@ -255,6 +255,23 @@ public sealed class DiagnoserTests
         Assert.Equal(Checks.InOrder, diagnosis.Checks.Select(c => c.Check));
     }
 
+    [Fact]
+    public void A_source_with_bytes_but_no_packet_counters_is_judged_on_bytes()
+    {
+        static PairSample BytesOnly(ulong sent, ulong received) => new("10.1.0.0/24", "10.2.0.0/24", 1, sent, received, null, null);
+        var before = Healthy(0) with { Pairs = [BytesOnly(5000, 7000)], Inside = [] };
+        var both = Healthy(120) with { Pairs = [BytesOnly(9000, 9400)], Inside = [] };
+        var oneWay = Healthy(120) with { Pairs = [BytesOnly(9000, 7000)], Inside = [] };
+
+        var healthy = Diagnose(before, both);
+        var desynchronized = Diagnose(before, oneWay);
+
+        Assert.Equal(Verdict.Healthy, healthy.Verdict);
+        Assert.Equal("10.1.0.0/24 <-> 10.2.0.0/24: sent +4000, received +2400 bytes", healthy.Check(Checks.TrafficBothDirections).Evidence);
+        Assert.Equal(Verdict.Desynchronized, desynchronized.Verdict);
+        Assert.Equal("one-way traffic: 10.1.0.0/24 <-> 10.2.0.0/24: sent +4000, received +0 bytes over 2m (nothing comes back)", desynchronized.Reason);
+    }
+
     private static TunnelDiagnosis Diagnose(params TunnelSample[] history) => Diagnoser.Diagnose("hq-branch-b", history, Options, history[^1].At);
 
     /// <summary>A healthy tunnel at <paramref name="seconds"/>: one probe and one packet each way per second.</summary>

@@ -188,6 +188,6 @@ public sealed class SiteNetworkMonitorTests : IDisposable
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "text/plain").WithBody(address));
 
     private static SaSnapshot Snapshot(string localHost) => new(DateTimeOffset.UnixEpoch, [
-        new IkeSa("site", "1", "ESTABLISHED", IPAddress.Parse(localHost), IPAddress.Parse("192.0.2.50"), TimeSpan.FromMinutes(1), null, null, []),
+        new IkeSa("site", "1", IkeSaState.Established, "ESTABLISHED", IPAddress.Parse(localHost), IPAddress.Parse("192.0.2.50"), TimeSpan.FromMinutes(1), null, null, []),
     ]);
 }

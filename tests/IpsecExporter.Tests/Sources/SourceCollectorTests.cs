@@ -18,7 +18,7 @@ public sealed class SourceCollectorTests : IDisposable
         """;
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
-    private readonly ScriptedSourceFactory _factory = new();
+    private readonly ScriptedSourceType _factory = new();
     private readonly ExporterMetrics _metrics = new("test");
     private readonly RecordingObserver _observer = new();
     private readonly TempDirectory _directory = new();

@@ -12,7 +12,7 @@ namespace IpsecExporter.Tests.Support;
 /// </summary>
 public static class TestConfigs
 {
-    public static SaSourceRegistry Registry { get; } = new([new NoSasSourceFactory()]);
+    public static SaSourceRegistry Registry { get; } = new([new NoSasSourceType()]);
 
     public static ConfigLoader Loader { get; } = new(Registry);
 
@@ -28,13 +28,15 @@ public static class TestConfigs
         return new ConfigStore(Loader.Load(path), Loader, metrics, NullLogger<ConfigStore>.Instance);
     }
 
-    private sealed class NoSasSourceFactory : ISaSourceFactory
+    private sealed class NoSasSourceType : SaSourceType<TestSourceOptions>
     {
-        public string Type => "no-sas";
+        public override string Type => "no-sas";
 
-        public IEnumerable<(string Key, string Message)> Validate(SourceConfig config) => [];
+        public override IReadOnlyCollection<string> OptionKeys { get; } = [];
 
-        public ISaSource Create(SourceConfig config, IServiceProvider services) => new NoSasSource(services.GetRequiredService<TimeProvider>());
+        public override TestSourceOptions Parse(YamlMap map, ConfigErrors errors) => new("");
+
+        public override ISaSource Create(SourceConfig config, TestSourceOptions options, IServiceProvider services) => new NoSasSource(services.GetRequiredService<TimeProvider>());
     }
 
     private sealed class NoSasSource(TimeProvider time) : ISaSource

@@ -1,5 +1,7 @@
 using IpsecExporter.Configuration;
 using IpsecExporter.Sources;
+using IpsecExporter.Sources.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IpsecExporter.Tests.Support;
 
@@ -38,16 +40,24 @@ public sealed class ScriptedSource : ISaSource
     }
 }
 
+/// <summary>The options of a test source type: an optional <c>endpoint</c> (default: empty, shared by all).</summary>
+public sealed record TestSourceOptions(string Endpoint) : SourceOptions
+{
+    public override string Endpoint { get; } = Endpoint;
+}
+
 /// <summary>Hands out <see cref="ScriptedSource"/>s by source name, for type <c>scripted</c>.</summary>
-public sealed class ScriptedSourceFactory(string type = "scripted") : ISaSourceFactory
+internal sealed class ScriptedSourceType(string type = "scripted") : SaSourceType<TestSourceOptions>
 {
     public Dictionary<string, ScriptedSource> Created { get; } = new();
 
-    public string Type => type;
+    public override string Type => type;
 
-    public IEnumerable<(string Key, string Message)> Validate(SourceConfig config) => [];
+    public override IReadOnlyCollection<string> OptionKeys { get; } = ["endpoint"];
 
-    public ISaSource Create(SourceConfig config, IServiceProvider services)
+    public override TestSourceOptions Parse(YamlMap map, ConfigErrors errors) => new(map.String("endpoint") ?? "");
+
+    public override ISaSource Create(SourceConfig config, TestSourceOptions options, IServiceProvider services)
     {
         var source = new ScriptedSource();
         Created[config.Name] = source;
@@ -55,9 +65,33 @@ public sealed class ScriptedSourceFactory(string type = "scripted") : ISaSourceF
     }
 }
 
-public static class TestSources
+/// <summary>Options of the <c>http-test</c> type: the shared HTTP pieces every vendor source parses the same way.</summary>
+public sealed record HttpTestSourceOptions(HttpEndpoint? Api, SecretReference? Token) : SourceOptions
+{
+    public override string Endpoint => Api?.Url.ToString() ?? "";
+}
+
+/// <summary>
+/// A stand-in for the vendor API sources in config tests: <c>url</c>, <c>tls</c> and a required <c>token_file</c> /
+/// <c>token_env</c>, parsed by the shared <see cref="HttpEndpoint"/> and <see cref="SecretReference"/>.
+/// </summary>
+internal sealed class HttpTestSourceType : SaSourceType<HttpTestSourceOptions>
+{
+    public override string Type => "http-test";
+
+    public override IReadOnlyCollection<string> OptionKeys { get; } = [.. HttpEndpoint.Keys, "token_file", "token_env"];
+
+    public override HttpTestSourceOptions Parse(YamlMap map, ConfigErrors errors) =>
+        new(HttpEndpoint.Parse(map, errors), SecretReference.Parse(map, "token", errors, required: true));
+
+    public override ISaSource Create(SourceConfig config, HttpTestSourceOptions options, IServiceProvider services) =>
+        throw new NotSupportedException("http-test sources are for configuration tests only");
+}
+
+internal static class TestSources
 {
     /// <summary>The build's source types plus <c>scripted</c>.</summary>
-    public static SaSourceRegistry Registry(ScriptedSourceFactory? scripted = null) =>
-        new([.. SaSourceRegistry.CreateDefault().Factories, scripted ?? new ScriptedSourceFactory()]);
+    public static SaSourceRegistry Registry(ScriptedSourceType? scripted = null) =>
+        new ServiceCollection().AddSaSourceTypes().AddSingleton<ISaSourceType>(scripted ?? new ScriptedSourceType()).AddSingleton<ISaSourceType, HttpTestSourceType>()
+            .BuildServiceProvider().GetRequiredService<SaSourceRegistry>();
 }

@@ -1,4 +1,6 @@
+using System.Globalization;
 using IpsecExporter.Sources;
+using IpsecExporter.Sources.Vici;
 using IpsecExporter.Tests.Support;
 using IpsecExporter.Tunnels;
 
@@ -13,6 +15,7 @@ public sealed class TunnelTrackerTests : IDisposable
     private static readonly string[] Unmatched = ["t1", TunnelTracker.UnmatchedLabel, TunnelTracker.UnmatchedLabel];
 
     private readonly TrackerHarness _harness = new(Config);
+    private SourceEpoch? _epoch;
 
     public void Dispose() => _harness.Dispose();
 
@@ -84,7 +87,24 @@ public sealed class TunnelTrackerTests : IDisposable
         Assert.Equal(1040, ReceivedBytes(Net1));
         var observation = _harness.Tracker.Get("t1")!;
         Assert.True(observation.SourceUp);
-        Assert.Equal(1, observation.DaemonRestarts);
+        Assert.Equal(1, observation.SourceRestarts);
+    }
+
+    [Fact]
+    public void A_bytes_only_source_exports_its_bytes_and_no_packet_series_instead_of_zeros()
+    {
+        static IkeSa BytesOnly(ulong received, ulong sent) =>
+            Sas.Ike("1", Sas.Child("1", bytesIn: received, bytesOut: sent) with { Counters = SaCounters.Bytes(received, sent) });
+        _harness.Time.Advance(TimeSpan.FromSeconds(5));
+        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), BytesOnly(100, 200)) with { Counters = CounterCapabilities.Bytes });
+        _harness.Time.Advance(TimeSpan.FromSeconds(5));
+        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), BytesOnly(150, 260)) with { Counters = CounterCapabilities.Bytes });
+
+        Assert.Equal((150.0, 260.0), (ReceivedBytes(Net1), SentBytes(Net1)));
+        Assert.Null(Value(_harness.Metrics.ChildSaReceivedPackets, Net1));
+        Assert.Null(Value(_harness.Metrics.ChildSaSentPackets, Net1));
+        var pair = _harness.Tracker.Get("t1")!.Pairs[0];
+        Assert.Equal((150UL, 260UL, (ulong?)null, (ulong?)null), (pair.ReceivedBytes, pair.SentBytes, pair.ReceivedPackets, pair.SentPackets));
     }
 
     [Fact]
@@ -307,10 +327,13 @@ public sealed class TunnelTrackerTests : IDisposable
 
     private void Collect(params IkeSa[] ikes) => CollectWithChanges([], [], ikes);
 
+    /// <summary>A collection from a charon started at <paramref name="daemonStarted"/>, its run told as the VICI source tells it.</summary>
     private void Collect(IkeSa ike, DateTimeOffset daemonStarted)
     {
         _harness.Time.Advance(TimeSpan.FromSeconds(5));
-        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), ike) with { Daemon = new DaemonInfo("charon", "5.9.8", daemonStarted) });
+        var stats = new ViciSection().AddSection("uptime", new ViciSection().Add("since", daemonStarted.ToLocalTime().ToString("MMM dd HH:mm:ss yyyy", CultureInfo.InvariantCulture)));
+        _epoch = ViciSaMapper.MapEpoch(new ViciSection().Add("daemon", "charon").Add("version", "5.9.8"), stats, _epoch);
+        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), ike) with { Epoch = _epoch });
     }
 
     private void CollectWithChanges(ChildSaChange[] changes, params IkeSa[] ikes) => CollectWithChanges(changes, [], ikes);

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using IpsecExporter.Configuration;
@@ -17,7 +16,7 @@ public sealed class WebConfigTests : IDisposable
     [Fact]
     public async Task Tls_and_basic_auth_protect_every_endpoint()
     {
-        using var certificate = CreateCertificate();
+        using var certificate = TestCertificates.SelfSignedLoopback();
         _directory.Write("tls.crt", certificate.ExportCertificatePem());
         _directory.Write("tls.key", certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         var hash = BCrypt.Net.BCrypt.HashPassword("correct horse", 4);
@@ -76,7 +75,7 @@ public sealed class WebConfigTests : IDisposable
     [InlineData("http_server_config:\n  headers:\n    Set-Cookie: a=b\n", 3, 5, "http_server_config.headers: unknown key 'Set-Cookie'")]
     public void Each_web_config_rule_names_its_position(string text, int line, int column, string message)
     {
-        using var certificate = CreateCertificate();
+        using var certificate = TestCertificates.SelfSignedLoopback();
         _directory.Write("tls.crt", certificate.ExportCertificatePem());
         _directory.Write("tls.key", certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         var path = _directory.Write("web.yml", text);
@@ -114,15 +113,4 @@ public sealed class WebConfigTests : IDisposable
 
     private static AuthenticationHeaderValue Basic(string user, string password) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-
-    private static X509Certificate2 CreateCertificate()
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        var now = DateTimeOffset.UtcNow;
-        return request.CreateSelfSigned(now.AddMinutes(-5), now.AddHours(1));
-    }
 }

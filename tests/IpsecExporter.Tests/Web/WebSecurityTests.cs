@@ -140,12 +140,19 @@ public sealed class WebSecurityTests : IDisposable
         using var http = new HttpClient { BaseAddress = baseAddress };
         await GetAsync(http, "warm-up", "x");
 
-        var wrongPassword = await MedianAsync(() => GetAsync(http, "prometheus", "wrong"));
-        var unknownUser = await MedianAsync(() => GetAsync(http, "nobody", "wrong"));
+        // Interleaved, so that load from elsewhere on the machine falls on both alike.
+        var wrongPassword = new List<TimeSpan>();
+        var unknownUser = new List<TimeSpan>();
+        for (var i = 0; i < 7; i++)
+        {
+            wrongPassword.Add(await TimeAsync(() => GetAsync(http, "prometheus", "wrong")));
+            unknownUser.Add(await TimeAsync(() => GetAsync(http, "nobody", "wrong")));
+        }
 
-        // Both run one bcrypt verification of the same cost (about 100 ms here); without the dummy hash the unknown
-        // user answered in a fraction of a millisecond.
-        Assert.True(unknownUser > wrongPassword * 0.5, $"unknown user {unknownUser.TotalMilliseconds} ms, wrong password {wrongPassword.TotalMilliseconds} ms");
+        // Both run one bcrypt verification of the same cost (100 ms or more here); without the dummy hash the unknown
+        // user answered in 0.3 ms, under 1% of a wrong password. The margin absorbs a loaded machine.
+        var (wrong, unknown) = (Median(wrongPassword), Median(unknownUser));
+        Assert.True(unknown > wrong * 0.2, $"unknown user {unknown.TotalMilliseconds} ms, wrong password {wrong.TotalMilliseconds} ms");
     }
 
     [Fact]
@@ -236,18 +243,14 @@ public sealed class WebSecurityTests : IDisposable
         return response.StatusCode;
     }
 
-    private static async Task<TimeSpan> MedianAsync(Func<Task> request)
+    private static async Task<TimeSpan> TimeAsync(Func<Task> request)
     {
-        var times = new List<TimeSpan>();
-        for (var i = 0; i < 5; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            await request();
-            times.Add(watch.Elapsed);
-        }
-
-        return times.Order().ElementAt(times.Count / 2);
+        var watch = Stopwatch.StartNew();
+        await request();
+        return watch.Elapsed;
     }
+
+    private static TimeSpan Median(List<TimeSpan> times) => times.Order().ElementAt(times.Count / 2);
 
     private static void AssertSecurityHeaders(HttpResponseMessage response, string what)
     {

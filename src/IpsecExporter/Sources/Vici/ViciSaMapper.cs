@@ -32,14 +32,31 @@ public static class ViciSaMapper
                 child.Section.List("local-ts"),
                 child.Section.List("remote-ts"))).ToList())).ToList();
 
-    /// <summary>From <c>version</c>, and <c>stats</c>' <c>uptime.since</c> (charon's local time, <c>Nov 29 13:30:08 2026</c>).</summary>
-    public static DaemonInfo MapDaemon(ViciSection version, ViciSection? stats)
+    /// <summary>
+    /// How far charon's start time may move between two answers of the same process: charon derives it from the wall
+    /// clock minus its uptime, in whole seconds, so it wobbles by a second between queries; a larger move is a restart.
+    /// </summary>
+    public static readonly TimeSpan StartTimeWobble = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The daemon run from <c>version</c> and <c>stats</c>' <c>uptime.since</c> (charon's local time,
+    /// <c>Nov 29 13:30:08 2026</c>). The run keeps <paramref name="previous"/>'s id while the start time stays within
+    /// <see cref="StartTimeWobble"/> of it (or is not told), so only a restart changes the id.
+    /// </summary>
+    public static SourceEpoch MapEpoch(ViciSection version, ViciSection? stats, SourceEpoch? previous)
     {
         var since = stats?.Section("uptime")?.Value("since");
         DateTimeOffset? startedAt = DateTimeOffset.TryParseExact(since, "MMM dd HH:mm:ss yyyy", CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal, out var parsed)
             ? parsed
             : null;
-        return new(version.Value("daemon") ?? "charon", version.Value("version") ?? "unknown", startedAt);
+        var name = version.Value("daemon") ?? "charon";
+        var release = version.Value("version") ?? "unknown";
+        if (previous is not null && (startedAt is null || previous.StartedAt is not { } before || (startedAt.Value - before).Duration() <= StartTimeWobble))
+        {
+            return previous with { Name = name, Version = release, StartedAt = previous.StartedAt ?? startedAt };
+        }
+
+        return new(startedAt?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) ?? "unknown", name, release, startedAt);
     }
 
     /// <summary>What an event says went away, if anything (up events and unknown events yield nothing).</summary>
@@ -97,10 +114,14 @@ public static class ViciSaMapper
     {
         var what = $"IKE SA '{connection}'";
         var children = (ike.Section("child-sas")?.Sections ?? []).Select(c => MapChildSa(c.Name, c.Section)).ToList();
+        var state = ike.Value("state") ?? "UNKNOWN";
+        // Unique ids start again from 1 when charon restarts, SPIs are new random numbers: together they never repeat.
+        var uniqueId = ike.Value("uniqueid") ?? throw new ViciProtocolException($"{what} has no uniqueid");
         return new IkeSa(
             connection,
-            ike.Value("uniqueid") ?? throw new ViciProtocolException($"{what} has no uniqueid"),
-            ike.Value("state") ?? "UNKNOWN",
+            $"{uniqueId}/{ike.Value("initiator-spi")}/{ike.Value("responder-spi")}",
+            IkeState(state),
+            state,
             Address(ike.Value("local-host")),
             Address(ike.Value("remote-host")),
             Seconds(ike, "established", what),
@@ -108,8 +129,6 @@ public static class ViciSaMapper
             Seconds(ike, "reauth-time", what),
             children)
         {
-            InitiatorSpi = ike.Value("initiator-spi"),
-            ResponderSpi = ike.Value("responder-spi"),
             DhGroup = ike.Value("dh-group"),
         };
     }
@@ -119,27 +138,47 @@ public static class ViciSaMapper
     {
         var name = child.Value("name") ?? key;
         var what = $"CHILD SA '{name}'";
+        var state = child.Value("state") ?? "UNKNOWN";
+        var uniqueId = child.Value("uniqueid") ?? throw new ViciProtocolException($"{what} has no uniqueid");
         return new ChildSa(
             name,
-            child.Value("uniqueid") ?? throw new ViciProtocolException($"{what} has no uniqueid"),
-            child.Value("state") ?? "UNKNOWN",
+            $"{uniqueId}/{child.Value("spi-in")}/{child.Value("spi-out")}",
+            ChildState(state),
+            state,
             child.List("local-ts"),
             child.List("remote-ts"),
-            Counter(child, "bytes-in", what),
-            Counter(child, "bytes-out", what),
-            Counter(child, "packets-in", what),
-            Counter(child, "packets-out", what),
-            Seconds(child, "use-in", what),
-            Seconds(child, "use-out", what),
-            Seconds(child, "install-time", what),
-            Seconds(child, "rekey-time", what),
-            Seconds(child, "life-time", what),
-            child.Value("dh-group"))
+            new SaCounters(Counter(child, "bytes-in", what), Counter(child, "bytes-out", what), Counter(child, "packets-in", what), Counter(child, "packets-out", what)))
         {
-            SpiIn = child.Value("spi-in"),
-            SpiOut = child.Value("spi-out"),
+            LastInAgo = Seconds(child, "use-in", what),
+            LastOutAgo = Seconds(child, "use-out", what),
+            InstalledAgo = Seconds(child, "install-time", what),
+            RekeyIn = Seconds(child, "rekey-time", what),
+            LifeIn = Seconds(child, "life-time", what),
+            DhGroup = child.Value("dh-group"),
         };
     }
+
+    /// <summary>charon's <c>ike_sa_state_t</c> names (PASSIVE is an HA standby copy, not usable here).</summary>
+    public static IkeSaState IkeState(string state) => state switch
+    {
+        "CREATED" or "CONNECTING" => IkeSaState.Connecting,
+        "ESTABLISHED" => IkeSaState.Established,
+        "REKEYING" => IkeSaState.Rekeying,
+        "REKEYED" => IkeSaState.Rekeyed,
+        "DELETING" or "DESTROYING" => IkeSaState.Deleting,
+        _ => IkeSaState.Unknown,
+    };
+
+    /// <summary>charon's <c>child_sa_state_t</c> names.</summary>
+    public static ChildSaState ChildState(string state) => state switch
+    {
+        "CREATED" or "ROUTED" or "INSTALLING" or "UPDATING" or "RETRYING" => ChildSaState.Installing,
+        "INSTALLED" => ChildSaState.Installed,
+        "REKEYING" => ChildSaState.Rekeying,
+        "REKEYED" => ChildSaState.Rekeyed,
+        "DELETING" or "DELETED" or "DESTROYING" or "FAILED" => ChildSaState.Deleted,
+        _ => ChildSaState.Unknown,
+    };
 
     private static ulong Counter(ViciSection section, string key, string what)
     {

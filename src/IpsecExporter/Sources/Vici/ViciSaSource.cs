@@ -22,6 +22,7 @@ public sealed partial class ViciSaSource : ISaSource
     private readonly ConcurrentQueue<IkeSaChange> _ikeChanges = new();
     private ViciConnection? _connection;
     private ViciSection? _version;
+    private SourceEpoch? _epoch;
     private string? _lastConnectError;
 
     public ViciSaSource(ViciEndpoint endpoint, TimeSpan readTimeout, TimeProvider time, ILogger<ViciSaSource> logger)
@@ -44,7 +45,8 @@ public sealed partial class ViciSaSource : ISaSource
         SaSnapshot snapshot;
         try
         {
-            snapshot = await QueryAsync(connection, _version!, _time, cancellationToken);
+            snapshot = await QueryAsync(connection, _version!, _epoch, _time, cancellationToken);
+            _epoch = snapshot.Epoch;
         }
         catch
         {
@@ -58,9 +60,9 @@ public sealed partial class ViciSaSource : ISaSource
     /// <summary>
     /// One collection's read-only commands on an open connection (<c>stats</c>, <c>list-sas</c>, <c>list-conns</c>),
     /// translated into a snapshot stamped when the answers were complete. <paramref name="version"/> is the connection's
-    /// <c>version</c> answer.
+    /// <c>version</c> answer, <paramref name="epoch"/> the daemon run the previous collection saw.
     /// </summary>
-    public static async Task<SaSnapshot> QueryAsync(ViciConnection connection, ViciSection version, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<SaSnapshot> QueryAsync(ViciConnection connection, ViciSection version, SourceEpoch? epoch, TimeProvider time, CancellationToken cancellationToken)
     {
         var stats = await connection.CallAsync("stats", null, cancellationToken);
         // noblock: list IKE SAs that are busy (e.g. mid-rekey) instead of waiting for them.
@@ -69,7 +71,7 @@ public sealed partial class ViciSaSource : ISaSource
         return new SaSnapshot(time.GetUtcNow(), ViciSaMapper.MapListSas(sas))
         {
             Connections = ViciSaMapper.MapListConns(conns),
-            Daemon = ViciSaMapper.MapDaemon(version, stats),
+            Epoch = ViciSaMapper.MapEpoch(version, stats, epoch),
         };
     }
 
@@ -129,7 +131,7 @@ public sealed partial class ViciSaSource : ISaSource
         _backoff.Succeeded();
         _lastConnectError = null;
         _connection = connection;
-        var daemon = ViciSaMapper.MapDaemon(_version, null);
+        var daemon = ViciSaMapper.MapEpoch(_version, null, null);
         LogConnected(_logger, _endpoint.Text, daemon.Name, daemon.Version);
         return connection;
     }

@@ -73,7 +73,7 @@ public sealed class ViciSaSourceTests
 
             Assert.Equal("section end at offset 1 without an open section", error.Message);
             Assert.Empty(snapshot.IkeSas);
-            Assert.Equal("5.9.8", snapshot.Daemon?.Version);
+            Assert.Equal("5.9.8", snapshot.Epoch?.Version);
             Assert.Equal(
                 2,
                 server.Received.Count(p => p.Name == "version"));
@@ -114,7 +114,7 @@ public sealed class ViciSaSourceTests
 
         var config = loader.Parse("config.yaml", $"site: {{ name: hq }}\nsources:\n  - {{ name: gw, type: vici, uri: \"{uri}\" }}\n");
 
-        Assert.Equal(uri, config.Sources[0].Uri);
+        Assert.Equal(uri, Assert.IsType<ViciSourceOptions>(config.Sources[0].Options).Uri);
     }
 
     [Fact]
@@ -125,8 +125,8 @@ public sealed class ViciSaSourceTests
         var config = loader.Parse("config.yaml", "site: { name: hq }\nsources:\n  - { name: gw, type: vici }\n");
         var error = Assert.Single(Assert.Throws<ConfigException>(() => loader.Parse("config.yaml", "site: { name: hq }\nsources:\n  - { name: gw, type: vici, token_file: /etc/token }\n")).Errors);
 
-        Assert.Null(config.Sources[0].Uri);
-        Assert.Equal("unix:///var/run/charon.vici", ViciSourceFactory.DefaultUri);
+        Assert.Null(Assert.IsType<ViciSourceOptions>(config.Sources[0].Options).Uri);
+        Assert.Equal("unix:///var/run/charon.vici", ViciSourceType.DefaultUri);
         Assert.Contains("sources[0].token_file: vici sources take no credentials", error.Message, StringComparison.Ordinal);
     }
 }

@@ -73,7 +73,7 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
         Assert.True(observation.SourceUp);
         Assert.True(observation.ConnectionLoaded);
         Assert.Equal((_testbed.Summary["hq_public"], _testbed.Summary["br_public"]), (observation.Ike.LocalHost?.ToString(), observation.Ike.RemoteHost?.ToString()));
-        Assert.Equal(("charon", "5.9.8"), (observation.Daemon?.Name, observation.Daemon?.Version));
+        Assert.Equal(("charon", "5.9.8"), (observation.Epoch?.Name, observation.Epoch?.Version));
         Assert.Equal(TimeSpan.FromHours(8), observation.Ike.RekeyInterval);
         Assert.Equal(TimeSpan.FromSeconds(19200), observation.Pairs[0].RekeyInterval);
         Assert.True(observation.Pairs[0].LastReceived > DateTimeOffset.UtcNow.AddSeconds(-10));
@@ -168,8 +168,8 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
     public async Task Charon_restart_source_goes_down_and_up_and_final_counters_from_the_stop_are_kept()
     {
         // A restart is told from the second-long wobble of charon's start time only when the first run lasted longer.
-        var started = _rig.Tracker.Get("branch")!.Daemon!.StartedAt!.Value;
-        await Poll.UntilAsync(() => DateTimeOffset.UtcNow - started > (2 * DaemonInfo.StartTimeWobble), Deadline);
+        var started = _rig.Tracker.Get("branch")!.Epoch!.StartedAt!.Value;
+        await Poll.UntilAsync(() => DateTimeOffset.UtcNow - started > (2 * ViciSaMapper.StartTimeWobble), Deadline);
         var before = Traffic(Net1);
         // Traffic after the last poll: only the child-updown events charon sends when it stops carry it.
         Assert.True(await _testbed.PingAsync(Target("net1"), count: 5));
@@ -194,7 +194,7 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
             () => $"source_up {Value(_rig.Metrics.SourceUp, "gw")}, net1 SAs {Value(_rig.Metrics.ChildSas, Net1)}");
 
         Assert.Equal((5 * 84.0, 5 * 84.0, 5.0, 5.0), Subtract(Traffic(Net1), before));
-        Assert.Equal(1, _rig.Tracker.Get("branch")!.DaemonRestarts);
+        Assert.Equal(1, _rig.Tracker.Get("branch")!.SourceRestarts);
         await Poll.UntilAsync(() => _rig.Source.EventsRegistered, Deadline, () => "event connection did not come back");
         Assert.True(await _testbed.PingAsync(Target("net1"), count: 2));
         await CollectAsync();
@@ -316,20 +316,22 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
         }
     }
 
-    /// <summary>The real <see cref="ViciSourceFactory"/>, keeping what it created so the test can wait for its events and dispose it.</summary>
-    private sealed class RecordingViciFactory : ISaSourceFactory
+    /// <summary>The real <see cref="ViciSourceType"/>, keeping what it created so the test can wait for its events and dispose it.</summary>
+    private sealed class RecordingViciFactory : SaSourceType<ViciSourceOptions>
     {
-        private readonly ViciSourceFactory _inner = new();
+        private readonly ViciSourceType _inner = new();
 
         public List<ViciSaSource> Created { get; } = [];
 
-        public string Type => _inner.Type;
+        public override string Type => _inner.Type;
 
-        public IEnumerable<(string Key, string Message)> Validate(SourceConfig config) => _inner.Validate(config);
+        public override IReadOnlyCollection<string> OptionKeys => _inner.OptionKeys;
 
-        public ISaSource Create(SourceConfig config, IServiceProvider services)
+        public override ViciSourceOptions Parse(YamlMap map, ConfigErrors errors) => _inner.Parse(map, errors);
+
+        public override ISaSource Create(SourceConfig config, ViciSourceOptions options, IServiceProvider services)
         {
-            var source = (ViciSaSource)_inner.Create(config, services);
+            var source = (ViciSaSource)_inner.Create(config, options, services);
             Created.Add(source);
             return source;
         }

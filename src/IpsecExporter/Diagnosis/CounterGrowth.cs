@@ -1,0 +1,14 @@
+namespace IpsecExporter.Diagnosis;
+
+/// <summary>
+/// Growth of a cumulative counter over a window, as the diagnosis, the partner report and the status page measure it:
+/// a counter absent from the baseline grew from zero, one that is lower than the baseline (never, for the tracker's
+/// monotonic counters) did not grow.
+/// </summary>
+public static class CounterGrowth
+{
+    public static ulong Since(ulong now, ulong? before) => now - Math.Min(now, before ?? 0);
+
+    /// <summary>Null when the counter is not known now.</summary>
+    public static ulong? Since(ulong? now, ulong? before) => now is { } value ? Since(value, before) : null;
+}

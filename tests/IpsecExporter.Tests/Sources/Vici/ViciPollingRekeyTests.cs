@@ -1,0 +1,131 @@
+using System.Globalization;
+using IpsecExporter.Sources.Vici;
+using IpsecExporter.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IpsecExporter.Tests.Sources.Vici;
+
+/// <summary>
+/// CHILD SA rekeys a source sees only by polling: a VICI server that confirms the event registrations but never sends an
+/// event (as after a lost event connection), answering <c>list-sas</c> with what a test scripts per poll.
+/// </summary>
+public sealed class ViciPollingRekeyTests
+{
+    private static readonly string[] Net1 = ["t1", "10.1.0.0/24", "10.2.0.0/24"];
+
+    public enum Overlap
+    {
+        /// <summary>The old SA lingers as DELETED next to the new INSTALLED one.</summary>
+        OldDeleted,
+
+        /// <summary>The old SA lingers as REKEYED next to the new one.</summary>
+        OldRekeyed,
+
+        /// <summary>The old SA is gone and the new one is there: replaced between two polls.</summary>
+        Replaced,
+    }
+
+    [Theory]
+    [InlineData(Overlap.OldDeleted)]
+    [InlineData(Overlap.OldRekeyed)]
+    [InlineData(Overlap.Replaced)]
+    public async Task A_rekey_seen_only_by_polling_counts_once_without_double_counting_bytes(Overlap overlap)
+    {
+        using var harness = new TrackerHarness(TrackerHarness.TwoPairConfig);
+        var polls = new Queue<ViciSection[]>();
+        polls.Enqueue([Child("1", "INSTALLED", 1000, installed: 100)]);
+        polls.Enqueue(overlap switch
+        {
+            Overlap.OldDeleted => [Child("1", "DELETED", 1500, installed: 104), Child("2", "INSTALLED", 20, installed: 2)],
+            Overlap.OldRekeyed => [Child("1", "REKEYED", 1500, installed: 104), Child("2", "INSTALLED", 20, installed: 2)],
+            _ => [Child("2", "INSTALLED", 20, installed: 2)],
+        });
+        // The old SA may linger for several polls: still one rekey.
+        polls.Enqueue(overlap == Overlap.Replaced ? [Child("2", "INSTALLED", 300, installed: 7)] : [Child("1", "DELETED", 1500, installed: 109), Child("2", "INSTALLED", 300, installed: 7)]);
+        polls.Enqueue([Child("2", "INSTALLED", 400, installed: 12)]);
+        await using var server = EventlessCharon(polls);
+        await using var source = new ViciSaSource(server.Endpoint, TimeSpan.FromSeconds(5), harness.Time, NullLogger<ViciSaSource>.Instance);
+
+        var rekeys = new List<double?>();
+        for (var poll = 0; poll < 4; poll++)
+        {
+            harness.Time.Advance(TimeSpan.FromSeconds(5));
+            var snapshot = await source.CollectAsync(CancellationToken.None);
+            Assert.Empty(snapshot.ChildSaChanges);
+            harness.Collect(snapshot);
+            rekeys.Add(TrackerHarness.Value(harness.Metrics.ChildSaRekeys, Net1));
+        }
+
+        Assert.Equal([0, 1, 1, 1], rekeys);
+        // The old SA's highest counters plus the new one's: overlap polls add nothing twice.
+        var oldSa = overlap == Overlap.Replaced ? 1000 : 1500;
+        Assert.Equal(oldSa + 400, TrackerHarness.Value(harness.Metrics.ChildSaReceivedBytes, Net1));
+        Assert.Equal(1, TrackerHarness.Value(harness.Metrics.ChildSas, Net1));
+        Assert.Equal(0, TrackerHarness.Value(harness.Metrics.IkeSaRekeys, "t1"));
+        // Both SAs were scheduled 5 s apart at most; the old one was replaced at an age of about its install time.
+        Assert.InRange(harness.Tracker.Get("t1")!.Pairs[0].LastRekeyAfter!.Value.TotalSeconds, 100, 109);
+    }
+
+    private static ViciSection Child(string uniqueId, string state, ulong bytes, int installed) =>
+        new ViciSection()
+            .Add("name", "net1")
+            .Add("uniqueid", uniqueId)
+            .Add("state", state)
+            .Add("spi-in", $"c{uniqueId}in")
+            .Add("spi-out", $"c{uniqueId}out")
+            .Add("bytes-in", bytes.ToString(CultureInfo.InvariantCulture))
+            .Add("packets-in", (bytes / 100).ToString(CultureInfo.InvariantCulture))
+            .Add("bytes-out", bytes.ToString(CultureInfo.InvariantCulture))
+            .Add("packets-out", (bytes / 100).ToString(CultureInfo.InvariantCulture))
+            .Add("install-time", installed.ToString(CultureInfo.InvariantCulture))
+            .AddList("local-ts", ["10.1.0.0/24"])
+            .AddList("remote-ts", ["10.2.0.0/24"]);
+
+    /// <summary>Answers like charon, with one IKE SA of connection <c>site</c> carrying the next scripted CHILD SAs per <c>list-sas</c>.</summary>
+    private static ScriptedViciServer EventlessCharon(Queue<ViciSection[]> polls)
+    {
+        ScriptedViciServer? server = null;
+        server = new ScriptedViciServer(async stream =>
+        {
+            while (await server!.ReadAsync(stream) is { } request)
+            {
+                if (request.Type is ViciPacketType.EventRegister or ViciPacketType.EventUnregister)
+                {
+                    await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.EventConfirm, null, null));
+                    continue;
+                }
+
+                var answer = new ViciSection();
+                switch (request.Name)
+                {
+                    case "version":
+                        answer.Add("daemon", "charon").Add("version", "5.9.8");
+                        break;
+                    case "stats":
+                        answer.AddSection("uptime", new ViciSection().Add("since", "Dec 02 10:00:00 2026"));
+                        break;
+                    case "list-sas":
+                        var children = new ViciSection();
+                        ViciSection[] next;
+                        lock (polls)
+                        {
+                            next = polls.Dequeue();
+                        }
+
+                        foreach (var child in next)
+                        {
+                            children.AddSection($"net1-{child.Value("uniqueid")}", child);
+                        }
+
+                        var ike = new ViciSection().Add("uniqueid", "1").Add("state", "ESTABLISHED").Add("initiator-spi", "i1").Add("responder-spi", "r1")
+                            .Add("established", "600").AddSection("child-sas", children);
+                        await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("site", ike)));
+                        break;
+                }
+
+                await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.CmdResponse, null, answer));
+            }
+        });
+        return server;
+    }
+}
