@@ -75,7 +75,15 @@ public static class CliApp
             var app = ExporterHost.Build(commandLine, config, webConfig, configureServices);
             // Taken before the run: the host disposes its services when it stops.
             var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
-            await app.RunAsync();
+            try
+            {
+                await app.RunAsync();
+            }
+            catch (OperationCanceledException) when (background.Any(s => s.ExecuteTask is { IsFaulted: true }))
+            {
+                // A service that fails while the host starts cancels the start: reported below like a later failure.
+            }
+
             // A background service that threw stops the host (after logging why); that is not a clean exit.
             if (background.FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true }) is { } failed)
             {

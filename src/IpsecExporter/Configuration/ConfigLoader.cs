@@ -183,7 +183,11 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         var ntp = map.StringList("ntp_servers");
         foreach (var (node, value) in ntp)
         {
-            if (!HostAndPort.TryParse(value, out _))
+            if (value.Contains('@', StringComparison.Ordinal))
+            {
+                errors.Add(node, $"site.ntp_servers: {YamlMap.UserInfoNotAllowed}");
+            }
+            else if (!HostAndPort.TryParse(value, out _))
             {
                 errors.Add(node, $"site.ntp_servers: invalid server '{value}' (expected a host name or IP, optionally with :port)");
             }
@@ -321,6 +325,12 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     private static string? HostOrHostPort(YamlMap map, string key, ConfigErrors errors)
     {
         var text = map.String(key);
+        if (text is not null && text.Contains('@', StringComparison.Ordinal))
+        {
+            errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: {YamlMap.UserInfoNotAllowed}");
+            return null;
+        }
+
         if (text is not null && !HostAndPort.TryParse(text, out _))
         {
             errors.Add(map.ValueNode(key)!, $"{map.Child(key)}: invalid server '{text}' (expected a host name or IP, optionally with :port)");
@@ -375,7 +385,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
                 errors.Add(map.ValueNode("type")!, $"{path}.type: unknown source type '{type}' (supported: {supported})");
             }
 
-            if (sourceType is null)
+            if (sourceType is null || HasCredentialsInAddress(map, errors))
             {
                 continue;
             }
@@ -389,6 +399,24 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Credentials in a source's <c>uri</c> or <c>url</c> (<c>tcp://user:pass@host:port</c>): an inline secret, reported
+    /// without the value. The entry is then not handed to its type, which would echo an address it rejects.
+    /// </summary>
+    private static bool HasCredentialsInAddress(YamlMap map, ConfigErrors errors)
+    {
+        foreach (var key in new[] { "uri", "url" })
+        {
+            if (map.ValueNode(key) is YamlScalarNode { Value: { } text } node && YamlMap.HasUserInfo(text))
+            {
+                errors.Add(node, $"{map.Child(key)}: {YamlMap.UserInfoNotAllowed}");
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static List<TunnelConfig> ParseTunnels(YamlMap root, List<string> sources, ConfigErrors errors)
@@ -438,7 +466,12 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
             }
 
             var remoteGateway = map.String("remote_gateway", required: true);
-            if (remoteGateway is not null && !HostAndPort.IsHostOrAddress(remoteGateway))
+            if (remoteGateway is not null && remoteGateway.Contains('@', StringComparison.Ordinal))
+            {
+                errors.Add(map.ValueNode("remote_gateway")!, $"{path}.remote_gateway: {YamlMap.UserInfoNotAllowed}");
+                remoteGateway = null;
+            }
+            else if (remoteGateway is not null && !HostAndPort.IsHostOrAddress(remoteGateway))
             {
                 errors.Add(map.ValueNode("remote_gateway")!, $"{path}.remote_gateway: '{remoteGateway}' is neither an IP address nor a DNS name");
             }

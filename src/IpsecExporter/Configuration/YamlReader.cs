@@ -398,6 +398,13 @@ internal sealed class YamlMap
             return null;
         }
 
+        if (HasUserInfo(text))
+        {
+            // Not a valid URL, but it still holds credentials: the message must not quote it.
+            _errors.Add(ValueNode(key)!, $"{Child(key)}: {UserInfoNotAllowed}");
+            return null;
+        }
+
         _errors.Add(ValueNode(key)!, $"{Child(key)}: invalid URL '{text}' (expected http:// or https://)");
         return null;
     }
@@ -455,6 +462,17 @@ internal sealed class YamlMap
 
         errors.Add(node, $"{path}: invalid IP address '{text}'");
         return null;
+    }
+
+    public const string UserInfoNotAllowed = "credentials (user:password@) are not allowed here (inline secret); use a *_file or *_env setting";
+
+    /// <summary><c>scheme://user[:password]@...</c>, whether or not the rest parses: such a value is never echoed.</summary>
+    public static bool HasUserInfo(string text)
+    {
+        var scheme = text.IndexOf("://", StringComparison.Ordinal);
+        var authority = scheme < 0 ? text : text[(scheme + 3)..];
+        var end = authority.IndexOfAny(['/', '?', '#']);
+        return (end < 0 ? authority : authority[..end]).Contains('@', StringComparison.Ordinal);
     }
 
     public static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";

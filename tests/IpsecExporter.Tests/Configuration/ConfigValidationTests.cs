@@ -46,6 +46,7 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-inside-target.yaml", 9, 53, "tunnels[0].inside.targets: 10.9.0.1 is not inside any remote network of this tunnel")]
     [InlineData("invalid-inside-no-targets.yaml", 9, 42, "tunnels[0].inside.targets: at least one inside target address is required")]
     [InlineData("invalid-url.yaml", 3, 14, "grafana_url: invalid URL 'grafana.example.net' (expected http:// or https://)")]
+    [InlineData("invalid-uri-credentials.yaml", 6, 10, "sources[0].uri: credentials (user:password@) are not allowed here (inline secret); use a *_file or *_env setting")]
     [InlineData("invalid-url-credentials.yaml", 5, 10, "site.public_ip_lookup.url: credentials in the URL are not allowed (inline secret); use a *_file or *_env setting")]
     [InlineData("invalid-sharding.yaml", 3, 11, "sharding: invalid shard '3/3' (expected I/N with 0 <= I < N, e.g. 0/3)")]
     [InlineData("invalid-lookup-method.yaml", 3, 31, "site.public_ip_lookup.method: unknown method 'stun' (expected dns, http or none)")]

@@ -32,6 +32,34 @@ public sealed class ScriptedViciServer : IAsyncDisposable
 
     public List<ViciPacket> Received { get; } = [];
 
+    /// <summary>A daemon that confirms every event registration and answers every command, with no SAs.</summary>
+    public static ScriptedViciServer Cooperative()
+    {
+        ScriptedViciServer? server = null;
+        server = new ScriptedViciServer(async stream =>
+        {
+            while (await server!.ReadAsync(stream) is { } request)
+            {
+                await WriteAsync(stream, request.Type switch
+                {
+                    ViciPacketType.EventRegister or ViciPacketType.EventUnregister => new ViciPacket(ViciPacketType.EventConfirm, null, null),
+                    _ when request.Name == "version" => new ViciPacket(ViciPacketType.CmdResponse, null, new ViciSection().Add("daemon", "charon").Add("version", "5.9.8")),
+                    _ => new ViciPacket(ViciPacketType.CmdResponse, null, new ViciSection()),
+                });
+            }
+        });
+        return server;
+    }
+
+    /// <summary>The names of every packet of <paramref name="type"/> a client sent so far.</summary>
+    public IReadOnlySet<string> Requested(ViciPacketType type)
+    {
+        lock (Received)
+        {
+            return Received.Where(p => p.Type == type).Select(p => p.Name ?? "").ToHashSet(StringComparer.Ordinal);
+        }
+    }
+
     public static async Task WriteRawAsync(Stream stream, byte[] data)
     {
         await stream.WriteAsync(data);

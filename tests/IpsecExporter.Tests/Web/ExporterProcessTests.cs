@@ -65,6 +65,22 @@ public sealed class ExporterProcessTests : IDisposable
     }
 
     [Fact]
+    [Trait("Needs", "root")][Trait("Needs", "daemon")]
+    public async Task Sighup_rereads_the_web_config()
+    {
+        var path = _directory.Write("ipsec.yaml", TunnelA);
+        var web = _directory.Write("web.yml", $"basic_auth_users:\n  prometheus: '{BCrypt.Net.BCrypt.HashPassword("first", 4)}'\n");
+        await using var exporter = ExporterProcess.Start("--config", path, "--web-config", web);
+        await Poll.UntilAsync(async () => await StatusAsync(exporter, "first") == System.Net.HttpStatusCode.OK, Deadline, () => exporter.Output);
+
+        File.WriteAllText(web, $"basic_auth_users:\n  prometheus: '{BCrypt.Net.BCrypt.HashPassword("second", 4)}'\n");
+        exporter.Signal("HUP");
+
+        await Poll.UntilAsync(async () => await StatusAsync(exporter, "second") == System.Net.HttpStatusCode.OK, Deadline, () => exporter.Output);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await StatusAsync(exporter, "first"));
+    }
+
+    [Fact]
     public async Task A_changed_file_is_reloaded_without_a_signal()
     {
         var path = _directory.Write("ipsec.yaml", TunnelA);
@@ -83,4 +99,12 @@ public sealed class ExporterProcessTests : IDisposable
     }
 
     private Task<string> Metrics(ExporterProcess exporter) => _http.GetStringAsync(new Uri(exporter.BaseAddress, "metrics"));
+
+    private async Task<System.Net.HttpStatusCode> StatusAsync(ExporterProcess exporter, string password)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(exporter.BaseAddress, "metrics"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"prometheus:{password}")));
+        using var response = await _http.SendAsync(request);
+        return response.StatusCode;
+    }
 }

@@ -33,6 +33,12 @@ public static class ViciCodec
     /// <summary>charon refuses and never sends segments longer than 512 KiB.</summary>
     public const int MaxFrameLength = 512 * 1024;
 
+    /// <summary>
+    /// charon's deepest messages (list-conns: connection, children, child, traffic selectors) nest 4 sections; a frame
+    /// of nothing but section starts would otherwise build a tree 170,000 levels deep for whoever walks it.
+    /// </summary>
+    public const int MaxSectionDepth = 16;
+
     private const byte SectionStart = 1;
     private const byte SectionEnd = 2;
     private const byte KeyValue = 3;
@@ -156,6 +162,11 @@ public static class ViciCodec
             switch (element)
             {
                 case SectionStart:
+                    if (open.Count == MaxSectionDepth)
+                    {
+                        throw new ViciProtocolException($"section at offset {at} nested deeper than {MaxSectionDepth} levels");
+                    }
+
                     var section = new ViciSection();
                     current.AddSection(reader.Name("section name"), section);
                     open.Push(current);
