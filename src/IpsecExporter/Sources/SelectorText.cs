@@ -52,15 +52,9 @@ public static class SelectorText
         }
 
         var suffix = text[(slash + 1)..];
-        int prefix;
-        if (IPAddress.TryParse(suffix, out var mask))
-        {
-            if (mask.AddressFamily != address.AddressFamily || !TryPrefix(mask, out prefix))
-            {
-                return null;
-            }
-        }
-        else if (!int.TryParse(suffix, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out prefix))
+        // A prefix length first: IPAddress.TryParse would read "24" as the address 0.0.0.24.
+        if (!int.TryParse(suffix, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var prefix)
+            && !(IPAddress.TryParse(suffix, out var mask) && mask.AddressFamily == address.AddressFamily && TryPrefix(mask, out prefix)))
         {
             return null;
         }
