@@ -88,6 +88,11 @@ public sealed class VendorApiMock : IDisposable
         _server.Given(Request.Create().WithPath(path)).AtPriority(10)
             .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", contentType).WithBody(body));
 
+    /// <summary>Answers <paramref name="path"/> with a body made for each request (counters that grow, a state that changes).</summary>
+    public void ServeEach(string path, Func<string> body, string contentType = "application/json") =>
+        _server.Given(Request.Create().WithPath(path)).AtPriority(10)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", contentType).WithBody(_ => body()));
+
     /// <summary>Serves a recorded file, as <see cref="Serve"/>.</summary>
     public void ServeFile(string path, string file, string contentType = "application/json") => Serve(path, File.ReadAllText(file), contentType);
 
