@@ -13,6 +13,7 @@ public sealed partial class ConfigStore
     private readonly ExporterMetrics _metrics;
     private readonly ILogger<ConfigStore> _logger;
     private readonly Lock _reloadLock = new();
+    private readonly List<Subscription> _subscriptions = [];
 
     public ConfigStore(ExporterConfig initial, ConfigLoader loader, ExporterMetrics metrics, ILogger<ConfigStore> logger)
     {
@@ -23,8 +24,21 @@ public sealed partial class ConfigStore
         _metrics.ConfigLastReloadSuccessful.Set(1);
     }
 
-    /// <summary>Raised after a valid new configuration replaced the old one: (old, new).</summary>
-    public event Action<ExporterConfig, ExporterConfig>? Changed;
+    /// <summary>
+    /// Calls <paramref name="handler"/> with (old, new) after a valid new configuration replaced the old one: stage by
+    /// stage in <see cref="ConfigStage"/> order, in subscription order within a stage. Each handler is isolated: one
+    /// that throws is logged and the others still run. Dispose the result to unsubscribe.
+    /// </summary>
+    public IDisposable OnChanged(ConfigStage stage, string subscriber, Action<ExporterConfig, ExporterConfig> handler)
+    {
+        var subscription = new Subscription(this, stage, subscriber, handler);
+        lock (_subscriptions)
+        {
+            _subscriptions.Add(subscription);
+        }
+
+        return subscription;
+    }
 
     public ExporterConfig Current { get; private set; }
 
@@ -49,14 +63,71 @@ public sealed partial class ConfigStore
             Current = next;
             _metrics.ConfigLastReloadSuccessful.Set(1);
             LogReloaded(_logger, next.FilePath, next.Tunnels.Count, next.Sources.Count);
-            Changed?.Invoke(old, next);
+            Notify(old, next);
             return [];
         }
     }
+
+    private void Notify(ExporterConfig old, ExporterConfig next)
+    {
+        List<Subscription> subscriptions;
+        lock (_subscriptions)
+        {
+            // OrderBy is stable: subscription order within a stage.
+            subscriptions = _subscriptions.OrderBy(s => s.Stage).ToList();
+        }
+
+        foreach (var subscription in subscriptions)
+        {
+            try
+            {
+                subscription.Handler(old, next);
+            }
+            catch (Exception e)
+            {
+                LogHandlerFailed(_logger, e, subscription.Subscriber, subscription.Stage);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Applying the reloaded configuration to {Subscriber} ({Stage}) failed; the other services got it")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string subscriber, ConfigStage stage);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Configuration reload from {File} failed with {Count} error(s); keeping the previous configuration:\n{Errors}")]
     private static partial void LogReloadFailed(ILogger logger, string file, int count, string errors);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Configuration reloaded from {File}: {Tunnels} tunnel(s), {Sources} source(s)")]
     private static partial void LogReloaded(ILogger logger, string file, int tunnels, int sources);
+
+    private sealed class Subscription(ConfigStore store, ConfigStage stage, string subscriber, Action<ExporterConfig, ExporterConfig> handler) : IDisposable
+    {
+        public ConfigStage Stage { get; } = stage;
+
+        public string Subscriber { get; } = subscriber;
+
+        public Action<ExporterConfig, ExporterConfig> Handler { get; } = handler;
+
+        public void Dispose()
+        {
+            lock (store._subscriptions)
+            {
+                store._subscriptions.Remove(this);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// The order in which services learn about a reloaded configuration: the tunnel model first (so that the next
+/// snapshot of a new source already has its tunnels), then the sources, the site checks (remote gateway addresses the
+/// probes aim at), the probes, the diagnosis, and last the published facts about tunnels.
+/// </summary>
+public enum ConfigStage
+{
+    TunnelModel,
+    Sources,
+    SiteChecks,
+    Probes,
+    Diagnosis,
+    TunnelInfo,
 }

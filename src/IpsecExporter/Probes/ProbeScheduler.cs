@@ -22,6 +22,7 @@ public sealed partial class ProbeScheduler : BackgroundService
     private static readonly TimeSpan SendGranularity = TimeSpan.FromMilliseconds(10);
 
     private readonly ConfigStore _config;
+    private readonly IDisposable _configSubscription;
     private readonly IGatewayAddressProvider _gateways;
     private readonly ProbeResults _results;
     private readonly ExporterMetrics _metrics;
@@ -50,7 +51,7 @@ public sealed partial class ProbeScheduler : BackgroundService
         _logger = logger;
         _probe = registry.Create(IcmpProbe.KindName, services);
         Apply(config.Current);
-        _config.Changed += OnConfigChanged;
+        _configSubscription = _config.OnChanged(ConfigStage.Probes, nameof(ProbeScheduler), OnConfigChanged);
     }
 
     /// <summary>Probes every target once, all at once, and waits until each probe has settled. For tests and one-shot diagnosis.</summary>
@@ -72,7 +73,7 @@ public sealed partial class ProbeScheduler : BackgroundService
 
     public override void Dispose()
     {
-        _config.Changed -= OnConfigChanged;
+        _configSubscription.Dispose();
         base.Dispose();
         // The ICMP engine disposes synchronously; waiting here cannot deadlock.
         _probe.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -6,6 +6,7 @@ using IpsecExporter.Diagnosis;
 using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
+using Microsoft.AspNetCore.ResponseCompression;
 using Prometheus;
 
 namespace IpsecExporter.Web;
@@ -33,11 +34,20 @@ public static class ExporterHost
         services.AddExporter(config);
         services.AddHostedService<ConfigReloadService>();
         services.AddSingleton(new BasicAuthenticator(webConfig?.BasicAuthUsers ?? new Dictionary<string, string>()));
+        // A hub's /metrics is megabytes of repetitive text: gzip when the scraper asks (Prometheus always does). It
+        // holds no secrets, so compressing it over TLS gives nothing away.
+        services.AddResponseCompression(compression =>
+        {
+            compression.EnableForHttps = true;
+            compression.Providers.Add<GzipCompressionProvider>();
+            compression.MimeTypes = ["text/plain", "application/openmetrics-text"];
+        });
         configureServices?.Invoke(services);
 
         var app = builder.Build();
         app.Services.GetRequiredService<TunnelInfoPublisher>();
         app.Use(BasicAuthMiddleware);
+        app.UseWhen(context => context.Request.Path == "/metrics", metrics => metrics.UseResponseCompression());
         MapEndpoints(app);
         return app;
     }
