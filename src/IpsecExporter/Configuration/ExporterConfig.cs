@@ -115,6 +115,10 @@ public sealed record InsideConfig(IPAddress Source, IReadOnlyList<IPAddress> Tar
 
 public sealed record ExpectConfig(bool? Pfs, TimeSpan? IkeRekey, TimeSpan? ChildRekey);
 
-public sealed record ProbesConfig(TimeSpan Interval, TimeSpan Timeout);
+public sealed record ProbesConfig(TimeSpan Interval, TimeSpan Timeout)
+{
+    /// <summary>Upper bounds (seconds) of the RTT histograms' buckets; <see cref="Metrics.ExporterMetrics.DefaultRttBuckets"/> unless configured.</summary>
+    public IReadOnlyList<double> RttBuckets { get; init; } = Metrics.ExporterMetrics.DefaultRttBuckets;
+}
 
 public sealed record DiagnosisConfig(TimeSpan Window);

@@ -8,13 +8,18 @@ namespace IpsecExporter.Metrics;
 /// </summary>
 public sealed class ExporterMetrics
 {
-    /// <summary>RTT buckets from 50 µs doubling to ~13 s, like smokeping_prober: LAN and WAN RTTs both resolve.</summary>
-    public static readonly double[] RttBuckets = Histogram.ExponentialBuckets(0.00005, 2, 19);
+    /// <summary>
+    /// Default RTT buckets (<c>probes.rtt_buckets</c>): from 50 µs doubling to ~13 s, like smokeping_prober, so a LAN
+    /// (tens of µs) and a bad WAN (seconds) both resolve.
+    /// </summary>
+    public static readonly IReadOnlyList<double> DefaultRttBuckets = Histogram.ExponentialBuckets(0.00005, 2, 19);
 
     private readonly Action<string>[] _tunnelRemovers;
 
-    public ExporterMetrics(string version)
+    /// <param name="rttBuckets">The RTT histograms' bucket bounds; fixed for the process (a reload cannot change them).</param>
+    public ExporterMetrics(string version, IReadOnlyList<double>? rttBuckets = null)
     {
+        RttBuckets = rttBuckets ?? DefaultRttBuckets;
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         var quiet = new GaugeConfiguration { SuppressInitialValue = true };
@@ -25,10 +30,10 @@ public sealed class ExporterMetrics
 
         GatewayPingRequests = factory.CreateCounter("ipsec_gateway_ping_requests_total", "ICMP echo requests sent to the remote gateway's public address.", ["tunnel"]);
         GatewayPingResponses = factory.CreateCounter("ipsec_gateway_ping_responses_total", "Matching ICMP echo replies from the remote gateway.", ["tunnel"]);
-        GatewayPingRtt = factory.CreateHistogram("ipsec_gateway_ping_rtt_seconds", "Round-trip time of echo replies from the remote gateway.", ["tunnel"], new HistogramConfiguration { Buckets = RttBuckets });
+        GatewayPingRtt = factory.CreateHistogram("ipsec_gateway_ping_rtt_seconds", "Round-trip time of echo replies from the remote gateway.", ["tunnel"], new HistogramConfiguration { Buckets = [.. RttBuckets] });
         InsidePingRequests = factory.CreateCounter("ipsec_inside_ping_requests_total", "ICMP echo requests sent through the tunnel to an inside address.", ["tunnel", "target"]);
         InsidePingResponses = factory.CreateCounter("ipsec_inside_ping_responses_total", "Matching echo replies from an inside address through the tunnel.", ["tunnel", "target"]);
-        InsidePingRtt = factory.CreateHistogram("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", ["tunnel", "target"], new HistogramConfiguration { Buckets = RttBuckets });
+        InsidePingRtt = factory.CreateHistogram("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", ["tunnel", "target"], new HistogramConfiguration { Buckets = [.. RttBuckets] });
         GatewayPingLateResponses = factory.CreateCounter("ipsec_gateway_ping_late_responses_total", "Echo replies from the remote gateway that arrived after the probe timeout (already counted as lost).", ["tunnel"]);
         GatewayPingDuplicateResponses = factory.CreateCounter("ipsec_gateway_ping_duplicate_responses_total", "Extra echo replies from the remote gateway to an already answered request.", ["tunnel"]);
         InsidePingLateResponses = factory.CreateCounter("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", ["tunnel", "target"]);
@@ -84,6 +89,9 @@ public sealed class ExporterMetrics
     }
 
     public CollectorRegistry Registry { get; }
+
+    /// <summary>The bucket bounds the RTT histograms were created with.</summary>
+    public IReadOnlyList<double> RttBuckets { get; }
 
     public Gauge TunnelInfo { get; }
 

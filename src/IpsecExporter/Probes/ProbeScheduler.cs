@@ -150,7 +150,15 @@ public sealed partial class ProbeScheduler : BackgroundService
         return true;
     }
 
-    private void OnConfigChanged(ExporterConfig old, ExporterConfig next) => Apply(next);
+    private void OnConfigChanged(ExporterConfig old, ExporterConfig next)
+    {
+        if (!next.Probes.RttBuckets.SequenceEqual(old.Probes.RttBuckets))
+        {
+            LogBucketsNeedRestart(_logger);
+        }
+
+        Apply(next);
+    }
 
     private void Apply(ExporterConfig config)
     {
@@ -204,6 +212,9 @@ public sealed partial class ProbeScheduler : BackgroundService
     /// <summary>Enough ring slots for twice the diagnosis window at the probe interval.</summary>
     private static int HistoryCapacity(ExporterConfig config) =>
         (int)Math.Clamp(2 * Math.Ceiling(config.Diagnosis.Window / config.Probes.Interval), 16, 4096);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "probes.rtt_buckets changed: histogram buckets are fixed while the exporter runs, the new ones apply after a restart")]
+    private static partial void LogBucketsNeedRestart(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Probe of {Target} for tunnel {Tunnel} cannot be sent: {Error}; retrying every interval")]
     private static partial void LogProbeFailing(ILogger logger, string tunnel, string target, string error);
