@@ -67,27 +67,11 @@ async Task ServeAsync(NetworkStream stream)
                     answer.AddSection("uptime", new ViciSection().Add("running", "1 hour").Add("since", since));
                     break;
                 case "list-conns":
-                    for (var i = 0; i < tunnels; i++)
-                    {
-                        await stream.WriteAsync(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, "list-conn", new ViciSection().AddSection($"c{i}", Connection(i)))));
-                    }
-
+                    await StreamAsync(stream, "list-conn", i => Connection(i));
                     break;
                 case "list-sas":
                     var traffic = (ulong)Interlocked.Increment(ref round) * 8400;
-                    // Frames are written in batches, as charon's buffered socket writes land.
-                    var batch = new MemoryStream();
-                    for (var i = 0; i < tunnels; i++)
-                    {
-                        batch.Write(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection($"c{i}", Ike(i, traffic)))));
-                        if (batch.Length > 64 * 1024)
-                        {
-                            await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length));
-                            batch.SetLength(0);
-                        }
-                    }
-
-                    await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length));
+                    await StreamAsync(stream, "list-sa", i => Ike(i, traffic));
                     break;
             }
 
@@ -97,6 +81,23 @@ async Task ServeAsync(NetworkStream stream)
     catch (IOException)
     {
     }
+}
+
+// One event per IKE SA / connection, written in batches as charon's buffered socket writes land.
+async Task StreamAsync(NetworkStream stream, string eventName, Func<int, ViciSection> section)
+{
+    var batch = new MemoryStream();
+    for (var i = 0; i < tunnels; i++)
+    {
+        batch.Write(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, eventName, new ViciSection().AddSection($"c{i}", section(i)))));
+        if (batch.Length > 64 * 1024)
+        {
+            await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length));
+            batch.SetLength(0);
+        }
+    }
+
+    await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length));
 }
 
 ViciSection Ike(int i, ulong traffic)
