@@ -37,7 +37,7 @@ for n in $tunnels; do
     swan+=($(( (end - start) / 1000000 )))
   done
   swan_median=$(printf '%s\n' "${swan[@]}" | sort -n | sed -n 3p)
-  collect=$(dotnet run -c Release --no-build bench/vici-collect.cs -- "unix://$sock" 10 2>/dev/null | tail -1)
+  collect=$(dotnet run -c Release --no-build bench/vici-collect.cs -- "unix://$sock" 10 2>/dev/null | tail -2 | tr "\n" " ")
   port=$(( 19000 + RANDOM % 1000 ))
   "$exporter" run --config "$config" --listen "127.0.0.1:$port" >"$work/exporter-$n.log" 2>&1 &
   exp=$!; pids+=("$exp")
