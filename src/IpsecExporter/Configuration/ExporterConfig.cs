@@ -109,6 +109,17 @@ public sealed record NetworkPair(IPNetwork Local, IPNetwork Remote)
     public string LocalText => Local.ToString();
 
     public string RemoteText => Remote.ToString();
+
+    public PairKey Key => new(LocalText, RemoteText);
+}
+
+/// <summary>
+/// A network pair as its <c>local_ts</c>/<c>remote_ts</c> labels spell it: how samples, reports and the status page
+/// find the same pair again, one comparison instead of matching two strings at every site.
+/// </summary>
+public readonly record struct PairKey(string Local, string Remote)
+{
+    public override string ToString() => $"{Local} <-> {Remote}";
 }
 
 public sealed record InsideConfig(IPAddress Source, IReadOnlyList<IPAddress> Targets);
