@@ -13,9 +13,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 mapfile -t packages < <(grep -v '^\s*#' .ci/apt-packages.txt | tr -s ' \t' '\n' | grep -v '^$' | sort -u)
+# A package counts as there when installed or provided by an installed one (NodeSource's nodejs provides npm and
+# conflicts with Debian's: installing Debian's npm next to it would remove it).
+provided=" $(dpkg-query -W -f='${db:Status-Abbrev} ${Provides}\n' 2>/dev/null | awk '/^ii/ { $1 = ""; print }' | sed 's/([^)]*)//g; s/,/ /g' | tr -s ' \n' ' ') "
 missing=()
 for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || [[ $provided == *" $package "* ]] || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing: ${missing[*]}"

@@ -38,7 +38,7 @@ def walk(node):
         for value in node:
             yield from walk(value)
 
-values = {"$__rate_interval": "1m", "$instance": "gw1:9478", "$tunnel": "hq-branch-b", "$target": "10.2.0.1"}
+values = {"$__rate_interval": "1m", "$job": "ipsec-exporter", "$instance": "gw1:9478", "$tunnel": "hq-branch-b", "$target": "10.2.0.1"}
 rules = []
 for path in sys.argv[2:]:
     for expr in walk(json.load(open(path, encoding="utf-8"))):

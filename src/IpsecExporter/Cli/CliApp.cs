@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using IpsecExporter.Configuration;
 using IpsecExporter.Hosting;
 using IpsecExporter.Sources;
@@ -12,7 +13,8 @@ public static class CliApp
     public const int RuntimeError = 1;
     public const int InvalidInput = 2;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Tests pass <paramref name="configureServices"/> to add or replace services of <c>run</c>.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Action<IServiceCollection>? configureServices = null)
     {
         CommandLine commandLine;
         try
@@ -35,6 +37,11 @@ public static class CliApp
                 return Ok;
         }
 
+        if (commandLine.Command == Command.Healthcheck)
+        {
+            return await HealthcheckAsync(commandLine, stdout, stderr);
+        }
+
         var loader = new ConfigLoader(SaSourceRegistry.BuiltIn());
         ExporterConfig config;
         WebConfig? webConfig = null;
@@ -48,11 +55,7 @@ public static class CliApp
         }
         catch (ConfigException e)
         {
-            foreach (var error in e.Errors)
-            {
-                await stderr.WriteLineAsync(error.ToString());
-            }
-
+            await WriteErrorsAsync(e, stderr);
             return InvalidInput;
         }
 
@@ -67,8 +70,17 @@ public static class CliApp
 
         try
         {
-            var app = ExporterHost.Build(commandLine, config, webConfig);
+            var app = ExporterHost.Build(commandLine, config, webConfig, configureServices);
+            // Taken before the run: the host disposes its services when it stops.
+            var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
             await app.RunAsync();
+            // A background service that threw stops the host (after logging why); that is not a clean exit.
+            if (background.FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true }) is { } failed)
+            {
+                await stderr.WriteLineAsync($"ipsec-exporter: stopped because {failed.GetType().Name} failed: {failed.ExecuteTask!.Exception!.GetBaseException().Message}");
+                return RuntimeError;
+            }
+
             return Ok;
         }
         catch (IOException e)
@@ -76,6 +88,37 @@ public static class CliApp
             // Typically the listen address is in use.
             await stderr.WriteLineAsync($"ipsec-exporter: {e.Message}");
             return RuntimeError;
+        }
+        catch (SocketException e)
+        {
+            // An address this host does not have, or a port this user may not bind.
+            await stderr.WriteLineAsync($"ipsec-exporter: cannot listen on {commandLine.Listen}: {e.Message}");
+            return RuntimeError;
+        }
+    }
+
+    /// <summary>Needs no exporter configuration: only where the exporter listens and its web config (TLS).</summary>
+    private static async Task<int> HealthcheckAsync(CommandLine commandLine, TextWriter stdout, TextWriter stderr)
+    {
+        WebConfig? webConfig;
+        try
+        {
+            webConfig = commandLine.WebConfigPath is null ? null : WebConfig.Load(commandLine.WebConfigPath);
+        }
+        catch (ConfigException e)
+        {
+            await WriteErrorsAsync(e, stderr);
+            return InvalidInput;
+        }
+
+        return await HealthcheckCommand.RunAsync(commandLine, webConfig, stdout, stderr);
+    }
+
+    private static async Task WriteErrorsAsync(ConfigException e, TextWriter stderr)
+    {
+        foreach (var error in e.Errors)
+        {
+            await stderr.WriteLineAsync(error.ToString());
         }
     }
 }

@@ -8,6 +8,7 @@ public enum Command
     Run,
     CheckConfig,
     Diagnose,
+    Healthcheck,
     Help,
     Version,
 }
@@ -17,6 +18,9 @@ public enum Command
 public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint Listen, string? WebConfigPath, string? Tunnel, ReportFormat Format)
 {
     public static readonly TimeSpan DefaultDiagnoseDuration = TimeSpan.FromSeconds(10);
+
+    /// <summary>diagnose is a one-shot check; an hour is already longer than anyone waits at a terminal.</summary>
+    public static readonly TimeSpan MaxDiagnoseDuration = TimeSpan.FromHours(1);
 
     /// <summary>How long <c>diagnose</c> observes before concluding.</summary>
     public TimeSpan Duration { get; init; } = DefaultDiagnoseDuration;
@@ -30,11 +34,13 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
           ipsec-exporter [run] --config FILE [--listen ADDR:PORT] [--web-config FILE]
           ipsec-exporter check-config --config FILE
           ipsec-exporter diagnose --config FILE [--tunnel NAME] [--format text|markdown|json] [--duration 10s]
+          ipsec-exporter healthcheck [--listen ADDR:PORT] [--web-config FILE]
           ipsec-exporter --help | --version
 
         Options:
           --config FILE       YAML configuration (see docs/CONFIGURATION.md)
-          --listen ADDR:PORT  address to serve /metrics and the status page on [default: 0.0.0.0:9478]
+          --listen ADDR:PORT  address to serve /metrics and the status page on [default: 0.0.0.0:9478];
+                              healthcheck asks /healthz there (a wildcard address means the loopback address)
           --web-config FILE   exporter-toolkit web config: TLS (tls_server_config) and basic auth (basic_auth_users)
           --tunnel NAME       diagnose only this tunnel
           --format FORMAT     diagnose output: text, markdown or json [default: text]
@@ -58,6 +64,7 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
                 "run" => Command.Run,
                 "check-config" => Command.CheckConfig,
                 "diagnose" => Command.Diagnose,
+                "healthcheck" => Command.Healthcheck,
                 "help" => Command.Help,
                 "version" => Command.Version,
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
@@ -99,9 +106,9 @@ public sealed record CommandLine(Command Command, string? ConfigPath, IPEndPoint
                     break;
                 case "--duration":
                     var durationText = Value();
-                    if (!Configuration.DurationParser.TryParse(durationText, out duration) || duration < TimeSpan.FromSeconds(1))
+                    if (!Configuration.DurationParser.TryParse(durationText, out duration) || duration < TimeSpan.FromSeconds(1) || duration > MaxDiagnoseDuration)
                     {
-                        throw new UsageException($"--duration: invalid duration '{durationText}' (at least 1s, e.g. 10s or 1m)");
+                        throw new UsageException($"--duration: invalid duration '{durationText}' (1s to 1h, e.g. 10s or 1m)");
                     }
 
                     break;

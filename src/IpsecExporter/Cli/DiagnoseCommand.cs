@@ -25,6 +25,8 @@ public static class DiagnoseCommand
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.AddExporterLogging().AddFilter(level => level >= LogLevel.Warning);
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        // Everything judges the observation period: the diagnosis window is --duration, whatever diagnosis.window says.
+        config = config with { Diagnosis = new DiagnosisConfig(commandLine.Duration) };
         builder.Services.AddExporter(config);
         using var host = builder.Build();
         await host.StartAsync(cancellationToken);
@@ -47,7 +49,7 @@ public static class DiagnoseCommand
 
             var now = time.GetUtcNow();
             var reports = tunnels.Select(t => diagnosis.Get(t.Name)).OfType<TunnelView>()
-                .Select(view => PartnerReports.Build(config with { Diagnosis = new DiagnosisConfig(commandLine.Duration) }, view, now))
+                .Select(view => PartnerReports.Build(config, view, now))
                 .ToList();
             if (commandLine.Format == ReportFormat.Json)
             {

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace IpsecExporter.Configuration;
@@ -23,8 +22,15 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     public static readonly TimeSpan DefaultNtpInterval = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan DefaultNtpTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>The diagnosis keeps one sample per tunnel every 5 s of the window: 6 h is 4,320 of them.</summary>
+    public static readonly TimeSpan MaxDiagnosisWindow = TimeSpan.FromHours(6);
+
     /// <summary>RFC 4330 section 10: an SNTP client must not poll a server more often than every 15 seconds.</summary>
     public static readonly TimeSpan MinimumNtpInterval = TimeSpan.FromSeconds(15);
+
+    /// <summary>SNTP exchanges per round and server; the one with the shortest delay decides (NTP's clock filter).</summary>
+    public const int DefaultNtpSamples = 4;
+    public const int MaxNtpSamples = 8;
 
     public static readonly RemoteGatewayResolutionConfig DefaultRemoteGatewayResolution = new(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5), null);
 
@@ -40,7 +46,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     public const string DefaultOpenDnsAServer = "resolver1.opendns.com";
 
     private static readonly string[] RootKeys = ["site", "sources", "tunnels", "probes", "diagnosis", "grafana_url", "remote_gateway_resolution", "best_practices"];
-    private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers", "ntp_interval", "ntp_timeout"];
+    private static readonly string[] SiteKeys = ["name", "location", "equipment", "public_ip", "public_ip_lookup", "ntp_servers", "ntp_interval", "ntp_timeout", "ntp_samples"];
     private static readonly string[] LookupKeys = ["method", "server", "query", "url", "interval", "timeout", "cross_check"];
     private static readonly string[] CrossCheckKeys = ["method", "server", "query", "url", "timeout"];
     private static readonly string[] ResolutionKeys = ["interval", "timeout", "server"];
@@ -69,35 +75,12 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     };
 
     /// <summary>Loads and validates <paramref name="path"/>; throws <see cref="ConfigException"/> with every error.</summary>
-    public ExporterConfig Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException([new ConfigError(path, 1, 1, $"cannot read configuration file: {e.Message}")]);
-        }
-
-        return Parse(path, text);
-    }
+    public ExporterConfig Load(string path) => Parse(path, YamlDocuments.ReadFile(path, "configuration file"));
 
     public ExporterConfig Parse(string path, string text)
     {
         var errors = new ConfigErrors(path);
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
-            var message = e.InnerException is YamlException inner ? inner.Message : e.Message;
-            throw new ConfigException([new ConfigError(path, e.Start.Line, e.Start.Column, $"YAML syntax error: {message}")]);
-        }
-
+        var stream = YamlDocuments.Parse(path, text, "configuration file");
         if (stream.Documents.Count == 0 || YamlMap.IsNull(stream.Documents[0].RootNode))
         {
             throw new ConfigException([new ConfigError(path, 1, 1, "configuration is empty")]);
@@ -138,7 +121,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         };
 
         var diagnosisMap = YamlMap.From(map.ValueNode("diagnosis"), "diagnosis", errors, DiagnosisKeys);
-        var diagnosis = new DiagnosisConfig(diagnosisMap?.Duration("window", TimeSpan.FromSeconds(10)) ?? DefaultDiagnosisWindow);
+        var diagnosis = new DiagnosisConfig(diagnosisMap?.Duration("window", TimeSpan.FromSeconds(10), MaxDiagnosisWindow) ?? DefaultDiagnosisWindow);
 
         var grafana = map.HttpUrl("grafana_url");
         var resolution = ParseRemoteGatewayResolution(map, errors);
@@ -202,6 +185,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         {
             NtpInterval = map.Duration("ntp_interval", MinimumNtpInterval) ?? DefaultNtpInterval,
             NtpTimeout = map.Duration("ntp_timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultNtpTimeout,
+            NtpSamples = map.Integer("ntp_samples", 1, MaxNtpSamples) ?? DefaultNtpSamples,
         };
     }
 
@@ -380,7 +364,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         {
             var path = $"sources[{i}]";
             // The type decides which keys the entry may have, so it is read before the entry is checked.
-            var type = items[i] is YamlMappingNode entry && entry.Children.TryGetValue(new YamlScalarNode("type"), out var typeNode) && typeNode is YamlScalarNode { Value: { } text }
+            var type = items[i] is YamlMappingNode entry && entry.Children.TryGetValue(new YamlScalarNode("type"), out var typeNode) && typeNode is YamlScalarNode { Value: { Length: > 0 } text } && !YamlMap.IsNull(typeNode)
                 ? text
                 : null;
             var sourceType = type is null ? null : sourceTypes.Find(type);

@@ -1,14 +1,18 @@
 using System.Runtime.InteropServices;
+using IpsecExporter.Web;
 
 namespace IpsecExporter.Configuration;
 
-/// <summary>Reloads the configuration on SIGHUP and when the file changes on disk (debounced: editors write in bursts).</summary>
-public sealed partial class ConfigReloadService(ConfigStore store, TimeProvider timeProvider, ILogger<ConfigReloadService> logger) : IHostedService, IDisposable
+/// <summary>
+/// Reloads the configuration and the web config on SIGHUP, and each when its files change on disk (the web config's
+/// certificate, key and client CA files included, so a rotated certificate is served without a restart).
+/// </summary>
+public sealed partial class ConfigReloadService(ConfigStore store, WebConfigStore web, TimeProvider timeProvider, ILogger<ConfigReloadService> logger) : IHostedService, IDisposable
 {
-    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(500);
+    private readonly Lock _lock = new();
     private PosixSignalRegistration? _sighup;
-    private FileSystemWatcher? _watcher;
-    private ITimer? _debounceTimer;
+    private FileChangeWatcher? _configWatcher;
+    private FileChangeWatcher? _webWatcher;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -17,28 +21,12 @@ public sealed partial class ConfigReloadService(ConfigStore store, TimeProvider 
             context.Cancel = true;
             LogSignal(logger);
             store.Reload();
+            web.Reload();
         });
 
-        var path = store.Current.FilePath;
-        _debounceTimer = timeProvider.CreateTimer(_ => store.Reload(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        // Watch the directory, not the file: editors and Kubernetes ConfigMaps replace files by rename.
-        _watcher = new FileSystemWatcher(Path.GetDirectoryName(path)!)
-        {
-            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
-            IncludeSubdirectories = false,
-        };
-        var fileName = Path.GetFileName(path);
-        FileSystemEventHandler onChange = (_, e) =>
-        {
-            if (string.Equals(e.Name, fileName, StringComparison.Ordinal) || e.Name?.StartsWith("..", StringComparison.Ordinal) == true)
-            {
-                _debounceTimer.Change(Debounce, Timeout.InfiniteTimeSpan);
-            }
-        };
-        _watcher.Changed += onChange;
-        _watcher.Created += onChange;
-        _watcher.Renamed += (s, e) => onChange(s, e);
-        _watcher.EnableRaisingEvents = true;
+        _configWatcher = new FileChangeWatcher([store.Current.FilePath], timeProvider, () => store.Reload());
+        web.Changed += WatchWebFiles;
+        WatchWebFiles(web.Current);
         return Task.CompletedTask;
     }
 
@@ -50,12 +38,31 @@ public sealed partial class ConfigReloadService(ConfigStore store, TimeProvider 
 
     public void Dispose()
     {
+        web.Changed -= WatchWebFiles;
         _sighup?.Dispose();
         _sighup = null;
-        _watcher?.Dispose();
-        _watcher = null;
-        _debounceTimer?.Dispose();
-        _debounceTimer = null;
+        _configWatcher?.Dispose();
+        _configWatcher = null;
+        lock (_lock)
+        {
+            _webWatcher?.Dispose();
+            _webWatcher = null;
+        }
+    }
+
+    /// <summary>A reloaded web config may name other certificate files: watch those from now on.</summary>
+    private void WatchWebFiles(WebSecurity current)
+    {
+        if (current.Config.Files.Count == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _webWatcher?.Dispose();
+            _webWatcher = new FileChangeWatcher(current.Config.Files, timeProvider, () => web.Reload());
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SIGHUP received: reloading configuration")]

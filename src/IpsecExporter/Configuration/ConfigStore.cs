@@ -42,7 +42,10 @@ public sealed partial class ConfigStore
 
     public ExporterConfig Current { get; private set; }
 
-    /// <summary>Re-reads the file the current configuration came from. Returns the errors, empty on success.</summary>
+    /// <summary>
+    /// Re-reads the file the current configuration came from. Returns the errors, empty on success. Never throws: it runs
+    /// on the reload timer and the SIGHUP handler, where an exception would end the process.
+    /// </summary>
     public IReadOnlyList<ConfigError> Reload()
     {
         lock (_reloadLock)
@@ -58,18 +61,28 @@ public sealed partial class ConfigStore
                 LogReloadFailed(_logger, Current.FilePath, e.Errors.Count, e.Message);
                 return e.Errors;
             }
+#pragma warning disable CA1031 // Any failure of the loader is a failed reload; the running configuration stays.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                _metrics.ConfigLastReloadSuccessful.Set(0);
+                LogReloadCrashed(_logger, Current.FilePath, e);
+                return [new ConfigError(Current.FilePath, 1, 1, $"the configuration could not be loaded ({e.GetType().Name}); keeping the previous configuration")];
+            }
 
             var old = Current;
             Current = next;
-            _metrics.ConfigLastReloadSuccessful.Set(1);
+            var applied = Notify(old, next);
+            _metrics.ConfigLastReloadSuccessful.Set(applied ? 1 : 0);
             LogReloaded(_logger, next.FilePath, next.Tunnels.Count, next.Sources.Count);
-            Notify(old, next);
             return [];
         }
     }
 
-    private void Notify(ExporterConfig old, ExporterConfig next)
+    /// <summary>Tells every subscriber in stage order; false when one failed (logged; the others still got the configuration).</summary>
+    private bool Notify(ExporterConfig old, ExporterConfig next)
     {
+        var applied = true;
         List<Subscription> subscriptions;
         lock (_subscriptions)
         {
@@ -83,15 +96,23 @@ public sealed partial class ConfigStore
             {
                 subscription.Handler(old, next);
             }
+#pragma warning disable CA1031 // A failing subscriber must not end the process from the reload timer.
             catch (Exception e)
+#pragma warning restore CA1031
             {
+                applied = false;
                 LogHandlerFailed(_logger, e, subscription.Subscriber, subscription.Stage);
             }
         }
+
+        return applied;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Applying the reloaded configuration to {Subscriber} ({Stage}) failed; the other services got it")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string subscriber, ConfigStage stage);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Configuration reload from {File} failed unexpectedly; keeping the previous configuration")]
+    private static partial void LogReloadCrashed(ILogger logger, string file, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Configuration reload from {File} failed with {Count} error(s); keeping the previous configuration:\n{Errors}")]
     private static partial void LogReloadFailed(ILogger logger, string file, int count, string errors);

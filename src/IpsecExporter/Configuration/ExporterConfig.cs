@@ -37,6 +37,9 @@ public sealed record SiteConfig(
     public TimeSpan NtpInterval { get; init; } = ConfigLoader.DefaultNtpInterval;
 
     public TimeSpan NtpTimeout { get; init; } = ConfigLoader.DefaultNtpTimeout;
+
+    /// <summary>Exchanges per round and server, <see cref="Site.Ntp.ClockMonitor.SampleSpacing"/> apart; the shortest delay wins.</summary>
+    public int NtpSamples { get; init; } = ConfigLoader.DefaultNtpSamples;
 }
 
 public enum PublicIpLookupMethod

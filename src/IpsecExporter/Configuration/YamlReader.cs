@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace IpsecExporter.Configuration;
@@ -18,6 +21,189 @@ internal sealed class ConfigErrors(string file)
     public void Add(YamlNode node, string message) => Add(node.Start.Line, node.Start.Column, message);
 
     public void Add(long line, long column, string message) => _errors.Add(new ConfigError(File, line, column, message));
+}
+
+/// <summary>
+/// Reads a YAML file into YamlDotNet's node tree without letting the file crash or stall the process. YamlDotNet's
+/// loader recurses once per nesting level and hashes mapping keys recursively, so a deep file overflows the stack
+/// (which no catch survives), a self-referencing alias hashes for ever, and a few nested aliases expand into billions
+/// of nodes. So the file is first walked as a flat event stream, which checks <see cref="MaxBytes"/>,
+/// <see cref="MaxDepth"/>, <see cref="MaxNodes"/> and every alias before the loader sees it. Every failure is a
+/// <see cref="ConfigException"/> with a position, never another exception.
+/// </summary>
+internal static class YamlDocuments
+{
+    /// <summary>A thousand fully described tunnels take about 600 KB.</summary>
+    public const int MaxBytes = 4 * 1024 * 1024;
+
+    /// <summary>The configuration nests 5 levels deep; the loader's recursion is safe far beyond this on any thread.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>Nodes in the document once every alias is expanded (the "billion laughs" bound).</summary>
+    public const int MaxNodes = 1_000_000;
+
+    /// <summary>Reads at most <see cref="MaxBytes"/> of <paramref name="path"/>, whatever kind of file it is.</summary>
+    public static string ReadFile(string path, string what)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (stream.CanSeek && stream.Length > MaxBytes)
+            {
+                throw TooLarge(path, what);
+            }
+
+            var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = stream.Read(chunk)) > 0)
+            {
+                if (buffer.Length + read > MaxBytes)
+                {
+                    throw TooLarge(path, what);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            buffer.Position = 0;
+            using var reader = new StreamReader(buffer, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            return reader.ReadToEnd();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException([new ConfigError(path, 1, 1, $"cannot read {what}: {e.Message}")]);
+        }
+    }
+
+    /// <summary>Parses <paramref name="text"/> (read from <paramref name="path"/>) after checking it against the limits.</summary>
+    public static YamlStream Parse(string path, string text, string what)
+    {
+        if (text.Length > MaxBytes || Encoding.UTF8.GetByteCount(text) > MaxBytes)
+        {
+            throw TooLarge(path, what);
+        }
+
+        Check(path, text);
+        var stream = new YamlStream();
+        var parser = new Parser(new StringReader(text));
+        try
+        {
+            stream.Load(parser);
+        }
+        catch (YamlException e)
+        {
+            throw SyntaxError(path, e.Start, e.InnerException is YamlException inner ? inner.Message : e.Message);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // Event sequences the parser accepts but the node loader does not (`? : x`): no position of its own.
+            throw SyntaxError(path, parser.Current?.Start ?? Mark.Empty, $"a structure the YAML loader does not support ({e.Message})");
+        }
+
+        return stream;
+    }
+
+    private static ConfigException TooLarge(string path, string what) =>
+        new([new ConfigError(path, 1, 1, $"{what} is larger than {MaxBytes / (1024 * 1024)} MiB, the limit for a configuration file")]);
+
+    private static ConfigException SyntaxError(string path, Mark at, string message) =>
+        new([new ConfigError(path, Math.Max(at.Line, 1), Math.Max(at.Column, 1), $"YAML syntax error: {message}")]);
+
+    /// <summary>One pass over the parser's events: nesting depth, alias targets and the expanded node count.</summary>
+    private static void Check(string path, string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        var open = new Stack<OpenCollection>();
+        // Anchor name -> expanded size of the node it names; null while that node is still open (an alias to it is a cycle).
+        var anchors = new Dictionary<string, long?>(StringComparer.Ordinal);
+        long nodes = 0;
+        var position = Mark.Empty;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                var current = parser.Current!;
+                position = current.End;
+                switch (current)
+                {
+                    case DocumentStart:
+                        // Anchors do not cross documents.
+                        anchors.Clear();
+                        break;
+                    case AnchorAlias alias:
+                        var name = alias.Value.Value;
+                        if (!anchors.TryGetValue(name, out var size))
+                        {
+                            throw Error(alias.Start, $"YAML alias *{name} refers to no anchor defined before it");
+                        }
+
+                        if (size is null)
+                        {
+                            throw Error(alias.Start, $"YAML alias *{name} refers to a node that contains it (a cycle)");
+                        }
+
+                        nodes += size.Value;
+                        break;
+                    case Scalar scalar:
+                        nodes++;
+                        if (!scalar.Anchor.IsEmpty)
+                        {
+                            anchors[scalar.Anchor.Value] = 1;
+                        }
+
+                        break;
+                    case NodeEvent start when start is SequenceStart or MappingStart:
+                        nodes++;
+                        if (open.Count == MaxDepth)
+                        {
+                            throw Error(start.Start, $"YAML nesting deeper than {MaxDepth} levels, the limit for a configuration file");
+                        }
+
+                        var anchor = start.Anchor.IsEmpty ? null : start.Anchor.Value;
+                        var flow = start is SequenceStart { Style: SequenceStyle.Flow } or MappingStart { Style: MappingStyle.Flow };
+                        open.Push(new OpenCollection(start.Start, start is SequenceStart, flow, anchor, nodes));
+                        if (anchor is not null)
+                        {
+                            anchors[anchor] = null;
+                        }
+
+                        break;
+                    case SequenceEnd or MappingEnd when open.Count > 0:
+                        var closed = open.Pop();
+                        if (closed.Anchor is not null && anchors.TryGetValue(closed.Anchor, out var pending) && pending is null)
+                        {
+                            anchors[closed.Anchor] = nodes - closed.NodesBefore + 1;
+                        }
+
+                        break;
+                }
+
+                if (nodes > MaxNodes)
+                {
+                    throw Error(current.Start, string.Create(CultureInfo.InvariantCulture, $"YAML document has more than {MaxNodes:N0} nodes once aliases are expanded, the limit for a configuration file"));
+                }
+            }
+        }
+        catch (YamlException e)
+        {
+            throw SyntaxError(path, e.Start, e.Message);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet gives up on some input with these instead of a YamlException, and without a position: an
+            // unterminated flow collection (`a: [b` then `c: d`), a verbatim tag that is not a URI (`!<:>`). Name the
+            // flow collection that was never closed, or where parsing stopped.
+            var flow = open.FirstOrDefault(c => c.Flow);
+            throw e is InvalidOperationException && flow is not null
+                ? SyntaxError(path, flow.Start, $"the flow {(flow.Sequence ? "sequence '['" : "mapping '{'")} opened here is never closed")
+                : SyntaxError(path, position, e is InvalidOperationException ? "unexpected end of the document" : $"invalid YAML after this point ({e.Message})");
+        }
+
+        ConfigException Error(Mark at, string message) => new([new ConfigError(path, Math.Max(at.Line, 1), Math.Max(at.Column, 1), message)]);
+    }
+
+    private sealed record OpenCollection(Mark Start, bool Sequence, bool Flow, string? Anchor, long NodesBefore);
 }
 
 /// <summary>
@@ -132,7 +318,31 @@ internal sealed class YamlMap
         return null;
     }
 
-    public TimeSpan? Duration(string key, TimeSpan? min = null)
+    public int? Integer(string key, int min, int max)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        {
+            return value;
+        }
+
+        _errors.Add(ValueNode(key)!, $"{Child(key)}: expected a whole number from {min} to {max}, got '{text}'");
+        return null;
+    }
+
+    /// <summary>
+    /// The longest any duration may be: .NET timers and delays refuse more than 49.7 days, and every duration here ends
+    /// up in one (or in a sum with another).
+    /// </summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(30);
+
+    /// <summary>A duration from <paramref name="min"/> to <paramref name="max"/> (default <see cref="MaxDuration"/>).</summary>
+    public TimeSpan? Duration(string key, TimeSpan? min = null, TimeSpan? max = null)
     {
         var text = String(key);
         if (text is null)
@@ -149,6 +359,13 @@ internal sealed class YamlMap
         if (min is { } least && value < least)
         {
             _errors.Add(ValueNode(key)!, $"{Child(key)}: duration '{text}' must be at least {DurationParser.Format(least)}");
+            return null;
+        }
+
+        var most = max ?? MaxDuration;
+        if (value > most)
+        {
+            _errors.Add(ValueNode(key)!, $"{Child(key)}: duration '{text}' must be at most {DurationParser.Format(most)}");
             return null;
         }
 

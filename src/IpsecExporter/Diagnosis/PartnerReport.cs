@@ -172,10 +172,19 @@ public static class PartnerReports
 [JsonSerializable(typeof(PartnerReport))]
 [JsonSerializable(typeof(IReadOnlyList<PartnerReport>))]
 [JsonSerializable(typeof(IReadOnlyList<TunnelSummary>))]
+[JsonSerializable(typeof(Web.StatusPageData))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext;
 
 internal static class ReportJson
 {
+    /// <summary>For JSON inside an HTML &lt;script&gt; element: '&lt;', '&gt;' and '&amp;' escaped, so no text can close it.</summary>
+    public static readonly JsonSerializerOptions Embedded = new(ReportJsonContext.Default.Options)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.Default,
+        TypeInfoResolver = ReportJsonContext.Default,
+        WriteIndented = false,
+    };
+
     /// <summary>Readable JSON: "&lt;-&gt;" and "+" stay as they are (the output is never embedded in HTML).</summary>
     public static readonly JsonSerializerOptions Options = new(ReportJsonContext.Default.Options)
     {
@@ -184,5 +193,25 @@ internal static class ReportJson
     };
 }
 
-/// <summary>One row of <c>/api/tunnels</c>.</summary>
-public sealed record TunnelSummary(string Tunnel, string? Description, string Verdict, string Reason, string? FirstFailingCheck, DateTimeOffset VerdictSince, IReadOnlyList<CheckResult> Checks, string ReportUrl);
+/// <summary>One row of <c>/api/tunnels</c>, and of the status page, which renders from the same JSON.</summary>
+public sealed record TunnelSummary(
+    string Tunnel,
+    string? Description,
+    string Verdict,
+    string Reason,
+    string? FirstFailingCheck,
+    DateTimeOffset VerdictSince,
+    IReadOnlyList<CheckResult> Checks,
+    string ReportUrl,
+    SummaryGateways Gateways,
+    PartnerConfig Partner,
+    SummarySource Source,
+    IReadOnlyList<PracticeResult> Practices,
+    string? RunbookUrl,
+    string? DashboardUrl);
+
+/// <summary>Both ends as configured and as observed: the facts a partner asks for first.</summary>
+public sealed record SummaryGateways(string? Local, string? LocalObserved, string Remote, string? RemoteResolved, string? RemoteObserved);
+
+/// <summary>The SA source a tunnel is read from, and why it failed last.</summary>
+public sealed record SummarySource(string Name, bool Up, DateTimeOffset? LastSuccess, string? LastError);

@@ -28,18 +28,18 @@ public static class ReportRenderer
     private static string Markdown(PartnerReport r)
     {
         var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"# IPsec trouble report: {r.Tunnel}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"# IPsec trouble report: {M(r.Tunnel)}");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"**Verdict: {r.Verdict}** since {Time(r.VerdictSince)}: {r.Reason}");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Generated {Time(r.GeneratedAt)}{(r.Description is null ? "" : $" for \"{r.Description}\"")}; observations over the last {r.Window}.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Generated {Time(r.GeneratedAt)}{(r.Description is null ? "" : $" for \"{M(r.Description)}\"")}; observations over the last {r.Window}.");
         md.AppendLine();
         md.AppendLine("## Both gateways");
         md.AppendLine("| | our side | partner side |");
         md.AppendLine("|---|---|---|");
         foreach (var (label, ours, theirs) in EndRows(r))
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {ours} | {theirs} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {M(ours)} | {M(theirs)} |");
         }
 
         md.AppendLine();
@@ -206,6 +206,27 @@ public static class ReportRenderer
         CheckState.Fail => "FAILED",
         _ => "unknown",
     };
+
+    /// <summary>
+    /// Configured text (names, locations, descriptions) as literal Markdown: a partner pastes the report into a ticket
+    /// system that renders it, so `*`, `[x](...)`, `|` or raw HTML from the configuration must stay text.
+    /// </summary>
+    public static string M(string text)
+    {
+        var escaped = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            _ = c switch
+            {
+                '\\' or '`' or '*' or '_' or '[' or ']' or '<' or '>' or '|' or '~' or '#' or '!' => escaped.Append('\\').Append(c),
+                '&' => escaped.Append("&amp;"),
+                '\r' or '\n' => escaped.Append(' '),
+                _ => escaped.Append(c),
+            };
+        }
+
+        return escaped.ToString();
+    }
 
     private static string N(ulong? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
 

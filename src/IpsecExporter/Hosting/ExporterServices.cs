@@ -13,13 +13,18 @@ namespace IpsecExporter.Hosting;
 /// <summary>The services every mode needs (serving, and the one-shot <c>diagnose</c>): collection, probes, diagnosis.</summary>
 public static class ExporterServices
 {
-    public static string Version { get; } =
-        typeof(ExporterServices).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+    public static string Version { get; } = InformationalVersion.Split('+')[0];
+
+    /// <summary>The git commit the SDK stamped into the informational version (<c>1.2.3+sha</c>), "unknown" without one.</summary>
+    public static string Revision { get; } = InformationalVersion.Split('+') is [_, var revision, ..] && revision.Length > 0 ? revision : "unknown";
+
+    private static string InformationalVersion =>
+        typeof(ExporterServices).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
     public static IServiceCollection AddExporter(this IServiceCollection services, ExporterConfig config)
     {
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(new ExporterMetrics(Version, config.Probes.RttBuckets));
+        services.AddSingleton(new ExporterMetrics(Version, Revision, config.Probes.RttBuckets));
         services.AddSaSourceTypes();
         services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));

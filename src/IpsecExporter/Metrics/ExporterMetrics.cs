@@ -17,10 +17,12 @@ public sealed class ExporterMetrics
     private readonly Action<string>[] _tunnelRemovers;
 
     /// <param name="rttBuckets">The RTT histograms' bucket bounds; fixed for the process (a reload cannot change them).</param>
-    public ExporterMetrics(string version, IReadOnlyList<double>? rttBuckets = null)
+    public ExporterMetrics(string version, string revision = "unknown", IReadOnlyList<double>? rttBuckets = null)
     {
         RttBuckets = rttBuckets ?? DefaultRttBuckets;
         Registry = Prometheus.Metrics.NewCustomRegistry();
+        // process_* (CPU, memory, file descriptors, start time) and dotnet_* (GC, threads, JIT) of this process.
+        DotNetStats.Register(Registry);
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         var quiet = new GaugeConfiguration { SuppressInitialValue = true };
         var quietCounter = new CounterConfiguration { SuppressInitialValue = true };
@@ -31,13 +33,18 @@ public sealed class ExporterMetrics
         GatewayPingRequests = factory.CreateCounter("ipsec_gateway_ping_requests_total", "ICMP echo requests sent to the remote gateway's public address.", ["tunnel"]);
         GatewayPingResponses = factory.CreateCounter("ipsec_gateway_ping_responses_total", "Matching ICMP echo replies from the remote gateway.", ["tunnel"]);
         GatewayPingRtt = factory.CreateHistogram("ipsec_gateway_ping_rtt_seconds", "Round-trip time of echo replies from the remote gateway.", ["tunnel"], new HistogramConfiguration { Buckets = [.. RttBuckets] });
-        InsidePingRequests = factory.CreateCounter("ipsec_inside_ping_requests_total", "ICMP echo requests sent through the tunnel to an inside address.", ["tunnel", "target"]);
-        InsidePingResponses = factory.CreateCounter("ipsec_inside_ping_responses_total", "Matching echo replies from an inside address through the tunnel.", ["tunnel", "target"]);
-        InsidePingRtt = factory.CreateHistogram("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", ["tunnel", "target"], new HistogramConfiguration { Buckets = [.. RttBuckets] });
+        // The pair whose remote network holds the target: each pair is its own CHILD SA, so rules judge per pair.
+        string[] inside = ["tunnel", "target", "local_ts", "remote_ts"];
+        InsidePingRequests = factory.CreateCounter("ipsec_inside_ping_requests_total", "ICMP echo requests sent through the tunnel to an inside address.", inside);
+        InsidePingResponses = factory.CreateCounter("ipsec_inside_ping_responses_total", "Matching echo replies from an inside address through the tunnel.", inside);
+        InsidePingRtt = factory.CreateHistogram("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", inside, new HistogramConfiguration { Buckets = [.. RttBuckets] });
+        GatewayPingSendErrors = factory.CreateCounter("ipsec_gateway_ping_send_errors_total", "Echo requests to the remote gateway that could not be sent (no address resolved, a local socket error); not lost replies.", ["tunnel"]);
+        InsidePingSendErrors = factory.CreateCounter("ipsec_inside_ping_send_errors_total", "Echo requests to an inside address that could not be sent (a local socket error); not lost replies.", inside);
         GatewayPingLateResponses = factory.CreateCounter("ipsec_gateway_ping_late_responses_total", "Echo replies from the remote gateway that arrived after the probe timeout (already counted as lost).", ["tunnel"]);
         GatewayPingDuplicateResponses = factory.CreateCounter("ipsec_gateway_ping_duplicate_responses_total", "Extra echo replies from the remote gateway to an already answered request.", ["tunnel"]);
-        InsidePingLateResponses = factory.CreateCounter("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", ["tunnel", "target"]);
-        InsidePingDuplicateResponses = factory.CreateCounter("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", ["tunnel", "target"]);
+        InsidePingLateResponses = factory.CreateCounter("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", inside);
+        InsidePingDuplicateResponses = factory.CreateCounter("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", inside);
+        ProbeKernelTimestamps = factory.CreateGauge("ipsec_probe_kernel_timestamps", "1 when every ICMP probe socket times replies with kernel receive timestamps, 0 when one falls back to the monotonic clock or System.Net.NetworkInformation.Ping; absent before the first probe.", quiet);
 
         IkeSas = factory.CreateGauge("ipsec_ike_sas", "ESTABLISHED IKE SAs of the tunnel's connection.", ["tunnel"]);
         IkeSaEstablished = factory.CreateGauge("ipsec_ike_sa_established", "1 when Phase 1 (an IKE SA) is established.", ["tunnel"]);
@@ -61,8 +68,10 @@ public sealed class ExporterMetrics
         PublicIpMatchesExpected = factory.CreateGauge("ipsec_public_ip_matches_expected", "1 when the observed public IP equals site.public_ip.", quiet);
         PublicIpChanges = factory.CreateCounter("ipsec_public_ip_changes_total", "Changes of the observed public IP address.", quietCounter);
         RemoteGatewayAddressInfo = factory.CreateGauge("ipsec_remote_gateway_address_info", "Resolved address of the remote gateway, value 1.", ["tunnel", "address"]);
+        RemoteGatewayResolutionSuccess = factory.CreateGauge("ipsec_remote_gateway_resolution_success", "1 when the remote gateway's name resolved on the last try (always 1 for an IP address).", ["tunnel"]);
         RemoteGatewayAddressChanges = factory.CreateCounter("ipsec_remote_gateway_address_changes_total", "Changes of the remote gateway's resolved address.", ["tunnel"]);
         ClockOffset = factory.CreateGauge("ipsec_clock_offset_seconds", "SNTP clock offset of this host against the server (negative when the local clock is behind).", ["server"]);
+        ClockDelay = factory.CreateGauge("ipsec_clock_delay_seconds", "Round-trip delay of the SNTP exchange that decided the offset (the shortest of the round); the offset's error is at most half of it.", ["server"]);
         ClockProbeSuccess = factory.CreateGauge("ipsec_clock_probe_success", "1 when the last SNTP query to the server succeeded.", ["server"]);
         PublicIpLookupSuccess = factory.CreateGauge("ipsec_public_ip_lookup_success", "1 when the last public IP lookup answered with an address (lookup: primary or cross_check).", ["lookup"]);
         PublicIpCrossCheckMatches = factory.CreateGauge("ipsec_public_ip_cross_check_matches", "1 when a second opinion agrees with the observed public IP (check: lookup or ike_local_host); absent while unknown.", ["check"]);
@@ -73,19 +82,21 @@ public sealed class ExporterMetrics
 
         SourceUp = factory.CreateGauge("ipsec_source_up", "1 when the last collection from the source succeeded.", ["source"]);
         SourceLastSuccess = factory.CreateGauge("ipsec_source_last_success_timestamp_seconds", "Unix time of the last successful collection from the source.", ["source"]);
+        SourceEventsConnected = factory.CreateGauge("ipsec_source_events_connected", "1 while the source's event stream (VICI SA events) is connected; 0 while rekeys are only seen by polling. Absent for sources without events.", ["source"]);
         SourceCollectDuration = factory.CreateGauge("ipsec_source_collect_duration_seconds", "Duration of the last collection from the source.", ["source"]);
 
-        BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version"]);
-        BuildInfo.WithLabels(version).Set(1);
+        BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version", "revision", "runtime"]);
+        BuildInfo.WithLabels(version, revision, System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription).Set(1);
         ConfigLastReloadSuccessful = factory.CreateGauge("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.");
 
         _tunnelRemovers = [Remover(TunnelInfo), Remover(GatewayPingRequests), Remover(GatewayPingResponses), Remover(GatewayPingRtt),
             Remover(InsidePingRequests), Remover(InsidePingResponses), Remover(InsidePingRtt), Remover(GatewayPingLateResponses),
-            Remover(GatewayPingDuplicateResponses), Remover(InsidePingLateResponses), Remover(InsidePingDuplicateResponses), Remover(IkeSas), Remover(IkeSaEstablished),
+            Remover(GatewayPingDuplicateResponses), Remover(InsidePingLateResponses), Remover(InsidePingDuplicateResponses), Remover(GatewayPingSendErrors),
+            Remover(InsidePingSendErrors), Remover(IkeSas), Remover(IkeSaEstablished),
             Remover(IkeSaRekeys), Remover(IkeSaRekeyInterval), Remover(ChildSas), Remover(ChildSaReceivedBytes), Remover(ChildSaSentBytes),
             Remover(ChildSaReceivedPackets), Remover(ChildSaSentPackets), Remover(ChildSaLastReceived), Remover(ChildSaLastSent),
             Remover(ChildSaRekeys), Remover(ChildSaRekeyInterval), Remover(ChildSaLifetime), Remover(ChildSaPfs),
-            Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayAddressChanges), Remover(TunnelCheck), Remover(TunnelStatus), Remover(BestPractice)];
+            Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayResolutionSuccess), Remover(RemoteGatewayAddressChanges), Remover(TunnelCheck), Remover(TunnelStatus), Remover(BestPractice)];
     }
 
     public CollectorRegistry Registry { get; }
@@ -107,6 +118,10 @@ public sealed class ExporterMetrics
 
     public Histogram InsidePingRtt { get; }
 
+    public Counter GatewayPingSendErrors { get; }
+
+    public Counter InsidePingSendErrors { get; }
+
     public Counter GatewayPingLateResponses { get; }
 
     public Counter GatewayPingDuplicateResponses { get; }
@@ -114,6 +129,8 @@ public sealed class ExporterMetrics
     public Counter InsidePingLateResponses { get; }
 
     public Counter InsidePingDuplicateResponses { get; }
+
+    public Gauge ProbeKernelTimestamps { get; }
 
     public Gauge IkeSas { get; }
 
@@ -155,7 +172,11 @@ public sealed class ExporterMetrics
 
     public Counter RemoteGatewayAddressChanges { get; }
 
+    public Gauge RemoteGatewayResolutionSuccess { get; }
+
     public Gauge ClockOffset { get; }
+
+    public Gauge ClockDelay { get; }
 
     public Gauge ClockProbeSuccess { get; }
 
@@ -174,6 +195,8 @@ public sealed class ExporterMetrics
     public Gauge SourceLastSuccess { get; }
 
     public Gauge SourceCollectDuration { get; }
+
+    public Gauge SourceEventsConnected { get; }
 
     public Gauge BuildInfo { get; }
 

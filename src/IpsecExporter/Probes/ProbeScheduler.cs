@@ -81,44 +81,47 @@ public sealed partial class ProbeScheduler : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // One periodic timer for the whole schedule: a Task.Delay per step cost the runtime's timer thread two
+        // wake-ups (arming, firing) and a new timer each, the largest fixed cost of the probes (docs/PERFORMANCE.md).
+        using var steps = new PeriodicTimer(SendGranularity, _time);
         var roundStart = _time.GetTimestamp();
+        var targets = _targets;
+        var next = 0;
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
+            do
             {
                 var probes = _config.Current.Probes;
-                var targets = _targets;
-                for (var i = 0; i < targets.Length; i++)
+                var elapsed = _time.GetElapsedTime(roundStart);
+                if (next >= targets.Length && elapsed + SendGranularity >= probes.Interval)
                 {
-                    var wait = (probes.Interval * i / targets.Length) - _time.GetElapsedTime(roundStart);
-                    if (wait > SendGranularity)
+                    // The next round, anchored to the last one's start so that a slow moment does not shift the schedule;
+                    // a whole round behind (the host was suspended or starved), it starts afresh instead of bursting.
+                    roundStart += (long)(probes.Interval.TotalSeconds * _time.TimestampFrequency);
+                    if (elapsed > 2 * probes.Interval)
                     {
-                        await Task.Delay(wait, _time, stoppingToken);
+                        roundStart = _time.GetTimestamp();
                     }
 
+                    elapsed = _time.GetElapsedTime(roundStart);
+                    (targets, next) = (_targets, 0);
+                }
+
+                // The sends due before the next step go now, spread evenly over the interval.
+                for (; next < targets.Length && (probes.Interval * next / targets.Length) - elapsed <= SendGranularity; next++)
+                {
                     try
                     {
-                        Send(targets[i], probes.Timeout, targets[i]);
+                        Send(targets[next], probes.Timeout, targets[next]);
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         // A bug in one target's probe must not stop the others' (IProbe.Send is not meant to throw).
-                        LogSendCrashed(_logger, targets[i].Key.Tunnel, targets[i].Configured, e);
+                        LogSendCrashed(_logger, targets[next].Key.Tunnel, targets[next].Configured, e);
                     }
                 }
-
-                roundStart += (long)(probes.Interval.TotalSeconds * _time.TimestampFrequency);
-                var rest = _time.GetElapsedTime(_time.GetTimestamp(), roundStart);
-                if (rest < -probes.Interval)
-                {
-                    // A whole round behind (the host was suspended or starved): start afresh instead of bursting.
-                    roundStart = _time.GetTimestamp();
-                }
-                else if (rest > TimeSpan.Zero)
-                {
-                    await Task.Delay(rest, _time, stoppingToken);
-                }
             }
+            while (await steps.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -131,7 +134,10 @@ public sealed partial class ProbeScheduler : BackgroundService
         var address = target.InsideAddress ?? _gateways.GetAddress(target.Key.Tunnel);
         if (address is null)
         {
-            // The resolver logs why; the results say it too.
+            // Attempted but not sent: a send error, so an unresolvable gateway shows (and pages) instead of staying at 0
+            // requests. The resolver logs why; the results say it too.
+            target.Series.Requests.Inc();
+            target.Series.SendErrors.Inc();
             target.History.RecordError($"remote gateway {target.Configured} has not resolved to an address yet");
             return false;
         }
@@ -174,16 +180,21 @@ public sealed partial class ProbeScheduler : BackgroundService
                 foreach (var target in tunnel.Inside?.Targets ?? [])
                 {
                     order.Add((tunnel.Name, ProbeRole.Inside, target.ToString()));
-                    Keep(wanted, order[^1], target.ToString(), target, tunnel.Inside!.Source, capacity);
+                    Keep(wanted, order[^1], target.ToString(), target, tunnel.Inside!.Source, capacity, tunnel.NetworkPairs.FirstOrDefault(p => p.Remote.Contains(target)));
                 }
             }
 
             foreach (var key in _byKey.Keys)
             {
-                if (!wanted.ContainsKey(key))
+                if (!wanted.TryGetValue(key, out var kept))
                 {
-                    TargetSeries.Remove(_metrics, key.Role, key.Tunnel, key.Key);
+                    _byKey[key].Series.Remove(_metrics);
                     _results.Forget(key.Tunnel, key.Role, key.Key);
+                }
+                else if (kept.Series != _byKey[key].Series)
+                {
+                    // Same target, another network pair (an edited pair): its old series go.
+                    _byKey[key].Series.Remove(_metrics);
                 }
             }
 
@@ -198,12 +209,12 @@ public sealed partial class ProbeScheduler : BackgroundService
         }
     }
 
-    private void Keep(Dictionary<(string, ProbeRole, string), ProbeTarget> wanted, (string Tunnel, ProbeRole Role, string Key) key, string configured, IPAddress? insideAddress, IPAddress? source, int capacity)
+    private void Keep(Dictionary<(string, ProbeRole, string), ProbeTarget> wanted, (string Tunnel, ProbeRole Role, string Key) key, string configured, IPAddress? insideAddress, IPAddress? source, int capacity, NetworkPair? pair = null)
     {
         var history = _results.Track(key.Tunnel, key.Role, key.Key, configured, capacity);
         // Existing series are returned as they are: a kept target keeps its counters.
-        var series = TargetSeries.Create(_metrics, key.Role, key.Tunnel, key.Key);
-        var target = _byKey.TryGetValue(key, out var existing) && existing.Configured == configured && Equals(existing.Source, source)
+        var series = TargetSeries.Create(_metrics, key.Role, key.Tunnel, key.Key, pair);
+        var target = _byKey.TryGetValue(key, out var existing) && existing.Configured == configured && Equals(existing.Source, source) && existing.Series == series
             ? existing
             : new ProbeTarget(key, configured, insideAddress, source, series, history, _time, _logger);
         wanted[key] = target;
@@ -225,34 +236,35 @@ public sealed partial class ProbeScheduler : BackgroundService
     [LoggerMessage(Level = LogLevel.Information, Message = "Probe of {Target} for tunnel {Tunnel} is answered again")]
     private static partial void LogProbeRecovered(ILogger logger, string tunnel, string target);
 
-    /// <summary>The metric series of one target.</summary>
-    private sealed record TargetSeries(Counter.Child Requests, Counter.Child Responses, Histogram.Child RoundTrip, Counter.Child Late, Counter.Child Duplicates)
+    /// <summary>The metric series of one target, and the label values they were made with (to remove exactly those).</summary>
+    private sealed record TargetSeries(ProbeRole Role, string[] Labels, Counter.Child Requests, Counter.Child Responses, Histogram.Child RoundTrip, Counter.Child Late, Counter.Child Duplicates, Counter.Child SendErrors)
     {
-        public static TargetSeries Create(ExporterMetrics metrics, ProbeRole role, string tunnel, string target) => role == ProbeRole.Gateway
-            ? new(metrics.GatewayPingRequests.WithLabels(tunnel), metrics.GatewayPingResponses.WithLabels(tunnel), metrics.GatewayPingRtt.WithLabels(tunnel),
-                metrics.GatewayPingLateResponses.WithLabels(tunnel), metrics.GatewayPingDuplicateResponses.WithLabels(tunnel))
-            : new(metrics.InsidePingRequests.WithLabels(tunnel, target), metrics.InsidePingResponses.WithLabels(tunnel, target), metrics.InsidePingRtt.WithLabels(tunnel, target),
-                metrics.InsidePingLateResponses.WithLabels(tunnel, target), metrics.InsidePingDuplicateResponses.WithLabels(tunnel, target));
-
-        public static void Remove(ExporterMetrics metrics, ProbeRole role, string tunnel, string target)
+        public static TargetSeries Create(ExporterMetrics metrics, ProbeRole role, string tunnel, string target, NetworkPair? pair)
         {
-            if (role == ProbeRole.Gateway)
-            {
-                metrics.GatewayPingRequests.RemoveLabelled(tunnel);
-                metrics.GatewayPingResponses.RemoveLabelled(tunnel);
-                metrics.GatewayPingRtt.RemoveLabelled(tunnel);
-                metrics.GatewayPingLateResponses.RemoveLabelled(tunnel);
-                metrics.GatewayPingDuplicateResponses.RemoveLabelled(tunnel);
-            }
-            else
-            {
-                metrics.InsidePingRequests.RemoveLabelled(tunnel, target);
-                metrics.InsidePingResponses.RemoveLabelled(tunnel, target);
-                metrics.InsidePingRtt.RemoveLabelled(tunnel, target);
-                metrics.InsidePingLateResponses.RemoveLabelled(tunnel, target);
-                metrics.InsidePingDuplicateResponses.RemoveLabelled(tunnel, target);
-            }
+            // check-config guarantees a pair for every inside target; "" only guards a hand-built config.
+            string[] labels = role == ProbeRole.Gateway ? [tunnel] : [tunnel, target, pair?.LocalText ?? "", pair?.RemoteText ?? ""];
+            return role == ProbeRole.Gateway
+                ? new(role, labels, metrics.GatewayPingRequests.WithLabels(labels), metrics.GatewayPingResponses.WithLabels(labels), metrics.GatewayPingRtt.WithLabels(labels),
+                    metrics.GatewayPingLateResponses.WithLabels(labels), metrics.GatewayPingDuplicateResponses.WithLabels(labels), metrics.GatewayPingSendErrors.WithLabels(labels))
+                : new(role, labels, metrics.InsidePingRequests.WithLabels(labels), metrics.InsidePingResponses.WithLabels(labels), metrics.InsidePingRtt.WithLabels(labels),
+                    metrics.InsidePingLateResponses.WithLabels(labels), metrics.InsidePingDuplicateResponses.WithLabels(labels), metrics.InsidePingSendErrors.WithLabels(labels));
         }
+
+        public void Remove(ExporterMetrics metrics)
+        {
+            var gateway = Role == ProbeRole.Gateway;
+            (gateway ? metrics.GatewayPingRequests : metrics.InsidePingRequests).RemoveLabelled(Labels);
+            (gateway ? metrics.GatewayPingResponses : metrics.InsidePingResponses).RemoveLabelled(Labels);
+            (gateway ? metrics.GatewayPingRtt : metrics.InsidePingRtt).RemoveLabelled(Labels);
+            (gateway ? metrics.GatewayPingLateResponses : metrics.InsidePingLateResponses).RemoveLabelled(Labels);
+            (gateway ? metrics.GatewayPingDuplicateResponses : metrics.InsidePingDuplicateResponses).RemoveLabelled(Labels);
+            (gateway ? metrics.GatewayPingSendErrors : metrics.InsidePingSendErrors).RemoveLabelled(Labels);
+        }
+
+        // Records compare arrays by reference: series are equal when they are the same children.
+        public bool Equals(TargetSeries? other) => other is not null && Requests == other.Requests;
+
+        public override int GetHashCode() => Requests.GetHashCode();
     }
 
     /// <summary>One probed address: turns outcomes into metrics, history, and logs of failure transitions.</summary>
@@ -298,6 +310,7 @@ public sealed partial class ProbeScheduler : BackgroundService
                     History.RecordSettled(time.GetUtcNow(), null, null);
                     break;
                 case ProbeOutcomeKind.Failed:
+                    Series.SendErrors.Inc();
                     History.RecordSettled(time.GetUtcNow(), null, outcome.Error);
                     LogTransition(outcome.Error);
                     break;

@@ -13,6 +13,15 @@ public interface ISaSource : IAsyncDisposable
 }
 
 /// <summary>
+/// A source that also listens to an event stream (VICI's SA life-cycle events): the collector exports whether it is
+/// connected as <c>ipsec_source_events_connected</c>, since a lost stream silently degrades rekey accounting to polling.
+/// </summary>
+public interface IEventStreamSource
+{
+    bool EventsConnected { get; }
+}
+
+/// <summary>
 /// The options of one source entry beyond the generic <c>name</c>, <c>type</c>, <c>interval</c> and <c>timeout</c>;
 /// each source type has its own sealed record.
 /// </summary>

@@ -166,6 +166,11 @@ public sealed partial class SourceCollector : BackgroundService
             var duration = _time.GetElapsedTime(started);
             var previous = _states.GetValueOrDefault(config.Name);
             _metrics.SourceCollectDuration.WithLabels(config.Name).Set(duration.TotalSeconds);
+            if (running.Source is IEventStreamSource stream)
+            {
+                _metrics.SourceEventsConnected.WithLabels(config.Name).Set(stream.EventsConnected ? 1 : 0);
+            }
+
             if (snapshot is not null)
             {
                 var now = _time.GetUtcNow();
@@ -224,6 +229,7 @@ public sealed partial class SourceCollector : BackgroundService
         _metrics.SourceUp.RemoveLabelled(name);
         _metrics.SourceLastSuccess.RemoveLabelled(name);
         _metrics.SourceCollectDuration.RemoveLabelled(name);
+        _metrics.SourceEventsConnected.RemoveLabelled(name);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Source {Source} ({Type}) collection failed: {Error}; retrying on its interval")]

@@ -7,6 +7,7 @@ using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
 using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Prometheus;
 
 namespace IpsecExporter.Web;
@@ -14,6 +15,9 @@ namespace IpsecExporter.Web;
 /// <summary>Builds the web host: services, background collection, and the HTTP endpoints of docs/ENDPOINTS.md.</summary>
 public static class ExporterHost
 {
+    public const string BasicAuthRealm = "ipsec-exporter";
+    private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
+
     /// <summary>Tests pass <paramref name="configureServices"/> to replace services (a fake clock, extra source types).</summary>
     public static WebApplication Build(CommandLine commandLine, ExporterConfig config, WebConfig? webConfig, Action<IServiceCollection>? configureServices = null)
     {
@@ -25,15 +29,20 @@ public static class ExporterHost
             {
                 if (webConfig is { TlsEnabled: true })
                 {
-                    listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(webConfig.CertFile!, webConfig.KeyFile));
+                    // Options per handshake from the web config in force: a reload changes certificates and policy at once.
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = _ => ValueTask.FromResult(kestrel.ApplicationServices.GetRequiredService<WebConfigStore>().Current.ServerOptions()),
+                    });
                 }
             });
         });
 
         var services = builder.Services;
         services.AddExporter(config);
+        services.AddSingleton(sp => new WebConfigStore(webConfig, sp.GetRequiredService<ILogger<WebConfigStore>>()));
         services.AddHostedService<ConfigReloadService>();
-        services.AddSingleton(new BasicAuthenticator(webConfig?.BasicAuthUsers ?? new Dictionary<string, string>()));
+        services.AddSingleton<BasicAuthenticator>();
         // A hub's /metrics is megabytes of repetitive text: gzip when the scraper asks (Prometheus always does). It
         // holds no secrets, so compressing it over TLS gives nothing away.
         services.AddResponseCompression(compression =>
@@ -46,7 +55,9 @@ public static class ExporterHost
 
         var app = builder.Build();
         app.Services.GetRequiredService<TunnelInfoPublisher>();
+        app.Use(SecurityHeadersMiddleware);
         app.Use(BasicAuthMiddleware);
+        app.Use(ReadOnlyMiddleware);
         app.UseWhen(context => context.Request.Path == "/metrics", metrics => metrics.UseResponseCompression());
         MapEndpoints(app);
         return app;
@@ -56,16 +67,16 @@ public static class ExporterHost
     {
         var metrics = app.Services.GetRequiredService<ExporterMetrics>();
         app.MapMetrics("/metrics", metrics.Registry);
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (SourceCollector collector) => collector.FirstCollectionDone
+        app.MapMethods("/healthz", ReadMethods, () => Results.Text("ok\n"));
+        app.MapMethods("/readyz", ReadMethods, (SourceCollector collector) => collector.FirstCollectionDone
             ? Results.Text("ready\n")
             : Results.Text("waiting for the first collection\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/", (ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
-            Results.Content(StatusPage.Render(store.Current, diagnosis.All(), time.GetUtcNow()), "text/html; charset=utf-8"));
-        app.MapGet("/api/tunnels", (DiagnosisService diagnosis) => Results.Json(
-            diagnosis.All().Select(Summary).ToList(),
+        app.MapMethods("/", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) =>
+            Results.Content(StatusPage.Render(store.Current, Summaries(store.Current, diagnosis, sources)), "text/html; charset=utf-8"));
+        app.MapMethods("/api/tunnels", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) => Results.Json(
+            Summaries(store.Current, diagnosis, sources),
             ReportJson.Options.GetTypeInfo(typeof(IReadOnlyList<TunnelSummary>))));
-        app.MapGet("/tunnels/{name}/report", (string name, string? format, ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
+        app.MapMethods("/tunnels/{name}/report", ReadMethods, (string name, string? format, ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
         {
             var reportFormat = format switch
             {
@@ -92,23 +103,43 @@ public static class ExporterHost
         });
     }
 
-    private static TunnelSummary Summary(TunnelView view) => new(
-        view.Tunnel.Name,
-        view.Tunnel.Description,
-        TunnelDiagnosis.StatusLabel(view.Diagnosis.Verdict),
-        view.Diagnosis.Reason,
-        view.Diagnosis.FirstFailingCheck,
-        view.VerdictSince,
-        view.Diagnosis.Checks,
-        $"/tunnels/{Uri.EscapeDataString(view.Tunnel.Name)}/report");
+    private static List<TunnelSummary> Summaries(ExporterConfig config, DiagnosisService diagnosis, SourceCollector sources) =>
+        diagnosis.All().Select(view => TunnelSummaries.Build(config, view, sources.States)).ToList();
+
+    /// <summary>nosniff on every response (error bodies echo input as text/plain), and the configured headers.</summary>
+    private static Task SecurityHeadersMiddleware(HttpContext context, Func<Task> next)
+    {
+        var headers = context.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        foreach (var (name, value) in context.RequestServices.GetRequiredService<WebConfigStore>().Current.Config.Headers)
+        {
+            headers[name] = value;
+        }
+
+        return next();
+    }
+
+    /// <summary>Every endpoint only reads: anything but GET and HEAD is 405, /metrics included.</summary>
+    private static async Task ReadOnlyMiddleware(HttpContext context, Func<Task> next)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = "GET, HEAD";
+            await context.Response.WriteAsync("method not allowed: the exporter's endpoints are read-only (GET, HEAD)\n");
+            return;
+        }
+
+        await next();
+    }
 
     private static async Task BasicAuthMiddleware(HttpContext context, Func<Task> next)
     {
         var authenticator = context.RequestServices.GetRequiredService<BasicAuthenticator>();
-        if (authenticator.Enabled && !IsAuthorized(context.Request.Headers.Authorization.ToString(), authenticator))
+        if (authenticator.Enabled && !await IsAuthorizedAsync(context.Request.Headers.Authorization.ToString(), authenticator, context.RequestAborted))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"ipsec-exporter\"";
+            context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{BasicAuthRealm}\"";
             await context.Response.WriteAsync("Unauthorized\n");
             return;
         }
@@ -116,22 +147,24 @@ public static class ExporterHost
         await next();
     }
 
-    private static bool IsAuthorized(string header, BasicAuthenticator authenticator)
+    private static async Task<bool> IsAuthorizedAsync(string header, BasicAuthenticator authenticator, CancellationToken cancellationToken)
     {
         if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
 
+        string decoded;
         try
         {
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
-            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-            return colon > 0 && authenticator.Verify(decoded[..colon], decoded[(colon + 1)..]);
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
         }
         catch (FormatException)
         {
             return false;
         }
+
+        var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && await authenticator.VerifyAsync(decoded[..colon], decoded[(colon + 1)..], cancellationToken);
     }
 }

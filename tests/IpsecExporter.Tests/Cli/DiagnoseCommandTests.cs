@@ -31,6 +31,8 @@ public sealed class DiagnoseCommandTests : IAsyncLifetime
                 network_pairs: [ { local: {{pair[0]}}, remote: {{pair[1]}} } ]
                 inside: { source: {{_testbed.Summary["pair_net1_source"]}}, targets: [{{_testbed.Summary["pair_net1_targets"]}}] }
             probes: { interval: 500ms, timeout: 1s }
+            # Shorter than --duration: the observation period, not the exporter's window, is what diagnose judges.
+            diagnosis: { window: 10s }
             """);
     }
 
@@ -70,5 +72,5 @@ public sealed class DiagnoseCommandTests : IAsyncLifetime
         null,
         "ip",
         "netns", "exec", _testbed.Summary["ns_hq"], "dotnet", Path.Combine(AppContext.BaseDirectory, "ipsec-exporter.dll"),
-        "diagnose", "--config", _config, "--duration", "4s", "--format", format);
+        "diagnose", "--config", _config, "--duration", "12s", "--format", format);
 }

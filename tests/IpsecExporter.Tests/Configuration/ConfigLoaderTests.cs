@@ -59,7 +59,7 @@ public sealed class ConfigLoaderTests
     public async Task Rtt_buckets_are_configurable_and_shape_the_probe_histograms()
     {
         var config = _loader.Parse("config.yaml", "site: { name: hq }\nsources: [ { name: gw, type: vici } ]\nprobes: { rtt_buckets: [0.0005, 0.005, 0.05, 0.5] }\n");
-        var metrics = new IpsecExporter.Metrics.ExporterMetrics("test", config.Probes.RttBuckets);
+        var metrics = new IpsecExporter.Metrics.ExporterMetrics("test", rttBuckets: config.Probes.RttBuckets);
         metrics.GatewayPingRtt.WithLabels("t1").Observe(0.003);
 
         var text = await metrics.RenderAsync();

@@ -50,6 +50,25 @@ public sealed class PartnerReportTests
     }
 
     [Fact]
+    public async Task Configured_text_stays_literal_text_in_the_markdown_report()
+    {
+        await RunDesynchronizedAsync();
+        const string Hostile = "**urgent** <img src=x onerror=alert(1)> [click](https://evil.example) | cell\n# heading";
+        var tunnel = _config.Tunnels[0] with { Description = Hostile, Partner = _config.Tunnels[0].Partner with { Name = Hostile } };
+        var config = _config with { Tunnels = [tunnel], Site = _config.Site with { Location = Hostile } };
+        var report = PartnerReports.Build(config, _service.Get("hq-branch-b")! with { Tunnel = tunnel }, _time.GetUtcNow());
+
+        var markdown = ReportRenderer.Render(report, ReportFormat.Markdown);
+
+        const string Escaped = "\\*\\*urgent\\*\\* \\<img src=x onerror=alert(1)\\> \\[click\\](https://evil.example) \\| cell \\# heading";
+        Assert.Contains($"for \"{Escaped}\"", markdown, StringComparison.Ordinal);
+        Assert.Contains($"| name | hq | {Escaped} |", markdown, StringComparison.Ordinal);
+        Assert.Contains($"| location | {Escaped} | - |", markdown, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"(?<!\\)<img", markdown);
+        Assert.DoesNotContain("**urgent**", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_service_exports_checks_and_exactly_one_status()
     {
         await RunDesynchronizedAsync();

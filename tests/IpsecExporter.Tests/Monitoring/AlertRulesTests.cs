@@ -12,18 +12,18 @@ public sealed partial class AlertRulesTests
     private const string RunbookBase = "https://github.com/ipsec-exporter/ipsec-exporter/blob/main/docs/runbooks/";
     private const string ReportUrl = "http://{{ $labels.instance }}/tunnels/{{ $labels.tunnel | urlquery }}/report";
     private const string StatusUrl = "http://{{ $labels.instance }}/";
-    private const string TunnelInfoJoin = "* on(job, instance, tunnel) group_left(location, local_gateway, remote_gateway) ipsec_tunnel_info";
+    private const string TunnelInfoJoin = "* on(job, instance, tunnel) group_left(location, local_gateway, remote_gateway, source) ipsec_tunnel_info";
 
     // SPEC.md, "Alerts": these names are the contract.
     private static readonly string[] SpecAlerts =
     [
         "IpsecTunnelAsymmetricTraffic", "IpsecDuplicateChildSas", "IpsecPhase2Missing", "IpsecPhase1Down", "IpsecGatewayPacketLoss",
-        "IpsecGatewayUnreachable", "IpsecInsideUnreachable", "IpsecPublicIpChanged", "IpsecRemoteGatewayAddressChanged", "IpsecClockSkew",
+        "IpsecGatewayUnreachable", "IpsecInsideUnreachable", "IpsecPublicIpChanged", "IpsecPublicIpUnexpected", "IpsecRemoteGatewayAddressChanged", "IpsecRemoteGatewayUnresolvable", "IpsecClockSkew",
         "IpsecBestPracticeViolated", "IpsecRekeyCollision", "IpsecSourceDown", "IpsecExporterDown",
     ];
 
     // About this site or a source rather than one tunnel: they link the status page, not a tunnel's report.
-    private static readonly string[] SiteAlerts = ["IpsecPublicIpChanged", "IpsecClockSkew", "IpsecSourceDown"];
+    private static readonly string[] SiteAlerts = ["IpsecPublicIpChanged", "IpsecPublicIpUnexpected", "IpsecClockSkew", "IpsecSourceDown"];
 
     // Scraped by Prometheus itself, not by the exporter.
     private static readonly string[] PrometheusSeries = ["up"];

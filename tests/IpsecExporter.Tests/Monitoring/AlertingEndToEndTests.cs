@@ -217,6 +217,7 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
                     .Replace("$__rate_interval", "20s", StringComparison.Ordinal)
                     .Replace("$__interval", "5s", StringComparison.Ordinal)
                     .Replace("$__range", "5m", StringComparison.Ordinal)
+                    .Replace("$job", "ipsec-exporter", StringComparison.Ordinal)
                     .Replace("$tunnel", "branch", StringComparison.Ordinal)
                     .Replace("$instance", instance, StringComparison.Ordinal)
                     .Replace("${tunnel}", "branch", StringComparison.Ordinal)

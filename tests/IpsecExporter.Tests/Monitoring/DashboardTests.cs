@@ -66,6 +66,32 @@ public sealed partial class DashboardTests
         var variables = Variables(Load(file)).ToDictionary(v => (string)v["name"]!);
         Assert.Matches(@"^label_values\(ipsec_\w+(\{[^}]*\})?, instance\)$", (string?)variables["instance"]["query"]);
         Assert.Matches(@"^label_values\(ipsec_tunnel_info(\{[^}]*\})?, tunnel\)$", (string?)variables["tunnel"]["query"]);
+        Assert.Equal("label_values(ipsec_exporter_build_info, job)", (string?)variables["job"]["query"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Every_exporter_series_is_selected_by_the_job_variable(string file)
+    {
+        foreach (var selector in Expressions(Load(file)).SelectMany(e => SeriesSelector().Matches(e)).Select(m => m.Value))
+        {
+            Assert.Contains("job=~\"$job\"", selector, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>docs/METRICS.md: each pair is its own CHILD SA; a sum over pairs hides the pair that carries nothing back.</summary>
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Traffic_counters_are_never_summed_over_network_pairs(string file)
+    {
+        foreach (var expression in Expressions(Load(file)).Where(e => e.Contains("ipsec_child_sa_", StringComparison.Ordinal)))
+        {
+            foreach (Match aggregation in Aggregation().Matches(expression))
+            {
+                var by = aggregation.Groups["by"].Value;
+                Assert.True(by.Contains("local_ts", StringComparison.Ordinal) && by.Contains("remote_ts", StringComparison.Ordinal), $"{file}: {expression}");
+            }
+        }
     }
 
     [Theory]
@@ -174,6 +200,13 @@ public sealed partial class DashboardTests
 
     private static JsonNode Load(string file) =>
         JsonNode.Parse(File.ReadAllText(Path.IsPathRooted(file) ? file : Repository.Path("dashboards", file)))!;
+
+    // An ipsec_ series with its label matchers, as a panel query selects it (instance-wide and per tunnel alike).
+    [GeneratedRegex(@"ipsec_\w+\{[^}]*\}")]
+    private static partial Regex SeriesSelector();
+
+    [GeneratedRegex(@"(?:sum|avg|max|min|count)(?: by \((?<by>[^)]*)\))?\s*\((?:rate|increase|irate)\(ipsec_child_sa_\w+_total")]
+    private static partial Regex Aggregation();
 
     private static IEnumerable<JsonNode> Variables(JsonNode dashboard) => dashboard["templating"]!["list"]!.AsArray().Select(v => v!);
 

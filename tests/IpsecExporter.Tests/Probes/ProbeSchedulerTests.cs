@@ -54,7 +54,7 @@ public sealed class ProbeSchedulerTests : IDisposable
         }
 
         var text = await _metrics.RenderAsync();
-        foreach (var labels in new[] { "tunnel=\"lo\"", "tunnel=\"lo\",target=\"127.0.1.1\"", "tunnel=\"lo\",target=\"127.0.1.2\"" })
+        foreach (var labels in new[] { "tunnel=\"lo\"", "tunnel=\"lo\",target=\"127.0.1.1\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"", "tunnel=\"lo\",target=\"127.0.1.2\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"" })
         {
             var kind = labels.Contains("target", StringComparison.Ordinal) ? "inside" : "gateway";
             Assert.Equal(20, MetricsText.Value(text, $"ipsec_{kind}_ping_requests_total{{{labels}}}"));
@@ -111,8 +111,8 @@ public sealed class ProbeSchedulerTests : IDisposable
 
         var reloaded = await _metrics.RenderAsync();
         Assert.Equal(3, MetricsText.Value(reloaded, "ipsec_gateway_ping_responses_total{tunnel=\"a\"}"));
-        Assert.Equal(3, MetricsText.Value(reloaded, "ipsec_inside_ping_responses_total{tunnel=\"a\",target=\"127.0.1.1\"}"));
-        Assert.DoesNotContain(PingSeries(reloaded), line => line.Contains("target=\"127.0.1.2\"", StringComparison.Ordinal));
+        Assert.Equal(3, MetricsText.Value(reloaded, "ipsec_inside_ping_responses_total{tunnel=\"a\",target=\"127.0.1.1\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"}"));
+        Assert.DoesNotContain(PingSeries(reloaded), line => line.Contains("target=\"127.0.1.2\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"", StringComparison.Ordinal));
         Assert.DoesNotContain(PingSeries(reloaded), line => line.Contains("tunnel=\"b\"", StringComparison.Ordinal));
         Assert.Equal(0, MetricsText.Value(reloaded, "ipsec_gateway_ping_requests_total{tunnel=\"c\"}"));
         Assert.Null(_results!.Get("a", IPAddress.Parse("127.0.1.2")));
@@ -122,7 +122,7 @@ public sealed class ProbeSchedulerTests : IDisposable
 
         var after = await _metrics.RenderAsync();
         Assert.Equal(4, MetricsText.Value(after, "ipsec_gateway_ping_responses_total{tunnel=\"a\"}"));
-        Assert.Equal(4, MetricsText.Value(after, "ipsec_inside_ping_requests_total{tunnel=\"a\",target=\"127.0.1.1\"}"));
+        Assert.Equal(4, MetricsText.Value(after, "ipsec_inside_ping_requests_total{tunnel=\"a\",target=\"127.0.1.1\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"}"));
         Assert.Equal(1, MetricsText.Value(after, "ipsec_gateway_ping_responses_total{tunnel=\"c\"}"));
         Assert.Equal(4, _results.Get("a")!.Responses);
         Assert.DoesNotContain(PingSeries(after), line => line.Contains("tunnel=\"b\"", StringComparison.Ordinal));
@@ -158,8 +158,8 @@ public sealed class ProbeSchedulerTests : IDisposable
 
         var text = await _metrics.RenderAsync();
         Assert.Equal(3, MetricsText.Value(text, "ipsec_gateway_ping_responses_total{tunnel=\"good\"}"));
-        Assert.Equal(3, MetricsText.Value(text, "ipsec_inside_ping_responses_total{tunnel=\"good\",target=\"10.2.0.1\"}"));
-        Assert.Equal(3, MetricsText.Value(text, "ipsec_inside_ping_responses_total{tunnel=\"good\",target=\"10.2.0.2\"}"));
+        Assert.Equal(3, MetricsText.Value(text, "ipsec_inside_ping_responses_total{tunnel=\"good\",target=\"10.2.0.1\",local_ts=\"10.1.0.0/24\",remote_ts=\"10.2.0.0/24\"}"));
+        Assert.Equal(3, MetricsText.Value(text, "ipsec_inside_ping_responses_total{tunnel=\"good\",target=\"10.2.0.2\",local_ts=\"10.1.0.0/24\",remote_ts=\"10.2.0.0/24\"}"));
 
         var unrouted = _results!.Get("bad")!;
         Assert.Equal((3L, 0L, 1.0, "Network is unreachable"), (unrouted.Requests, unrouted.Responses, unrouted.Window.Loss, unrouted.LastError));
@@ -172,8 +172,14 @@ public sealed class ProbeSchedulerTests : IDisposable
         Assert.Equal("remote gateway gateway.example.net has not resolved to an address yet", unresolved.LastError);
         var nobodyThere = _results.Get("silent", IPAddress.Parse("10.2.0.99"))!;
         Assert.Equal((3L, 0L, 1.0, (string?)null), (nobodyThere.Requests, nobodyThere.Responses, nobodyThere.Window.Loss, nobodyThere.LastError));
-        Assert.Equal(0, MetricsText.Value(text, "ipsec_gateway_ping_requests_total{tunnel=\"silent\"}"));
-        Assert.Equal(3, MetricsText.Value(text, "ipsec_inside_ping_requests_total{tunnel=\"silent\",target=\"10.2.0.99\"}"));
+        // Not sendable is not silent: attempted requests and send errors grow, so IpsecRemoteGatewayUnresolvable has
+        // evidence and the loss rules (requests minus send errors) see nothing lost.
+        Assert.Equal(3, MetricsText.Value(text, "ipsec_gateway_ping_requests_total{tunnel=\"silent\"}"));
+        Assert.Equal(3, MetricsText.Value(text, "ipsec_gateway_ping_send_errors_total{tunnel=\"silent\"}"));
+        Assert.Equal(3, MetricsText.Value(text, "ipsec_gateway_ping_send_errors_total{tunnel=\"bad\"}"));
+        Assert.Equal(3, MetricsText.Value(text, "ipsec_inside_ping_send_errors_total{tunnel=\"bad\",target=\"10.2.0.1\",local_ts=\"10.1.0.0/24\",remote_ts=\"10.2.0.0/24\"}"));
+        Assert.Equal(0, MetricsText.Value(text, "ipsec_inside_ping_send_errors_total{tunnel=\"silent\",target=\"10.2.0.99\",local_ts=\"10.1.0.0/24\",remote_ts=\"10.2.0.0/24\"}"));
+        Assert.Equal(3, MetricsText.Value(text, "ipsec_inside_ping_requests_total{tunnel=\"silent\",target=\"10.2.0.99\",local_ts=\"10.1.0.0/24\",remote_ts=\"10.2.0.0/24\"}"));
 
         // Three rounds, one warning per failing target: a transition is logged, not every retry.
         var warnings = _logger.Collector.GetSnapshot().Where(r => r.Level == LogLevel.Warning).Select(r => r.Message).Order().ToList();

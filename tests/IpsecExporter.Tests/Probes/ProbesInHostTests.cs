@@ -37,7 +37,7 @@ public sealed class ProbesInHostTests : IDisposable
             {
                 text = await _http.GetStringAsync(metrics);
                 return MetricsText.Value(text, "ipsec_gateway_ping_responses_total{tunnel=\"lo\"}") >= 5
-                    && MetricsText.Value(text, "ipsec_inside_ping_responses_total{tunnel=\"lo\",target=\"127.0.1.1\"}") >= 5;
+                    && MetricsText.Value(text, "ipsec_inside_ping_responses_total{tunnel=\"lo\",target=\"127.0.1.1\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"}") >= 5;
             },
             TimeSpan.FromSeconds(10),
             () => text);

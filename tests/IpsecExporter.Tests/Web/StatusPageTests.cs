@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +20,8 @@ public sealed partial class StatusPageTests : IAsyncLifetime
         tunnels:
           - name: branch-b
             description: "HQ to Branch B"
+            partner: { name: "Branch B IT", contact: "noc@branch-b.example", location: "Branch B, cabinet 2" }
+            local_gateway: 203.0.113.10
             remote_gateway: 198.51.100.20
             network_pairs: [ { local: 10.1.0.0/24, remote: 10.2.0.0/24 } ]
             inside: { source: 10.1.0.1, targets: [10.2.0.1] }
@@ -30,13 +33,14 @@ public sealed partial class StatusPageTests : IAsyncLifetime
 
     private readonly TempDirectory _directory = new();
     private readonly ScriptedSampler _sampler = new();
+    private readonly ScriptedSourceType _sources = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
     private WebApplication? _app;
     private Uri _base = null!;
 
     public async Task InitializeAsync()
     {
-        var registry = TestSources.Registry();
+        var registry = TestSources.Registry(_sources);
         var path = _directory.Write("ipsec.yaml", Config);
         var config = new ConfigLoader(registry).Load(path);
         (_app, _base) = InProcessExporter.Build(config, registry, configureServices: services =>
@@ -54,7 +58,108 @@ public sealed partial class StatusPageTests : IAsyncLifetime
         _time.Advance(TimeSpan.FromSeconds(60));
         await diagnosis.CollectOnceAsync(CancellationToken.None);
         await _app.StartAsync();
+        await SetSourceAsync(_ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), [])));
     }
+
+    /// <summary>
+    /// The page for 3 am, in a real Chromium driven over DevTools on a phone-sized screen: worst tunnel first, the
+    /// evidence of the failing step in plain text, both gateways, the partner contact, the source state and the runbook;
+    /// a row opened by hand stays open, and the scroll position stays, when the page redraws from /api/tunnels; a
+    /// source that fails shows its last error. Screenshots of each state are kept in artifacts/.
+    /// </summary>
+    [Fact]
+    [Trait("Needs", "browser")]
+    public async Task The_page_puts_the_worst_first_shows_the_evidence_and_keeps_open_rows_across_refreshes()
+    {
+        var artifacts = Repository.Path("artifacts");
+        Directory.CreateDirectory(artifacts);
+        await using var page = await ChromiumPage.OpenAsync(_base, 420, 700);
+        await WaitForAsync(page, "document.querySelectorAll('tr.tunnel').length === 2");
+
+        Assert.Equal("branch-c,branch-b", (string?)await page.EvaluateAsync("[...document.querySelectorAll('tr.tunnel')].map(r => r.dataset.tunnel).join()"));
+        var evidence = (string?)await page.EvaluateAsync(
+            "(() => { const d = document.querySelector('tr.details[data-details-for=\"branch-c\"]'); return d.hidden ? 'hidden' : d.querySelector('[data-step=traffic_both_directions] .evidence').innerText; })()");
+        Assert.StartsWith("10.1.0.0/24 <-> 10.3.0.0/24: sent +60, received +0 packets", evidence, StringComparison.Ordinal);
+        Assert.Equal(true, (bool?)await page.EvaluateAsync("document.querySelector('tr.details[data-details-for=\"branch-b\"]').hidden"));
+        Assert.Contains("IpsecTunnelAsymmetricTraffic.md", (string?)await page.EvaluateAsync("document.querySelector('tr.details[data-details-for=\"branch-c\"] .links').innerHTML"), StringComparison.Ordinal);
+        await page.ScreenshotAsync(Path.Combine(artifacts, "status-page-desynchronized.png"));
+
+        // Open the healthy row by hand and scroll down; then the tunnel heals and the page redraws from /api/tunnels.
+        await page.EvaluateAsync("document.querySelector('tr.tunnel[data-tunnel=\"branch-b\"] button.toggle').click()");
+        var facts = (string?)await page.EvaluateAsync("document.querySelector('tr.details[data-details-for=\"branch-b\"]').innerText");
+        Assert.Contains("203.0.113.10", facts, StringComparison.Ordinal);
+        Assert.Contains("198.51.100.20", facts, StringComparison.Ordinal);
+        Assert.Contains("noc@branch-b.example", facts, StringComparison.Ordinal);
+        Assert.Contains("gw: up", facts, StringComparison.Ordinal);
+        var scrolled = (double?)await page.EvaluateAsync("window.scrollTo(0, 150), window.scrollY");
+        Assert.True(scrolled > 0, "the page should be taller than a phone screen");
+        _sampler.Set("branch-c", now => Sample(now, "10.3.0.0/24", 220, 160) with { Inside = [] });
+        await HealAsync();
+        await WaitForAsync(page, "[...document.querySelectorAll('tr.tunnel')].every(r => r.dataset.verdict === 'healthy')");
+        Assert.Equal(false, (bool?)await page.EvaluateAsync("document.querySelector('tr.details[data-details-for=\"branch-b\"]').hidden"));
+        Assert.Equal(scrolled, (double?)await page.EvaluateAsync("window.scrollY"));
+        await page.ScreenshotAsync(Path.Combine(artifacts, "status-page-healthy.png"));
+
+        // The source fails: its state and last error appear on every tunnel it feeds.
+        await SetSourceAsync(_ => throw new IOException("connect /run/strongswan/charon.vici: connection refused"));
+        await WaitForAsync(page, "document.querySelector('[data-source-up=\"false\"]') !== null");
+        var error = (string?)await page.EvaluateAsync("document.querySelector('[data-source-error]').innerText");
+        Assert.Contains("connection refused", error, StringComparison.Ordinal);
+        await page.ScreenshotAsync(Path.Combine(artifacts, "status-page-source-down.png"));
+        foreach (var shot in (string[])["desynchronized", "healthy", "source-down"])
+        {
+            Assert.True(new FileInfo(Path.Combine(artifacts, $"status-page-{shot}.png")).Length > 10_000, $"the {shot} screenshot is empty");
+        }
+    }
+
+    [Fact]
+    public async Task The_api_carries_gateways_partner_source_and_runbook()
+    {
+        using var http = new HttpClient { BaseAddress = _base };
+
+        using var document = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("api/tunnels"));
+
+        var branchB = document.RootElement[0];
+        Assert.Equal("203.0.113.10", branchB.GetProperty("gateways").GetProperty("local").GetString());
+        Assert.Equal("198.51.100.20", branchB.GetProperty("gateways").GetProperty("remote").GetString());
+        Assert.Equal("noc@branch-b.example", branchB.GetProperty("partner").GetProperty("contact").GetString());
+        Assert.True(branchB.GetProperty("source").GetProperty("up").GetBoolean());
+        var branchC = document.RootElement[1];
+        Assert.Equal("https://github.com/ipsec-exporter/ipsec-exporter/blob/main/docs/runbooks/IpsecTunnelAsymmetricTraffic.md", branchC.GetProperty("runbook_url").GetString());
+    }
+
+    /// <summary>Pending, not OK, while a practice cannot be judged yet (PFS before the first CHILD SA rekey).</summary>
+    [Fact]
+    [Trait("Needs", "browser")]
+    public async Task A_practice_not_yet_confirmed_is_pending_not_ok()
+    {
+        _sampler.Set("branch-b", now => Sample(now, "10.2.0.0/24", 220, 220) with
+        {
+            BestPractices = [new PracticeResult("pfs", null, "no CHILD SA rekeyed yet"), new PracticeResult("short_lifetimes", true, "CHILD rekey 1h")],
+        });
+        await HealAsync();
+
+        var dom = await Chromium.RunAsync(_base, "--dump-dom");
+
+        Assert.Matches("<tr class=\"tunnel\" data-tunnel=\"branch-b\"[^>]*>(?:(?!</tr>).)*<td class=\"check pending\" data-check=\"best_practices\"[^>]*>pending</td>", dom);
+        Assert.Contains("pfs: no CHILD SA rekeyed yet", dom, StringComparison.Ordinal);
+    }
+
+    private async Task HealAsync()
+    {
+        _time.Advance(TimeSpan.FromSeconds(60));
+        await _app!.Services.GetRequiredService<DiagnosisService>().CollectOnceAsync(CancellationToken.None);
+    }
+
+    private async Task SetSourceAsync(Func<CancellationToken, Task<SaSnapshot>> result)
+    {
+        await Poll.UntilAsync(() => Task.FromResult(_sources.Created.ContainsKey("gw")), TimeSpan.FromSeconds(10), "the source to be created");
+        _sources.Created["gw"].Default = result;
+        await _app!.Services.GetRequiredService<SourceCollector>().CollectOnceAsync(CancellationToken.None);
+    }
+
+    private static Task WaitForAsync(ChromiumPage page, string condition) =>
+        Poll.UntilAsync(async () => (bool?)await page.EvaluateAsync(condition) == true, TimeSpan.FromSeconds(30), $"the page to satisfy {condition}");
 
     [Fact]
     [Trait("Needs", "browser")]

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using IpsecExporter.Configuration;
@@ -17,7 +16,7 @@ public sealed class WebConfigTests : IDisposable
     [Fact]
     public async Task Tls_and_basic_auth_protect_every_endpoint()
     {
-        using var certificate = CreateCertificate();
+        using var certificate = TestCertificates.SelfSignedLoopback();
         _directory.Write("tls.crt", certificate.ExportCertificatePem());
         _directory.Write("tls.key", certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         var hash = BCrypt.Net.BCrypt.HashPassword("correct horse", 4);
@@ -52,6 +51,40 @@ public sealed class WebConfigTests : IDisposable
         Assert.DoesNotContain("hunter2", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("$2y$10$tooshort")]
+    [InlineData("$2y$99$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0")]
+    [InlineData("$2y$10$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!")]
+    public void A_malformed_bcrypt_hash_is_rejected_at_load_with_its_line(string hash)
+    {
+        var path = _directory.Write("web.yml", $"# users\nbasic_auth_users:\n  ok: '{BCrypt.Net.BCrypt.HashPassword("x", 4)}'\n  prometheus: '{hash}'\n");
+
+        var error = Assert.Single(Assert.Throws<ConfigException>(() => WebConfig.Load(path)).Errors);
+
+        Assert.Equal($"{path}:4:15: basic_auth_users: the entry for 'prometheus' must be a bcrypt hash ($2y$...)", error.ToString());
+    }
+
+    [Theory]
+    [InlineData("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  min_version: TLS14\n", 4, 16, "tls_server_config.min_version: unknown TLS version 'TLS14' (expected one of: TLS10, TLS11, TLS12, TLS13)")]
+    [InlineData("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  min_version: TLS13\n  max_version: TLS12\n", 4, 16, "tls_server_config: min_version is above max_version")]
+    [InlineData("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: Sometimes\n", 4, 21, "tls_server_config.client_auth_type: unknown value 'Sometimes'")]
+    [InlineData("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_ca_file: tls.crt\n", 4, 19, "tls_server_config.client_ca_file: set without a client_auth_type that asks for client certificates")]
+    [InlineData("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  cipher_suites: [TLS_RSA_WITH_RC4_128_MD5X]\n", 4, 19, "tls_server_config.cipher_suites: unknown cipher suite 'TLS_RSA_WITH_RC4_128_MD5X'")]
+    [InlineData("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  curve_preferences: [P256]\n", 4, 23, "tls_server_config.curve_preferences: unknown curve 'P256'")]
+    [InlineData("http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n", 3, 29, "http_server_config.headers.X-Content-Type-Options: must be nosniff")]
+    [InlineData("http_server_config:\n  headers:\n    Set-Cookie: a=b\n", 3, 5, "http_server_config.headers: unknown key 'Set-Cookie'")]
+    public void Each_web_config_rule_names_its_position(string text, int line, int column, string message)
+    {
+        using var certificate = TestCertificates.SelfSignedLoopback();
+        _directory.Write("tls.crt", certificate.ExportCertificatePem());
+        _directory.Write("tls.key", certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        var path = _directory.Write("web.yml", text);
+
+        var error = Assert.Single(Assert.Throws<ConfigException>(() => WebConfig.Load(path)).Errors);
+
+        Assert.StartsWith($"{path}:{line}:{column}: {message}", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Missing_certificate_files_and_unknown_keys_are_reported_together()
     {
@@ -59,7 +92,7 @@ public sealed class WebConfigTests : IDisposable
 
         var errors = Assert.Throws<ConfigException>(() => WebConfig.Load(path)).Errors.Select(e => e.Message).ToList();
 
-        Assert.Contains("tls_server_config: unknown key 'client_ca' (expected one of: cert_file, key_file)", errors);
+        Assert.Contains("tls_server_config: unknown key 'client_ca' (expected one of: cert_file, key_file, client_auth_type, client_ca_file, client_allowed_sans, cipher_suites, curve_preferences, min_version, max_version, prefer_server_cipher_suites)", errors);
         Assert.Contains("tls_server_config.cert_file: file 'missing.crt' does not exist", errors);
         Assert.Contains("tls_server_config.key_file: file 'missing.key' does not exist", errors);
     }
@@ -80,15 +113,4 @@ public sealed class WebConfigTests : IDisposable
 
     private static AuthenticationHeaderValue Basic(string user, string password) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-
-    private static X509Certificate2 CreateCertificate()
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        var now = DateTimeOffset.UtcNow;
-        return request.CreateSelfSigned(now.AddMinutes(-5), now.AddHours(1));
-    }
 }

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using IpsecExporter.Metrics;
 
 namespace IpsecExporter.Probes.Icmp;
 
 /// <summary>
 /// The ICMP echo engine for IPv4 and IPv6, in the way fping and smokeping_prober work: few sockets shared by all
-/// targets (one per address family and source address), replies matched by id, sequence and payload, RTTs from a
-/// monotonic clock with sub-microsecond ticks. The socket kind is chosen once per address family: raw when the process
+/// targets (one per address family and source address), replies matched by id, sequence and payload, RTTs from the
+/// kernel's receive timestamps (the monotonic clock where the kernel gives none). The socket kind is chosen once per address family: raw when the process
 /// has CAP_NET_RAW, else an unprivileged datagram socket when net.ipv4.ping_group_range allows it, else
 /// System.Net.NetworkInformation.Ping (logged once, with how to grant CAP_NET_RAW). See docs/PROBES.md.
 /// </summary>
@@ -34,6 +35,33 @@ public sealed partial class IcmpProbe : IProbe
     }
 
     public string Kind => KindName;
+
+    /// <summary>
+    /// True when every socket open so far times its replies with kernel timestamps, false when one does not (or
+    /// System.Net.NetworkInformation.Ping is in use); null before the first socket is opened.
+    /// </summary>
+    public bool? KernelTimestamps
+    {
+        get
+        {
+            bool? all = null;
+            foreach (var channel in _channels.Values)
+            {
+                if (channel.TimestampSource != IcmpTimestampSource.Kernel)
+                {
+                    return false;
+                }
+
+                all = true;
+            }
+
+            return all;
+        }
+    }
+
+    /// <summary>What times the replies of the socket for <paramref name="family"/> and <paramref name="source"/>; null until it is opened.</summary>
+    public IcmpTimestampSource? TimestampSourceFor(AddressFamily family, IPAddress? source = null) =>
+        _channels.TryGetValue((family, source), out var channel) ? channel.TimestampSource : null;
 
     /// <summary>The socket kind in use for <paramref name="family"/>; null until the first probe of that family.</summary>
     public IcmpSocketKind? SocketKindFor(AddressFamily family)
@@ -135,7 +163,7 @@ public sealed partial class IcmpProbe : IProbe
         }
 
         _kinds[family] = kind;
-        LogSocketKind(_logger, family == AddressFamily.InterNetwork ? "IPv4" : "IPv6", kind, _options.NetworkNamespace ?? "the process's own");
+        LogSocketKind(_logger, family == AddressFamily.InterNetwork ? "IPv4" : "IPv6", kind, channel.TimestampSource, _options.NetworkNamespace ?? "the process's own");
         return channel;
     }
 
@@ -163,7 +191,7 @@ public sealed partial class IcmpProbe : IProbe
         try
         {
             var socket = IcmpSockets.Open(kind, family, source, identifier, _options.NetworkNamespace);
-            return new IcmpSocketChannel(socket, kind, identifier, _token, _time, _logger);
+            return new IcmpSocketChannel(socket, kind, identifier, _token, _options.KernelTimestamps, _time, _logger);
         }
         catch
         {
@@ -207,8 +235,9 @@ public sealed partial class IcmpProbe : IProbe
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "ICMP probes over {Family} use {Kind} sockets (network namespace: {Namespace})")]
-    private static partial void LogSocketKind(ILogger logger, string family, IcmpSocketKind kind, string @namespace);
+    [LoggerMessage(Level = LogLevel.Information, Message = "ICMP probes over {Family} use {Kind} sockets, RTTs timed by {Timestamps} "
+        + "(Kernel: the kernel's receive timestamps; MonotonicClock: when the receive thread read the reply, including its scheduling delay) (network namespace: {Namespace})")]
+    private static partial void LogSocketKind(ILogger logger, string family, IcmpSocketKind kind, IcmpTimestampSource timestamps, string @namespace);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No ICMP socket is permitted (no CAP_NET_RAW, and this process's group is outside net.ipv4.ping_group_range = \"{Range}\"): "
         + "falling back to System.Net.NetworkInformation.Ping, which forks /bin/ping per probe, measures whole milliseconds and cannot send inside probes from inside.source. "
@@ -222,8 +251,24 @@ public sealed class IcmpProbeFactory : IProbeFactory
 {
     public string Kind => IcmpProbe.KindName;
 
-    public IProbe Create(IServiceProvider services) => new IcmpProbe(
-        services.GetService<IcmpProbeOptions>() ?? IcmpProbeOptions.Default,
-        services.GetRequiredService<TimeProvider>(),
-        services.GetRequiredService<ILogger<IcmpProbe>>());
+    public IProbe Create(IServiceProvider services)
+    {
+        var probe = new IcmpProbe(
+            services.GetService<IcmpProbeOptions>() ?? IcmpProbeOptions.Default,
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<ILogger<IcmpProbe>>());
+        // Read at scrape time: the sockets are opened, and may change how they are timed, while probing.
+        if (services.GetService<ExporterMetrics>() is { } metrics)
+        {
+            metrics.Registry.AddBeforeCollectCallback(() =>
+            {
+                if (probe.KernelTimestamps is { } kernel)
+                {
+                    metrics.ProbeKernelTimestamps.Set(kernel ? 1 : 0);
+                }
+            });
+        }
+
+        return probe;
+    }
 }

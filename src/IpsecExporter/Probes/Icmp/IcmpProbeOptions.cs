@@ -19,9 +19,10 @@ public enum IcmpSocketKind
 /// <summary>
 /// Options of the ICMP engine. <see cref="NetworkNamespace"/> (a path such as <c>/run/netns/NAME</c>) opens the
 /// sockets inside that network namespace, as <c>ip netns exec</c> would for the whole process; the rest of the
-/// process stays where it is. Register an instance in DI to override the defaults.
+/// process stays where it is. <see cref="KernelTimestamps"/> false times replies on the monotonic clock instead of the
+/// kernel's receive timestamps (for comparison and tests). Register an instance in DI to override the defaults.
 /// </summary>
-public sealed record IcmpProbeOptions(IcmpSocketKind SocketKind = IcmpSocketKind.Auto, string? NetworkNamespace = null)
+public sealed record IcmpProbeOptions(IcmpSocketKind SocketKind = IcmpSocketKind.Auto, string? NetworkNamespace = null, bool KernelTimestamps = true)
 {
     public static IcmpProbeOptions Default { get; } = new();
 }

@@ -11,6 +11,8 @@ internal sealed class SystemPingChannel : IEchoChannel
 {
     private readonly CancellationTokenSource _stopping = new();
 
+    public IcmpTimestampSource TimestampSource => IcmpTimestampSource.SystemPing;
+
     public void Send(ProbeRequest request, IProbeOutcomeSink sink)
     {
         if (request.Source is not null)

@@ -177,6 +177,7 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
         var previous = _statuses.GetValueOrDefault(tunnel.Name);
         var changes = _metrics.RemoteGatewayAddressChanges.WithLabels(tunnel.Name);
         changes.Publish();
+        _metrics.RemoteGatewayResolutionSuccess.WithLabels(tunnel.Name).Set(address is null ? 0 : 1);
         if (address is null)
         {
             _statuses[tunnel.Name] = new GatewayAddressStatus(tunnel.RemoteGateway, previous?.Address, previous?.ResolvedAt, error);

@@ -12,13 +12,17 @@ public sealed record ClockSample(string Server, DateTimeOffset CheckedAt, TimeSp
 }
 
 /// <summary>
-/// Measures this host's clock against each of site.ntp_servers every site.ntp_interval: <c>ipsec_clock_offset_seconds</c>
-/// and <c>ipsec_clock_probe_success</c>. Honors Kiss-o'-Death: RATE doubles the wait for that server (up to 64
+/// Measures this host's clock against each of site.ntp_servers every site.ntp_interval (the best of site.ntp_samples
+/// exchanges): <c>ipsec_clock_offset_seconds</c> and <c>ipsec_clock_probe_success</c>. Honors Kiss-o'-Death: RATE doubles the wait for that server (up to 64
 /// intervals), DENY and RSTR stop asking it until the configuration changes.
 /// </summary>
 public sealed partial class ClockMonitor : PeriodicService
 {
     private const int MaxRateBackoff = 64;
+
+    /// <summary>Between the exchanges of one round: the minimum packet spacing NTP servers enforce (ntpd's
+    /// <c>discard minimum</c>, iburst's 2 s), so a burst does not earn a Kiss-o'-Death RATE.</summary>
+    public static readonly TimeSpan SampleSpacing = TimeSpan.FromSeconds(2);
 
     private readonly ConfigStore _config;
     private readonly SntpClient _sntp;
@@ -68,38 +72,65 @@ public sealed partial class ClockMonitor : PeriodicService
             return;
         }
 
-        ClockSample sample;
-        using (var timeout = new CancellationTokenSource(site.NtpTimeout, Time))
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
+        var sample = await BestOfAsync(server, site, now, state, cancellationToken);
+        Publish(sample, state.Last);
+        state.Last = sample;
+    }
+
+    /// <summary>
+    /// <see cref="SiteConfig.NtpSamples"/> exchanges <see cref="SampleSpacing"/> apart; the one with the shortest delay
+    /// decides, as in NTP's clock filter: a reply read late (a busy machine, a queue on the path) inflates both the delay
+    /// and the offset error, so the fastest exchange is the most accurate. Any answer makes the round a success; a
+    /// Kiss-o'-Death ends it at once.
+    /// </summary>
+    private async Task<ClockSample> BestOfAsync(string server, SiteConfig site, DateTimeOffset now, ServerState state, CancellationToken cancellationToken)
+    {
+        if (!HostAndPort.TryParse(server, out var hostAndPort))
         {
+            return new ClockSample(server, now, null, null, $"invalid server '{server}'");
+        }
+
+        SntpMeasurement? best = null;
+        string? error = null;
+        for (var exchange = 0; exchange < site.NtpSamples; exchange++)
+        {
+            if (exchange > 0)
+            {
+                await Task.Delay(SampleSpacing, Time, cancellationToken);
+            }
+
+            using var timeout = new CancellationTokenSource(site.NtpTimeout, Time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
             try
             {
-                if (!HostAndPort.TryParse(server, out var hostAndPort))
-                {
-                    throw new SntpException($"invalid server '{server}'");
-                }
-
                 var endpoint = await hostAndPort.ResolveAsync(SntpClient.DefaultPort, linked.Token);
                 var measurement = await _sntp.QueryAsync(endpoint, linked.Token);
-                sample = new ClockSample(server, now, measurement.Offset, measurement.Delay, null);
-                state.RateBackoff = 1;
+                if (best is null || measurement.Delay < best.Delay)
+                {
+                    best = measurement;
+                }
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                sample = new ClockSample(server, now, null, null, $"no answer within {DurationParser.Format(site.NtpTimeout)}");
+                error = $"no answer within {DurationParser.Format(site.NtpTimeout)}";
             }
             catch (SntpException e) when (e.KissCode is not null)
             {
-                sample = new ClockSample(server, now, null, null, HandleKissOfDeath(state, e, now, site.NtpInterval));
+                return new ClockSample(server, now, null, null, HandleKissOfDeath(state, e, now, site.NtpInterval));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                sample = new ClockSample(server, now, null, null, e.Message);
+                error = e.Message;
             }
         }
 
-        Publish(sample, state.Last);
-        state.Last = sample;
+        if (best is null)
+        {
+            return new ClockSample(server, now, null, null, error);
+        }
+
+        state.RateBackoff = 1;
+        return new ClockSample(server, now, best.Offset, best.Delay, null);
     }
 
     private static string HandleKissOfDeath(ServerState state, SntpException kiss, DateTimeOffset now, TimeSpan interval)
@@ -118,14 +149,16 @@ public sealed partial class ClockMonitor : PeriodicService
     private void Publish(ClockSample sample, ClockSample? previous)
     {
         _metrics.ClockProbeSuccess.WithLabels(sample.Server).Set(sample.Succeeded ? 1 : 0);
-        if (sample.Offset is { } offset)
+        if (sample is { Offset: { } offset, Delay: { } delay })
         {
             _metrics.ClockOffset.WithLabels(sample.Server).Set(offset.TotalSeconds);
+            _metrics.ClockDelay.WithLabels(sample.Server).Set(delay.TotalSeconds);
         }
         else
         {
             // A stale offset would look like a measurement.
             _metrics.ClockOffset.RemoveLabelled(sample.Server);
+            _metrics.ClockDelay.RemoveLabelled(sample.Server);
         }
 
         if (sample.Error is not null && previous?.Error != sample.Error)
@@ -143,6 +176,7 @@ public sealed partial class ClockMonitor : PeriodicService
             if (!configured.Contains(server))
             {
                 _metrics.ClockOffset.RemoveLabelled(server);
+                _metrics.ClockDelay.RemoveLabelled(server);
                 _metrics.ClockProbeSuccess.RemoveLabelled(server);
             }
         }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using IpsecExporter.Probes.Icmp;
 
 namespace IpsecExporter.Site.Ntp;
 
@@ -40,10 +41,16 @@ public sealed class SntpException : Exception
 /// <summary>
 /// An SNTP client (RFC 4330, with RFC 5905's on-wire formulas): one 48-byte mode 3 request, offset and delay from
 /// T1..T4. T4 is T1 plus the elapsed monotonic time, so a step of the wall clock during the exchange does not corrupt
-/// the measurement. Replies that do not echo our random transmit nonce are ignored (stale or spoofed).
+/// the measurement. On Linux, T4 is the kernel's receive timestamp of the reply (SO_TIMESTAMPNS), immune to the
+/// process's scheduling delay. Replies that do not echo our random transmit nonce are ignored (stale or spoofed).
 /// </summary>
 public sealed class SntpClient(TimeProvider time)
 {
+    private const int EAgain = 11;
+
+    // Kernel timestamps are CLOCK_REALTIME, the system clock: they only mix with a TimeProvider that reads it too.
+    private readonly bool _kernelTimestamps = ReferenceEquals(time, TimeProvider.System);
+
     public const int DefaultPort = 123;
     private const int PacketLength = 48;
     private const byte ClientRequest = (4 << 3) | 3; // LI 0, version 4, mode 3 (client)
@@ -56,6 +63,7 @@ public sealed class SntpClient(TimeProvider time)
     {
         using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         await socket.ConnectAsync(server, cancellationToken);
+        var kernelTimestamps = _kernelTimestamps && KernelTimestamps.TryEnable(socket);
 
         // The transmit timestamp is only echoed back as "originate": a random nonce matches replies as well as T1 would,
         // reveals nothing about our clock (NTP client data minimization), and lets T1 be read right before sending.
@@ -64,13 +72,20 @@ public sealed class SntpClient(TimeProvider time)
         RandomNumberGenerator.Fill(request.AsSpan(40, 8));
         var t1 = time.GetUtcNow();
         var started = time.GetTimestamp();
+        var sentAt = kernelTimestamps ? KernelTimestamps.RealtimeNow() : 0;
         await socket.SendAsync(request, SocketFlags.None, cancellationToken);
 
         var reply = new byte[512];
         while (true)
         {
-            var length = await socket.ReceiveAsync(reply, SocketFlags.None, cancellationToken);
-            var t4 = t1 + time.GetElapsedTime(started);
+            var (length, t4) = kernelTimestamps
+                ? await ReceiveStampedAsync(socket, reply, t1, sentAt, cancellationToken)
+                : (await socket.ReceiveAsync(reply, SocketFlags.None, cancellationToken), default(DateTimeOffset));
+            if (!kernelTimestamps || t4 == default)
+            {
+                t4 = t1 + time.GetElapsedTime(started);
+            }
+
             if (length < PacketLength || !reply.AsSpan(24, 8).SequenceEqual(request.AsSpan(40, 8)))
             {
                 continue;
@@ -79,6 +94,33 @@ public sealed class SntpClient(TimeProvider time)
             return Measure(reply, t1, t4, server);
         }
     }
+
+    /// <summary>
+    /// Waits until a reply is queued, then reads it with the kernel's receive timestamp: T4 is when the packet arrived,
+    /// not when a busy process got round to reading it (tens of milliseconds under load, all of it offset error).
+    /// Returns <c>default</c> for T4 when the packet carries no timestamp.
+    /// </summary>
+    private static async Task<(int Length, DateTimeOffset T4)> ReceiveStampedAsync(Socket socket, byte[] reply, DateTimeOffset t1, long sentAt, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            // A peek with no room consumes nothing: it only waits for the socket to become readable.
+            await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, cancellationToken);
+            var length = Read(socket, reply, out var receivedAt, out var errno);
+            if (length >= 0)
+            {
+                return (length, receivedAt == 0 ? default : t1 + TimeSpan.FromTicks((receivedAt - sentAt) / 100));
+            }
+
+            if (errno != EAgain)
+            {
+                throw new SocketException(errno);
+            }
+        }
+    }
+
+    private static int Read(Socket socket, byte[] reply, out long receivedAt, out int errno) =>
+        KernelTimestamps.Receive((int)socket.SafeHandle.DangerousGetHandle(), reply, stackalloc byte[KernelTimestamps.AddressBufferLength], dontWait: true, out receivedAt, out errno);
 
     private static SntpMeasurement Measure(byte[] reply, DateTimeOffset t1, DateTimeOffset t4, IPEndPoint server)
     {

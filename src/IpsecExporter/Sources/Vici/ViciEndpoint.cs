@@ -12,6 +12,8 @@ public sealed record ViciEndpoint
         EndPoint = endPoint;
     }
 
+    public const int MaxUnixPathBytes = 107;
+
     public string Text { get; }
 
     public EndPoint EndPoint { get; }
@@ -34,6 +36,13 @@ public sealed record ViciEndpoint
             if (!path.StartsWith('/'))
             {
                 error = $"'{text}' has no absolute socket path ({Expected})";
+                return false;
+            }
+
+            // sun_path holds 108 bytes with the terminating NUL; a longer path cannot even be tried.
+            if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxUnixPathBytes)
+            {
+                error = $"the socket path is longer than the {MaxUnixPathBytes} bytes a unix socket path may have";
                 return false;
             }
 

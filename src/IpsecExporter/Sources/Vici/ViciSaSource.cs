@@ -8,7 +8,7 @@ namespace IpsecExporter.Sources.Vici;
 /// collections, replaced after any error, reconnected with backoff); a second connection listens for SA life-cycle events whose final counters ride along in the next
 /// snapshot. Only read-only commands are ever sent.
 /// </summary>
-public sealed partial class ViciSaSource : ISaSource
+public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
 {
     private const int MaxQueuedChanges = 10_000;
 
@@ -45,6 +45,8 @@ public sealed partial class ViciSaSource : ISaSource
 
     /// <summary>True while the event connection is registered; events before that are not seen.</summary>
     public bool EventsRegistered => _events.IsRegistered;
+
+    bool IEventStreamSource.EventsConnected => EventsRegistered;
 
     public async Task<SaSnapshot> CollectAsync(CancellationToken cancellationToken)
     {

@@ -41,6 +41,8 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
         Assert.Contains("ipsec_remote_gateway_address_info{tunnel=\"branch-c\",address=\"198.51.100.30\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-b\"} 0", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-c\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_remote_gateway_resolution_success{tunnel=\"branch-b\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_remote_gateway_resolution_success{tunnel=\"branch-c\"} 1", text, StringComparison.Ordinal);
         Assert.Equal([new GatewayAddressChange("branch-b", null, IPAddress.Parse("192.0.2.10"))], _changes);
 
         await _dns.SetHostsAsync("192.0.2.11 gw.branch-b.test\n", "gw.branch-b.test", "192.0.2.11");
@@ -81,7 +83,9 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
         Assert.Equal(IPAddress.Parse("192.0.2.10"), resolver.GetAddress("branch-b"));
         var status = resolver.Statuses["branch-b"];
         Assert.StartsWith("resolving gw.branch-b.test failed: DNS server 127.0.0.1:", status.Error, StringComparison.Ordinal);
-        Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-b\"} 0", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        var text = await _metrics.RenderAsync();
+        Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-b\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_remote_gateway_resolution_success{tunnel=\"branch-b\"} 0", text, StringComparison.Ordinal);
     }
 
     [Fact]

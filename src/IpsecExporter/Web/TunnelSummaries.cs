@@ -1,0 +1,60 @@
+using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis;
+using IpsecExporter.Sources;
+
+namespace IpsecExporter.Web;
+
+/// <summary>What <c>/api/tunnels</c> and the status page show of one tunnel.</summary>
+public static class TunnelSummaries
+{
+    public const string RunbookBase = "https://github.com/ipsec-exporter/ipsec-exporter/blob/main/docs/runbooks/";
+
+    public static TunnelSummary Build(ExporterConfig config, TunnelView view, IReadOnlyDictionary<string, SourceState> sources)
+    {
+        var tunnel = view.Tunnel;
+        var latest = view.Latest;
+        var source = sources.GetValueOrDefault(tunnel.Source);
+        return new TunnelSummary(
+            tunnel.Name,
+            tunnel.Description,
+            TunnelDiagnosis.StatusLabel(view.Diagnosis.Verdict),
+            view.Diagnosis.Reason,
+            view.Diagnosis.FirstFailingCheck,
+            view.VerdictSince,
+            view.Diagnosis.Checks,
+            $"/tunnels/{Uri.EscapeDataString(tunnel.Name)}/report",
+            new SummaryGateways(
+                (tunnel.LocalGateway ?? config.Site.PublicIp)?.ToString(),
+                latest?.IkeLocalHost?.ToString(),
+                tunnel.RemoteGateway,
+                latest?.RemoteGatewayAddress?.ToString(),
+                latest?.IkeRemoteHost?.ToString()),
+            tunnel.Partner,
+            new SummarySource(tunnel.Source, source?.Up ?? false, source?.LastSuccess, source?.LastError),
+            latest?.BestPractices ?? [],
+            Runbook(view, source),
+            config.DashboardUrl(tunnel.Name)?.ToString());
+    }
+
+    /// <summary>The runbook of the alert that names the tunnel's first failing step (docs/runbooks/).</summary>
+    private static string? Runbook(TunnelView view, SourceState? source)
+    {
+        if (source is { Up: false })
+        {
+            return RunbookBase + "IpsecSourceDown.md";
+        }
+
+        var alert = view.Diagnosis.FirstFailingCheck switch
+        {
+            Checks.Internet => "IpsecPublicIpUnexpected",
+            Checks.GatewayReachable => "IpsecGatewayUnreachable",
+            Checks.Phase1 => "IpsecPhase1Down",
+            Checks.Phase2SingleSa => view.Latest?.Pairs.Any(p => p.ChildSas == 0) == true ? "IpsecPhase2Missing" : "IpsecDuplicateChildSas",
+            Checks.TrafficBothDirections => "IpsecTunnelAsymmetricTraffic",
+            Checks.InsideReachable => "IpsecInsideUnreachable",
+            Checks.BestPractices => "IpsecBestPracticeViolated",
+            _ => null,
+        };
+        return alert is null ? null : RunbookBase + alert + ".md";
+    }
+}
