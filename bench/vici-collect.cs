@@ -66,6 +66,21 @@ for (var i = 0; i < collections; i++)
     childSas = snapshot.IkeSas.Sum(s => s.ChildSas.Count);
 }
 
+// The list-sas exchange alone, decoded but not mapped: what `swanctl --list-sas --raw` does against the same server.
+await using var raw = await ViciConnection.ConnectAsync(endpoint, TimeProvider.System, TimeSpan.FromSeconds(5), CancellationToken.None);
+var listSas = new List<double>();
+var mapping = new List<double>();
+for (var i = 0; i < Math.Min(collections, 10); i++)
+{
+    var watch = Stopwatch.StartNew();
+    var events = await raw.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), CancellationToken.None);
+    listSas.Add(watch.Elapsed.TotalMilliseconds);
+    watch.Restart();
+    ViciSaMapper.MapListSas(events);
+    mapping.Add(watch.Elapsed.TotalMilliseconds);
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"list-sas exchange alone (read and decoded): median {Median(listSas):0.00} ms; mapping to the model: median {Median(mapping):0.00} ms"));
 durations.Sort();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"VICI collection (stats, list-sas, list-conns) of {childSas} CHILD SAs over {endpoint}: median {Median(durations):0.00} ms, p95 {durations[(int)(durations.Count * 0.95)]:0.00} ms, max {durations[^1]:0.00} ms ({collections} collections)"));
 

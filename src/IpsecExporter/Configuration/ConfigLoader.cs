@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using YamlDotNet.RepresentationModel;
 
@@ -57,7 +58,10 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     private static readonly string[] PairKeys = ["local", "remote"];
     private static readonly string[] InsideKeys = ["source", "targets"];
     private static readonly string[] ExpectKeys = ["pfs", "ike_rekey", "child_rekey"];
-    private static readonly string[] ProbeKeys = ["interval", "timeout"];
+    private static readonly string[] ProbeKeys = ["interval", "timeout", "rtt_buckets"];
+
+    /// <summary>Each bucket is a series per probed target: a bound keeps a mistyped list from exploding /metrics.</summary>
+    public const int MaxRttBuckets = 40;
     private static readonly string[] DiagnosisKeys = ["window"];
 
     private static readonly Dictionary<string, string> InlineSecrets = new(StringComparer.Ordinal)
@@ -114,7 +118,10 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         var probesMap = YamlMap.From(map.ValueNode("probes"), "probes", errors, ProbeKeys);
         var probes = new ProbesConfig(
             probesMap?.Duration("interval", TimeSpan.FromMilliseconds(100)) ?? DefaultProbeInterval,
-            probesMap?.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultProbeTimeout);
+            probesMap?.Duration("timeout", TimeSpan.FromMilliseconds(10)) ?? DefaultProbeTimeout)
+        {
+            RttBuckets = probesMap is null ? ExporterMetrics.DefaultRttBuckets : ParseRttBuckets(probesMap, errors),
+        };
 
         var diagnosisMap = YamlMap.From(map.ValueNode("diagnosis"), "diagnosis", errors, DiagnosisKeys);
         var diagnosis = new DiagnosisConfig(diagnosisMap?.Duration("window", TimeSpan.FromSeconds(10), MaxDiagnosisWindow) ?? DefaultDiagnosisWindow);
@@ -338,6 +345,43 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
         }
 
         return text;
+    }
+
+    /// <summary><c>probes.rtt_buckets</c>: bucket upper bounds in seconds, positive and strictly increasing.</summary>
+    private static IReadOnlyList<double> ParseRttBuckets(YamlMap probes, ConfigErrors errors)
+    {
+        if (!probes.Has("rtt_buckets"))
+        {
+            return ExporterMetrics.DefaultRttBuckets;
+        }
+
+        var key = probes.Child("rtt_buckets");
+        var items = probes.StringList("rtt_buckets");
+        var buckets = new List<double>();
+        foreach (var (node, text) in items)
+        {
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var bound) || !double.IsFinite(bound) || bound <= 0)
+            {
+                errors.Add(node, $"{key}: '{text}' is not a positive number of seconds (e.g. 0.0005 for 500µs)");
+                return ExporterMetrics.DefaultRttBuckets;
+            }
+
+            if (buckets.Count > 0 && bound <= buckets[^1])
+            {
+                errors.Add(node, $"{key}: {text} is not above the previous bucket {buckets[^1].ToString(CultureInfo.InvariantCulture)} (buckets must increase)");
+                return ExporterMetrics.DefaultRttBuckets;
+            }
+
+            buckets.Add(bound);
+        }
+
+        if (buckets.Count is 0 or > MaxRttBuckets)
+        {
+            errors.Add(probes.ValueNode("rtt_buckets")!, $"{key}: give 1 to {MaxRttBuckets} buckets, got {buckets.Count}");
+            return ExporterMetrics.DefaultRttBuckets;
+        }
+
+        return buckets;
     }
 
     /// <param name="names">Every named entry, also those whose type is unknown (tunnels refer to them by name).</param>

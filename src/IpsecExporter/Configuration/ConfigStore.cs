@@ -13,6 +13,7 @@ public sealed partial class ConfigStore
     private readonly ExporterMetrics _metrics;
     private readonly ILogger<ConfigStore> _logger;
     private readonly Lock _reloadLock = new();
+    private readonly List<Subscription> _subscriptions = [];
 
     public ConfigStore(ExporterConfig initial, ConfigLoader loader, ExporterMetrics metrics, ILogger<ConfigStore> logger)
     {
@@ -23,8 +24,21 @@ public sealed partial class ConfigStore
         _metrics.ConfigLastReloadSuccessful.Set(1);
     }
 
-    /// <summary>Raised after a valid new configuration replaced the old one: (old, new).</summary>
-    public event Action<ExporterConfig, ExporterConfig>? Changed;
+    /// <summary>
+    /// Calls <paramref name="handler"/> with (old, new) after a valid new configuration replaced the old one: stage by
+    /// stage in <see cref="ConfigStage"/> order, in subscription order within a stage. Each handler is isolated: one
+    /// that throws is logged and the others still run. Dispose the result to unsubscribe.
+    /// </summary>
+    public IDisposable OnChanged(ConfigStage stage, string subscriber, Action<ExporterConfig, ExporterConfig> handler)
+    {
+        var subscription = new Subscription(this, stage, subscriber, handler);
+        lock (_subscriptions)
+        {
+            _subscriptions.Add(subscription);
+        }
+
+        return subscription;
+    }
 
     public ExporterConfig Current { get; private set; }
 
@@ -65,37 +79,76 @@ public sealed partial class ConfigStore
         }
     }
 
-    /// <summary>Tells every subscriber; one that fails is logged and does not keep the others from the new configuration.</summary>
+    /// <summary>Tells every subscriber in stage order; false when one failed (logged; the others still got the configuration).</summary>
     private bool Notify(ExporterConfig old, ExporterConfig next)
     {
         var applied = true;
-        foreach (var handler in Changed?.GetInvocationList().Cast<Action<ExporterConfig, ExporterConfig>>() ?? [])
+        List<Subscription> subscriptions;
+        lock (_subscriptions)
+        {
+            // OrderBy is stable: subscription order within a stage.
+            subscriptions = _subscriptions.OrderBy(s => s.Stage).ToList();
+        }
+
+        foreach (var subscription in subscriptions)
         {
             try
             {
-                handler(old, next);
+                subscription.Handler(old, next);
             }
 #pragma warning disable CA1031 // A failing subscriber must not end the process from the reload timer.
             catch (Exception e)
 #pragma warning restore CA1031
             {
                 applied = false;
-                LogSubscriberFailed(_logger, handler.Target?.GetType().Name ?? handler.Method.DeclaringType?.Name ?? "?", e);
+                LogHandlerFailed(_logger, e, subscription.Subscriber, subscription.Stage);
             }
         }
 
         return applied;
     }
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Applying the reloaded configuration to {Subscriber} ({Stage}) failed; the other services got it")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string subscriber, ConfigStage stage);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Configuration reload from {File} failed unexpectedly; keeping the previous configuration")]
     private static partial void LogReloadCrashed(ILogger logger, string file, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Component} failed to apply the reloaded configuration")]
-    private static partial void LogSubscriberFailed(ILogger logger, string component, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Configuration reload from {File} failed with {Count} error(s); keeping the previous configuration:\n{Errors}")]
     private static partial void LogReloadFailed(ILogger logger, string file, int count, string errors);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Configuration reloaded from {File}: {Tunnels} tunnel(s), {Sources} source(s)")]
     private static partial void LogReloaded(ILogger logger, string file, int tunnels, int sources);
+
+    private sealed class Subscription(ConfigStore store, ConfigStage stage, string subscriber, Action<ExporterConfig, ExporterConfig> handler) : IDisposable
+    {
+        public ConfigStage Stage { get; } = stage;
+
+        public string Subscriber { get; } = subscriber;
+
+        public Action<ExporterConfig, ExporterConfig> Handler { get; } = handler;
+
+        public void Dispose()
+        {
+            lock (store._subscriptions)
+            {
+                store._subscriptions.Remove(this);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// The order in which services learn about a reloaded configuration: the tunnel model first (so that the next
+/// snapshot of a new source already has its tunnels), then the sources, the site checks (remote gateway addresses the
+/// probes aim at), the probes, the diagnosis, and last the published facts about tunnels.
+/// </summary>
+public enum ConfigStage
+{
+    TunnelModel,
+    Sources,
+    SiteChecks,
+    Probes,
+    Diagnosis,
+    TunnelInfo,
 }

@@ -118,12 +118,27 @@ public sealed record NetworkPair(IPNetwork Local, IPNetwork Remote)
     public string LocalText => Local.ToString();
 
     public string RemoteText => Remote.ToString();
+
+    public PairKey Key => new(LocalText, RemoteText);
+}
+
+/// <summary>
+/// A network pair as its <c>local_ts</c>/<c>remote_ts</c> labels spell it: how samples, reports and the status page
+/// find the same pair again, one comparison instead of matching two strings at every site.
+/// </summary>
+public readonly record struct PairKey(string Local, string Remote)
+{
+    public override string ToString() => $"{Local} <-> {Remote}";
 }
 
 public sealed record InsideConfig(IPAddress Source, IReadOnlyList<IPAddress> Targets);
 
 public sealed record ExpectConfig(bool? Pfs, TimeSpan? IkeRekey, TimeSpan? ChildRekey);
 
-public sealed record ProbesConfig(TimeSpan Interval, TimeSpan Timeout);
+public sealed record ProbesConfig(TimeSpan Interval, TimeSpan Timeout)
+{
+    /// <summary>Upper bounds (seconds) of the RTT histograms' buckets; <see cref="Metrics.ExporterMetrics.DefaultRttBuckets"/> unless configured.</summary>
+    public IReadOnlyList<double> RttBuckets { get; init; } = Metrics.ExporterMetrics.DefaultRttBuckets;
+}
 
 public sealed record DiagnosisConfig(TimeSpan Window);

@@ -234,7 +234,7 @@ public static class Diagnoser
         var since = history[^1].At;
         for (var i = history.Count - 1; i >= 0; i--)
         {
-            var sample = history[i].Pairs.FirstOrDefault(p => p.Local == pair.Local && p.Remote == pair.Remote);
+            var sample = history[i].Pairs.FirstOrDefault(p => p.Key == pair.Key);
             if (sample is null || sample.ChildSas <= 1 || !history[i].SourceUp)
             {
                 break;
@@ -266,7 +266,7 @@ public static class Diagnoser
         var observed = 0;
         foreach (var pair in latest.Pairs.Where(p => p.ChildSas > 0))
         {
-            var before = baseline.Pairs.FirstOrDefault(p => p.Local == pair.Local && p.Remote == pair.Remote);
+            var before = baseline.Pairs.FirstOrDefault(p => p.Key == pair.Key);
             var name = $"{pair.Local} <-> {pair.Remote}";
             // Packets where the source counts them both ways, else bytes: a source without packet counters is not idle.
             var (sent, received, unit) = pair is { SentPackets: { } sentPackets, ReceivedPackets: { } receivedPackets }

@@ -38,13 +38,13 @@ public sealed partial class DiagnosisService : PeriodicService
         _sampler = sampler;
         _metrics = metrics;
         _logger = logger;
-        _config.Changed += (_, next) =>
+        _config.OnChanged(ConfigStage.Diagnosis, nameof(DiagnosisService), (_, next) =>
         {
             foreach (var name in _tunnels.Keys.Except(next.Tunnels.Select(t => t.Name)))
             {
                 _tunnels.TryRemove(name, out TunnelState? _);
             }
-        };
+        });
     }
 
     protected override TimeSpan Interval => SampleInterval;

@@ -63,8 +63,8 @@ public static class PartnerReports
 
         var pairs = tunnel.NetworkPairs.Select(p =>
         {
-            var now = latest?.Pairs.FirstOrDefault(s => s.Local == p.LocalText && s.Remote == p.RemoteText);
-            var before = baseline?.Pairs.FirstOrDefault(s => s.Local == p.LocalText && s.Remote == p.RemoteText);
+            var now = latest?.Pairs.FirstOrDefault(s => s.Key == p.Key);
+            var before = baseline?.Pairs.FirstOrDefault(s => s.Key == p.Key);
             return new ReportPair(
                 p.LocalText,
                 p.RemoteText,

@@ -37,7 +37,7 @@ public static class TunnelEvents
 
             foreach (var pair in current.Pairs)
             {
-                var before = previous.Pairs.FirstOrDefault(p => p.Local == pair.Local && p.Remote == pair.Remote);
+                var before = previous.Pairs.FirstOrDefault(p => p.Key == pair.Key);
                 if (before is null)
                 {
                     continue;

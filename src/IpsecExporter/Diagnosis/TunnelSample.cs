@@ -1,4 +1,5 @@
 using System.Net;
+using IpsecExporter.Configuration;
 
 namespace IpsecExporter.Diagnosis;
 
@@ -35,6 +36,8 @@ public sealed record TunnelSample(
 /// </summary>
 public sealed record PairSample(string Local, string Remote, int ChildSas, ulong? SentBytes, ulong? ReceivedBytes, ulong? SentPackets, ulong? ReceivedPackets)
 {
+    public PairKey Key => new(Local, Remote);
+
     /// <summary>CHILD SA replacements observed so far (cumulative).</summary>
     public ulong Rekeys { get; init; }
 

@@ -24,7 +24,7 @@ public static class ExporterServices
     public static IServiceCollection AddExporter(this IServiceCollection services, ExporterConfig config)
     {
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(new ExporterMetrics(Version, Revision));
+        services.AddSingleton(new ExporterMetrics(Version, Revision, config.Probes.RttBuckets));
         services.AddSaSourceTypes();
         services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));

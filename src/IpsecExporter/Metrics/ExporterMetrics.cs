@@ -8,13 +8,18 @@ namespace IpsecExporter.Metrics;
 /// </summary>
 public sealed class ExporterMetrics
 {
-    /// <summary>RTT buckets from 50 µs doubling to ~13 s, like smokeping_prober: LAN and WAN RTTs both resolve.</summary>
-    public static readonly double[] RttBuckets = Histogram.ExponentialBuckets(0.00005, 2, 19);
+    /// <summary>
+    /// Default RTT buckets (<c>probes.rtt_buckets</c>): from 50 µs doubling to ~13 s, like smokeping_prober, so a LAN
+    /// (tens of µs) and a bad WAN (seconds) both resolve.
+    /// </summary>
+    public static readonly IReadOnlyList<double> DefaultRttBuckets = Histogram.ExponentialBuckets(0.00005, 2, 19);
 
     private readonly Action<string>[] _tunnelRemovers;
 
-    public ExporterMetrics(string version, string revision = "unknown")
+    /// <param name="rttBuckets">The RTT histograms' bucket bounds; fixed for the process (a reload cannot change them).</param>
+    public ExporterMetrics(string version, string revision = "unknown", IReadOnlyList<double>? rttBuckets = null)
     {
+        RttBuckets = rttBuckets ?? DefaultRttBuckets;
         Registry = Prometheus.Metrics.NewCustomRegistry();
         // process_* (CPU, memory, file descriptors, start time) and dotnet_* (GC, threads, JIT) of this process.
         DotNetStats.Register(Registry);
@@ -27,12 +32,12 @@ public sealed class ExporterMetrics
 
         GatewayPingRequests = factory.CreateCounter("ipsec_gateway_ping_requests_total", "ICMP echo requests sent to the remote gateway's public address.", ["tunnel"]);
         GatewayPingResponses = factory.CreateCounter("ipsec_gateway_ping_responses_total", "Matching ICMP echo replies from the remote gateway.", ["tunnel"]);
-        GatewayPingRtt = factory.CreateHistogram("ipsec_gateway_ping_rtt_seconds", "Round-trip time of echo replies from the remote gateway.", ["tunnel"], new HistogramConfiguration { Buckets = RttBuckets });
+        GatewayPingRtt = factory.CreateHistogram("ipsec_gateway_ping_rtt_seconds", "Round-trip time of echo replies from the remote gateway.", ["tunnel"], new HistogramConfiguration { Buckets = [.. RttBuckets] });
         // The pair whose remote network holds the target: each pair is its own CHILD SA, so rules judge per pair.
         string[] inside = ["tunnel", "target", "local_ts", "remote_ts"];
         InsidePingRequests = factory.CreateCounter("ipsec_inside_ping_requests_total", "ICMP echo requests sent through the tunnel to an inside address.", inside);
         InsidePingResponses = factory.CreateCounter("ipsec_inside_ping_responses_total", "Matching echo replies from an inside address through the tunnel.", inside);
-        InsidePingRtt = factory.CreateHistogram("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", inside, new HistogramConfiguration { Buckets = RttBuckets });
+        InsidePingRtt = factory.CreateHistogram("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", inside, new HistogramConfiguration { Buckets = [.. RttBuckets] });
         GatewayPingSendErrors = factory.CreateCounter("ipsec_gateway_ping_send_errors_total", "Echo requests to the remote gateway that could not be sent (no address resolved, a local socket error); not lost replies.", ["tunnel"]);
         InsidePingSendErrors = factory.CreateCounter("ipsec_inside_ping_send_errors_total", "Echo requests to an inside address that could not be sent (a local socket error); not lost replies.", inside);
         GatewayPingLateResponses = factory.CreateCounter("ipsec_gateway_ping_late_responses_total", "Echo replies from the remote gateway that arrived after the probe timeout (already counted as lost).", ["tunnel"]);
@@ -95,6 +100,9 @@ public sealed class ExporterMetrics
     }
 
     public CollectorRegistry Registry { get; }
+
+    /// <summary>The bucket bounds the RTT histograms were created with.</summary>
+    public IReadOnlyList<double> RttBuckets { get; }
 
     public Gauge TunnelInfo { get; }
 

@@ -22,6 +22,7 @@ public sealed partial class ProbeScheduler : BackgroundService
     private static readonly TimeSpan SendGranularity = TimeSpan.FromMilliseconds(10);
 
     private readonly ConfigStore _config;
+    private readonly IDisposable _configSubscription;
     private readonly IGatewayAddressProvider _gateways;
     private readonly ProbeResults _results;
     private readonly ExporterMetrics _metrics;
@@ -50,7 +51,7 @@ public sealed partial class ProbeScheduler : BackgroundService
         _logger = logger;
         _probe = registry.Create(IcmpProbe.KindName, services);
         Apply(config.Current);
-        _config.Changed += OnConfigChanged;
+        _configSubscription = _config.OnChanged(ConfigStage.Probes, nameof(ProbeScheduler), OnConfigChanged);
     }
 
     /// <summary>Probes every target once, all at once, and waits until each probe has settled. For tests and one-shot diagnosis.</summary>
@@ -72,7 +73,7 @@ public sealed partial class ProbeScheduler : BackgroundService
 
     public override void Dispose()
     {
-        _config.Changed -= OnConfigChanged;
+        _configSubscription.Dispose();
         base.Dispose();
         // The ICMP engine disposes synchronously; waiting here cannot deadlock.
         _probe.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -155,7 +156,15 @@ public sealed partial class ProbeScheduler : BackgroundService
         return true;
     }
 
-    private void OnConfigChanged(ExporterConfig old, ExporterConfig next) => Apply(next);
+    private void OnConfigChanged(ExporterConfig old, ExporterConfig next)
+    {
+        if (!next.Probes.RttBuckets.SequenceEqual(old.Probes.RttBuckets))
+        {
+            LogBucketsNeedRestart(_logger);
+        }
+
+        Apply(next);
+    }
 
     private void Apply(ExporterConfig config)
     {
@@ -214,6 +223,9 @@ public sealed partial class ProbeScheduler : BackgroundService
     /// <summary>Enough ring slots for twice the diagnosis window at the probe interval.</summary>
     private static int HistoryCapacity(ExporterConfig config) =>
         (int)Math.Clamp(2 * Math.Ceiling(config.Diagnosis.Window / config.Probes.Interval), 16, 4096);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "probes.rtt_buckets changed: histogram buckets are fixed while the exporter runs, the new ones apply after a restart")]
+    private static partial void LogBucketsNeedRestart(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Probe of {Target} for tunnel {Tunnel} cannot be sent: {Error}; retrying every interval")]
     private static partial void LogProbeFailing(ILogger logger, string tunnel, string target, string error);

@@ -43,7 +43,7 @@ public sealed partial class SourceCollector : BackgroundService
         _observers = observers.ToList();
         _logger = logger;
         ApplySources(config.Current.Sources);
-        _config.Changed += (_, next) => ApplySources(next.Sources);
+        _config.OnChanged(ConfigStage.Sources, nameof(SourceCollector), (_, next) => ApplySources(next.Sources));
     }
 
     /// <summary>True once every source was collected at least once (successfully or not).</summary>

@@ -15,7 +15,7 @@ public sealed class TunnelInfoPublisher
     {
         _metrics = metrics;
         Publish(null, config.Current);
-        config.Changed += Publish;
+        config.OnChanged(ConfigStage.TunnelInfo, nameof(TunnelInfoPublisher), Publish);
     }
 
     private void Publish(ExporterConfig? old, ExporterConfig next)

@@ -29,6 +29,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private readonly ExporterMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
+    private readonly IDisposable _configSubscription;
     /// <summary>What each SA endpoint has been seen to count, keyed by <see cref="LedgerKey"/>: by the daemon it reads, not
     /// by the source's name, so that renaming a source on reload does not count its live SAs a second time.</summary>
     private readonly Dictionary<string, SourceLedger> _ledgers = new(StringComparer.Ordinal);
@@ -44,7 +45,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             _tunnels[tunnel.Name] = new TrackedTunnel(tunnel);
         }
 
-        config.Changed += OnConfigChanged;
+        _configSubscription = config.OnChanged(ConfigStage.TunnelModel, nameof(TunnelTracker), OnConfigChanged);
     }
 
     /// <summary>The newest view of <paramref name="tunnel"/>; null when it is not configured or its source was never collected.</summary>
@@ -125,7 +126,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
     private static string LedgerKey(SourceConfig source) => $"{source.Type}\n{source.Options.Endpoint}";
 
-    public void Dispose() => _config.Changed -= OnConfigChanged;
+    public void Dispose() => _configSubscription.Dispose();
 
     private static void Apply(SourceLedger ledger, List<TrackedTunnel> tunnels, SaSnapshot snapshot)
     {

@@ -6,6 +6,7 @@ using IpsecExporter.Diagnosis;
 using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
+using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Prometheus;
 
@@ -48,6 +49,14 @@ public static class ExporterHost
         }
 
         services.AddSingleton<BasicAuthenticator>();
+        // A hub's /metrics is megabytes of repetitive text: gzip when the scraper asks (Prometheus always does). It
+        // holds no secrets, so compressing it over TLS gives nothing away.
+        services.AddResponseCompression(compression =>
+        {
+            compression.EnableForHttps = true;
+            compression.Providers.Add<GzipCompressionProvider>();
+            compression.MimeTypes = ["text/plain", "application/openmetrics-text"];
+        });
         configureServices?.Invoke(services);
 
         var app = builder.Build();
@@ -55,6 +64,7 @@ public static class ExporterHost
         app.Use(SecurityHeadersMiddleware);
         app.Use(BasicAuthMiddleware);
         app.Use(ReadOnlyMiddleware);
+        app.UseWhen(context => context.Request.Path == "/metrics", metrics => metrics.UseResponseCompression());
         MapEndpoints(app);
         return app;
     }

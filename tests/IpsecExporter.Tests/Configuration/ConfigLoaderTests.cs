@@ -56,6 +56,22 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public async Task Rtt_buckets_are_configurable_and_shape_the_probe_histograms()
+    {
+        var config = _loader.Parse("config.yaml", "site: { name: hq }\nsources: [ { name: gw, type: vici } ]\nprobes: { rtt_buckets: [0.0005, 0.005, 0.05, 0.5] }\n");
+        var metrics = new IpsecExporter.Metrics.ExporterMetrics("test", rttBuckets: config.Probes.RttBuckets);
+        metrics.GatewayPingRtt.WithLabels("t1").Observe(0.003);
+
+        var text = await metrics.RenderAsync();
+
+        Assert.Equal([0.0005, 0.005, 0.05, 0.5], config.Probes.RttBuckets);
+        Assert.Equal(
+            ["le=\"0.0005\"} 0", "le=\"0.005\"} 1", "le=\"0.05\"} 1", "le=\"0.5\"} 1", "le=\"+Inf\"} 1"],
+            text.Split('\n').Where(l => l.StartsWith("ipsec_gateway_ping_rtt_seconds_bucket", StringComparison.Ordinal)).Select(l => l[(l.IndexOf("le=", StringComparison.Ordinal))..]));
+        Assert.Same(IpsecExporter.Metrics.ExporterMetrics.DefaultRttBuckets, _loader.Parse("config.yaml", "site: { name: hq }\nsources: [ { name: gw, type: vici } ]\n").Probes.RttBuckets);
+    }
+
+    [Fact]
     public void The_shipped_example_config_is_valid()
     {
         var path = Repository.Path("config.example.yaml");

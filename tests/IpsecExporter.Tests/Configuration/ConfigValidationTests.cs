@@ -70,6 +70,8 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-tls-insecure-and-pinned.yaml", 10, 29, "sources[0].tls.insecure_skip_verify: contradicts ca_file/fingerprint_sha256")]
     [InlineData("invalid-tls-on-http.yaml", 9, 7, "sources[0].tls: applies only to https:// URLs")]
     [InlineData("invalid-tls-unknown-key.yaml", 9, 7, "sources[0].tls: unknown key 'verify' (expected one of: ca_file, fingerprint_sha256, insecure_skip_verify)")]
+    [InlineData("invalid-rtt-buckets-order.yaml", 6, 30, "probes.rtt_buckets: 0.005 is not above the previous bucket 0.01 (buckets must increase)")]
+    [InlineData("invalid-rtt-buckets-value.yaml", 6, 24, "probes.rtt_buckets: '10ms' is not a positive number of seconds (e.g. 0.0005 for 500µs)")]
     public void Each_rule_reports_file_line_column_and_message(string fixture, int line, int column, string message)
     {
         var path = Fixtures.Path("config", fixture);

@@ -34,7 +34,7 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
         _metrics = metrics;
         _logger = logger;
         ApplyLiterals(config.Current);
-        config.Changed += (_, next) => OnReloaded(next);
+        config.OnChanged(ConfigStage.SiteChecks, nameof(RemoteGatewayResolver), (_, next) => OnReloaded(next));
     }
 
     public event Action<GatewayAddressChange>? AddressChanged;

@@ -38,7 +38,7 @@ public sealed partial class ClockMonitor : PeriodicService
         _sntp = sntp;
         _metrics = metrics;
         _logger = logger;
-        config.Changed += (_, next) => Forget(next.Site.NtpServers, forgetRefusals: true);
+        config.OnChanged(ConfigStage.SiteChecks, nameof(ClockMonitor), (_, next) => Forget(next.Site.NtpServers, forgetRefusals: true));
     }
 
     /// <summary>The last result per configured server that was asked at least once.</summary>

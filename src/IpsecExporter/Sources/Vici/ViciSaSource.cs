@@ -3,14 +3,20 @@ using System.Collections.Concurrent;
 namespace IpsecExporter.Sources.Vici;
 
 /// <summary>
-/// Reads SA state from a strongSwan charon over VICI. Each collection sends <c>stats</c>, <c>list-sas</c> and
-/// <c>list-conns</c> on one command connection (kept open between collections, replaced after any error, reconnected
-/// with backoff); a second connection listens for SA life-cycle events whose final counters ride along in the next
+/// Reads SA state from a strongSwan charon over VICI. Each collection sends <c>stats</c> and <c>list-sas</c> (and
+/// <c>list-conns</c> every <see cref="ConnectionsEvery"/> collections) on one command connection (kept open between
+/// collections, replaced after any error, reconnected with backoff); a second connection listens for SA life-cycle events whose final counters ride along in the next
 /// snapshot. Only read-only commands are ever sent.
 /// </summary>
 public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
 {
     private const int MaxQueuedChanges = 10_000;
+
+    /// <summary>
+    /// <c>list-conns</c> is asked on every this many collections (and after every reconnect): loaded connections change
+    /// only on a reload of swanctl.conf, and on a hub the answer is as large as <c>list-sas</c>'s.
+    /// </summary>
+    public const int ConnectionsEvery = 12;
 
     private readonly ViciEndpoint _endpoint;
     private readonly TimeProvider _time;
@@ -23,6 +29,8 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
     private ViciConnection? _connection;
     private ViciSection? _version;
     private SourceEpoch? _epoch;
+    private IReadOnlyList<ConnectionInfo>? _connections;
+    private int _collectionsSinceConnections;
     private string? _lastConnectError;
 
     public ViciSaSource(ViciEndpoint endpoint, TimeSpan readTimeout, TimeProvider time, ILogger<ViciSaSource> logger)
@@ -47,8 +55,11 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
         SaSnapshot snapshot;
         try
         {
-            snapshot = await QueryAsync(connection, _version!, _epoch, _time, cancellationToken);
+            var known = _collectionsSinceConnections < ConnectionsEvery ? _connections : null;
+            snapshot = await QueryAsync(connection, _version!, _epoch, known, _time, cancellationToken);
             _epoch = snapshot.Epoch;
+            _collectionsSinceConnections = known is null ? 1 : _collectionsSinceConnections + 1;
+            _connections = snapshot.Connections;
         }
         catch
         {
@@ -62,17 +73,19 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
     /// <summary>
     /// One collection's read-only commands on an open connection (<c>stats</c>, <c>list-sas</c>, <c>list-conns</c>),
     /// translated into a snapshot stamped when the answers were complete. <paramref name="version"/> is the connection's
-    /// <c>version</c> answer, <paramref name="epoch"/> the daemon run the previous collection saw.
+    /// <c>version</c> answer, <paramref name="epoch"/> the daemon run the previous collection saw;
+    /// <paramref name="knownConnections"/>, when given, stands in for <c>list-conns</c>, which is then not asked.
     /// </summary>
-    public static async Task<SaSnapshot> QueryAsync(ViciConnection connection, ViciSection version, SourceEpoch? epoch, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<SaSnapshot> QueryAsync(
+        ViciConnection connection, ViciSection version, SourceEpoch? epoch, IReadOnlyList<ConnectionInfo>? knownConnections, TimeProvider time, CancellationToken cancellationToken)
     {
         var stats = await connection.CallAsync("stats", null, cancellationToken);
         // noblock: list IKE SAs that are busy (e.g. mid-rekey) instead of waiting for them.
         var sas = await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), cancellationToken);
-        var conns = await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken);
+        var connections = knownConnections ?? ViciSaMapper.MapListConns(await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken));
         return new SaSnapshot(time.GetUtcNow(), ViciSaMapper.MapListSas(sas))
         {
-            Connections = ViciSaMapper.MapListConns(conns),
+            Connections = connections,
             Epoch = ViciSaMapper.MapEpoch(version, stats, epoch),
         };
     }
@@ -133,6 +146,8 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
         _backoff.Succeeded();
         _lastConnectError = null;
         _connection = connection;
+        // A new connection may be a restarted charon with other connections loaded.
+        _connections = null;
         var daemon = ViciSaMapper.MapEpoch(_version, null, null);
         LogConnected(_logger, _endpoint.Text, daemon.Name, daemon.Version);
         return connection;

@@ -101,7 +101,7 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
         var denied = await Assert.ThrowsAsync<IOException>(() => client.GetStringAsync($"denied?key={Token}", null, CancellationToken.None));
 
         Assert.Equal("answer", body);
-        Assert.Equal($"{server.BaseAddress}denied answered 401 Unauthorized", denied.Message);
+        Assert.Equal($"{server.BaseAddress}denied answered 401 Unauthorized (the credentials were refused or lack the read permission: check the source's secret and the API user's profile)", denied.Message);
         var warning = Assert.Single(_logs.GetSnapshot(), r => r.Level == LogLevel.Warning);
         Assert.Contains("over plain http://", warning.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(_logs.GetSnapshot(), r => r.Message.Contains(Token, StringComparison.Ordinal));

@@ -62,7 +62,7 @@ public sealed class ViciFuzzTests
                 try
                 {
                     var version = await connection.CallAsync("version", null, CancellationToken.None);
-                    await ViciSaSource.QueryAsync(connection, version, null, time, CancellationToken.None);
+                    await ViciSaSource.QueryAsync(connection, version, null, null, time, CancellationToken.None);
                 }
                 catch (Exception e) when (e is ViciProtocolException or ViciCommandException or IOException)
                 {

@@ -56,7 +56,7 @@ public sealed class ViciGoldenTests
             harness.Time.Advance(TimeSpan.FromSeconds(1));
             await using var connection = new ViciConnection(new ReplayStream(File.ReadAllBytes(file)), harness.Time, TimeSpan.FromSeconds(1));
             var version = await connection.CallAsync("version", null, CancellationToken.None);
-            var snapshot = await ViciSaSource.QueryAsync(connection, version, snapshots.LastOrDefault()?.Epoch, harness.Time, CancellationToken.None);
+            var snapshot = await ViciSaSource.QueryAsync(connection, version, snapshots.LastOrDefault()?.Epoch, null, harness.Time, CancellationToken.None);
             snapshots.Add(snapshot with { ChildSaChanges = children, IkeSaChanges = ikes });
         }
 

@@ -66,6 +66,24 @@ public sealed class ViciPollingRekeyTests
         Assert.InRange(harness.Tracker.Get("t1")!.Pairs[0].LastRekeyAfter!.Value.TotalSeconds, 100, 109);
     }
 
+    [Fact]
+    public async Task Loaded_connections_are_asked_every_few_collections_not_on_every_one()
+    {
+        var polls = new Queue<ViciSection[]>(Enumerable.Range(0, ViciSaSource.ConnectionsEvery + 1).Select(_ => Array.Empty<ViciSection>()));
+        await using var server = EventlessCharon(polls);
+        await using var source = new ViciSaSource(server.Endpoint, TimeSpan.FromSeconds(5), TimeProvider.System, NullLogger<ViciSaSource>.Instance);
+
+        var snapshots = new List<IpsecExporter.Sources.SaSnapshot>();
+        for (var i = 0; i <= ViciSaSource.ConnectionsEvery; i++)
+        {
+            snapshots.Add(await source.CollectAsync(CancellationToken.None));
+        }
+
+        Assert.Equal(2, server.Received.Count(p => p.Name == "list-conns"));
+        Assert.Equal(ViciSaSource.ConnectionsEvery + 1, server.Received.Count(p => p.Name == "list-sas"));
+        Assert.All(snapshots, s => Assert.NotNull(s.Connections));
+    }
+
     private static ViciSection Child(string uniqueId, string state, ulong bytes, int installed) =>
         new ViciSection()
             .Add("name", "net1")

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Hub-scale benchmark (docs/PERFORMANCE.md): for each tunnel count, a VICI server shaped like a hub's charon
+# (bench/vici-hub/server.cs), then
+#   - swanctl --list-sas --raw against it (the reference), and the exporter's VICI collection (bench/vici-collect.cs);
+#   - the exporter itself (Release build) with one tunnel per IKE SA: 20 /metrics scrapes (time, size, gzip size),
+#     RSS (VmRSS) and CPU (utime+stime from /proc/PID/stat) over a window at the default 5 s source interval.
+# Usage: bench/vici-hub/run.sh [--tunnels "100 1000 10000"] [--window 60] [--warmup 30]
+# Needs: dotnet, swanctl (strongswan-swanctl), curl. Run from the repository root.
+set -euo pipefail
+tunnels="100 1000 10000"; window=60; warmup=30
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --tunnels) tunnels="$2"; shift 2 ;;
+    --window) window="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+work=$(mktemp -d /tmp/vici-hub.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+dotnet build -c Release src/IpsecExporter >/dev/null
+dotnet build -c Release bench/vici-hub/server.cs >/dev/null 2>&1
+dotnet build -c Release bench/vici-collect.cs >/dev/null 2>&1
+exporter=src/IpsecExporter/bin/Release/net10.0/ipsec-exporter
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+for n in $tunnels; do
+  sock="$work/charon-$n.vici"; config="$work/config-$n.yaml"
+  dotnet run -c Release --no-build bench/vici-hub/server.cs -- "$sock" "$n" "$config" >"$work/server-$n.log" 2>&1 &
+  server=$!; pids+=("$server")
+  for _ in $(seq 100); do [[ -S "$sock" && -s "$config" ]] && break; sleep 0.2; done
+  swan=()
+  for _ in 1 2 3 4 5; do
+    start=$(date +%s%N); swanctl --list-sas --raw --uri "unix://$sock" >/dev/null 2>&1; end=$(date +%s%N)
+    swan+=($(( (end - start) / 1000000 )))
+  done
+  swan_median=$(printf '%s\n' "${swan[@]}" | sort -n | sed -n 3p)
+  collect=$(dotnet run -c Release --no-build bench/vici-collect.cs -- "unix://$sock" 10 2>/dev/null | tail -2 | tr "\n" " ")
+  port=$(( 19000 + RANDOM % 1000 ))
+  "$exporter" run --config "$config" --listen "127.0.0.1:$port" >"$work/exporter-$n.log" 2>&1 &
+  exp=$!; pids+=("$exp")
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  sleep "$warmup"
+  times=(); size=0; gz=0
+  for _ in $(seq 20); do
+    read -r t s < <(curl -s -o /dev/null -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$port/metrics")
+    times+=("$t"); size=$s
+    sleep 0.5
+  done
+  gz=$(curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port/metrics")
+  p99=$(printf '%s\n' "${times[@]}" | sort -n | tail -1)
+  p50=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 10p)
+  before=$(cpu_ticks "$exp"); sleep "$window"; after=$(cpu_ticks "$exp")
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$exp/status")
+  cpu=$(awk -v d=$((after - before)) -v t="$ticks" -v w="$window" 'BEGIN { printf "%.1f", 100 * d / t / w }')
+  echo "tunnels=$n child_sas=$((2 * n)) swanctl_list_sas_ms_median=$swan_median"
+  echo "  $collect"
+  echo "  scrape p50=${p50}s max(p99 of 20)=${p99}s metrics_bytes=$size per_tunnel=$((size / n)) gzip_bytes=$gz"
+  echo "  rss_kib=$rss after $((warmup + window + 15))s; cpu=${cpu}% of a core over ${window}s at 5s interval"
+  kill "$exp" "$server"; wait "$exp" "$server" 2>/dev/null || true
+done

@@ -1,0 +1,41 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using IpsecExporter.Configuration;
+using IpsecExporter.Tests.Support;
+
+namespace IpsecExporter.Tests.Web;
+
+/// <summary>How /metrics is served: the text format by default, OpenMetrics when asked, gzip when the scraper accepts it.</summary>
+public sealed class MetricsEndpointTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    [Fact]
+    public async Task Metrics_come_gzipped_when_asked_and_as_OpenMetrics_when_negotiated()
+    {
+        var registry = TestSources.Registry();
+        var path = _directory.Write("ipsec.yaml", "site: { name: hq }\nsources: [ { name: gw, type: scripted } ]\n");
+        var (app, baseAddress) = await InProcessExporter.StartAsync(new ConfigLoader(registry).Load(path), registry);
+        await using var running = app;
+        using var http = new HttpClient(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = baseAddress };
+
+        using var plain = await http.GetAsync("metrics");
+        using var gzipRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { AcceptEncoding = { new StringWithQualityHeaderValue("gzip") } } };
+        using var gzipped = await http.SendAsync(gzipRequest);
+        using var openMetricsRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { Accept = { MediaTypeWithQualityHeaderValue.Parse("application/openmetrics-text; version=1.0.0") } } };
+        using var openMetrics = await http.SendAsync(openMetricsRequest);
+
+        var text = await plain.Content.ReadAsStringAsync();
+        Assert.Empty(plain.Content.Headers.ContentEncoding);
+        Assert.Contains("ipsec_exporter_build_info{", text, StringComparison.Ordinal);
+        Assert.Equal(["gzip"], gzipped.Content.Headers.ContentEncoding);
+        await using var unzip = new GZipStream(await gzipped.Content.ReadAsStreamAsync(), CompressionMode.Decompress);
+        Assert.Contains("ipsec_exporter_build_info{", await new StreamReader(unzip).ReadToEndAsync(), StringComparison.Ordinal);
+        Assert.StartsWith("application/openmetrics-text", openMetrics.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("# EOF\n", await openMetrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await app.StopAsync();
+    }
+
+    public void Dispose() => _directory.Dispose();
+}
