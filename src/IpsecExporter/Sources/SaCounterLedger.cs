@@ -14,8 +14,11 @@ namespace IpsecExporter.Sources;
 /// </remarks>
 public sealed class SaCounterLedger
 {
-    private Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
-    private Dictionary<string, Slot> _seen = new(StringComparer.Ordinal);
+    /// <summary>Slots absent from this many collections are forgotten: as long as the tracker keeps their keys.</summary>
+    public const int ForgetAfterCollections = 3;
+
+    private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private long _collection;
 
     /// <summary>
     /// Records <paramref name="counters"/> of the SA <paramref name="sa"/> found in <paramref name="slot"/> and returns the
@@ -23,34 +26,41 @@ public sealed class SaCounterLedger
     /// </summary>
     public (string Key, SaCounters Counters) Observe(string slot, string sa, SaCounters counters)
     {
-        if (!_slots.TryGetValue(slot, out var known) && !_seen.TryGetValue(slot, out known))
+        if (!_slots.TryGetValue(slot, out var known))
         {
-            known = new Slot(sa, 0, default, counters);
+            known = new Slot(sa, 0, default, counters, _collection);
         }
         else if (known.Sa != sa)
         {
             // Another SA in the slot: the slot's counters either run on (the old values are the new SA's zero) or
             // started again with it.
-            known = new Slot(sa, known.Generation + 1, Decreased(known.Last, counters) ? default : known.Last, counters);
+            known = new Slot(sa, known.Generation + 1, Decreased(known.Last, counters) ? default : known.Last, counters, _collection);
         }
         else if (Decreased(known.Last, counters))
         {
-            known = new Slot(sa, known.Generation + 1, default, counters);
+            known = new Slot(sa, known.Generation + 1, default, counters, _collection);
         }
         else
         {
-            known = known with { Last = counters };
+            known = known with { Last = counters, SeenAt = _collection };
         }
 
-        _seen[slot] = known;
+        _slots[slot] = known;
         return ($"{slot}|{sa}|{known.Generation}", Subtract(counters, known.Zero));
     }
 
-    /// <summary>Ends a collection: slots not observed since the previous call are forgotten.</summary>
+    /// <summary>Ends a collection: slots not observed for <see cref="ForgetAfterCollections"/> collections are forgotten.</summary>
     public void EndCollection()
     {
-        (_slots, _seen) = (_seen, _slots);
-        _seen.Clear();
+        foreach (var (slot, known) in _slots)
+        {
+            if (_collection - known.SeenAt >= ForgetAfterCollections)
+            {
+                _slots.Remove(slot);
+            }
+        }
+
+        _collection++;
     }
 
     private static bool Decreased(SaCounters before, SaCounters now) =>
@@ -63,5 +73,5 @@ public sealed class SaCounterLedger
         value.ReceivedPackets - (zero.ReceivedPackets ?? 0),
         value.SentPackets - (zero.SentPackets ?? 0));
 
-    private sealed record Slot(string Sa, int Generation, SaCounters Zero, SaCounters Last);
+    private sealed record Slot(string Sa, int Generation, SaCounters Zero, SaCounters Last, long SeenAt);
 }
