@@ -1,3 +1,4 @@
+using IpsecExporter.Sources.FortiGate;
 using IpsecExporter.Sources.Http;
 using IpsecExporter.Sources.MikroTik;
 using IpsecExporter.Sources.PanOs;
@@ -36,7 +37,7 @@ public static class SaSourceServiceCollectionExtensions
 {
     /// <summary>Every source type this build supports: one <see cref="AddSaSource{T}"/> line per type.</summary>
     public static IServiceCollection AddSaSourceTypes(this IServiceCollection services) =>
-        services.AddHttpSourceClients().AddSaSource<ViciSourceType>().AddSaSource<PanOsSourceType>().AddSaSource<MikroTikSourceType>();
+        services.AddHttpSourceClients().AddSaSource<ViciSourceType>().AddSaSource<FortiGateSourceType>().AddSaSource<PanOsSourceType>().AddSaSource<MikroTikSourceType>();
 
     /// <summary>The shared HTTP client of the vendor API sources (<see cref="HttpSourceClients"/>).</summary>
     public static IServiceCollection AddHttpSourceClients(this IServiceCollection services)

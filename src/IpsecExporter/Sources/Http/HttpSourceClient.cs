@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
 
@@ -93,7 +94,10 @@ public sealed class HttpSourceClient
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, linked.Token);
             if (!response.IsSuccessStatusCode)
             {
-                throw new IOException($"{Describe(url)} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+                var hint = response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden
+                    ? " (the credentials were refused or lack the read permission: check the source's secret and the API user's profile)"
+                    : "";
+                throw new IOException($"{Describe(url)} answered {(int)response.StatusCode} {response.ReasonPhrase}{hint}");
             }
 
             return await response.Content.ReadAsStringAsync(linked.Token);
@@ -105,6 +109,31 @@ public sealed class HttpSourceClient
         catch (HttpRequestException e)
         {
             throw new IOException($"{Describe(url)}: {Explain(e)}", e);
+        }
+    }
+
+    /// <summary>
+    /// GETs <paramref name="relative"/> like <see cref="GetStringAsync"/> and parses the body as JSON. A login page, a
+    /// proxy's error page or a cut-off answer is an <see cref="InvalidDataException"/> naming what came instead.
+    /// </summary>
+    public async Task<JsonDocument> GetJsonAsync(string relative, Action<HttpRequestMessage>? authorize, CancellationToken cancellationToken)
+    {
+        var body = await GetStringAsync(relative, authorize, cancellationToken);
+        var where = Describe(new Uri(BaseUrl, relative));
+        var start = body.AsSpan().TrimStart();
+        if (start.StartsWith("<", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{where} answered HTML or XML, not JSON (a login page, a proxy, or not the vendor's API?)");
+        }
+
+        try
+        {
+            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            // The parser's message quotes no content, only the position: safe to show.
+            throw new InvalidDataException($"{where} answered invalid JSON ({body.Length} characters; {e.Message})");
         }
     }
 
