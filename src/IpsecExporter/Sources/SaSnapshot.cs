@@ -102,6 +102,13 @@ public enum CounterCapabilities
     Bytes = ReceivedBytes | SentBytes,
     Packets = ReceivedPackets | SentPackets,
     All = Bytes | Packets,
+
+    /// <summary>
+    /// The gateway counts per tunnel (per phase-2 entry), not per SA: its counters run on across rekeys and the source
+    /// splits them into per-SA values (<see cref="SaCounterLedger"/>). Totals are exact; what an SA carried between
+    /// the last poll and its rekey is counted for its successor.
+    /// </summary>
+    PerTunnel = 16,
 }
 
 /// <summary>

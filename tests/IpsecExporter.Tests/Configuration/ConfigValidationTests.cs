@@ -72,6 +72,13 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-tls-unknown-key.yaml", 9, 7, "sources[0].tls: unknown key 'verify' (expected one of: ca_file, fingerprint_sha256, insecure_skip_verify)")]
     [InlineData("invalid-rtt-buckets-order.yaml", 6, 30, "probes.rtt_buckets: 0.005 is not above the previous bucket 0.01 (buckets must increase)")]
     [InlineData("invalid-rtt-buckets-value.yaml", 6, 24, "probes.rtt_buckets: '10ms' is not a positive number of seconds (e.g. 0.0005 for 500µs)")]
+    [InlineData("invalid-panos-url-missing.yaml", 4, 5, "sources[0]: missing required key 'url'")]
+    [InlineData("invalid-panos-inline-secret.yaml", 7, 5, "sources[0].api_key: inline secrets are not allowed: put the key in a file and set token_file, or set token_env")]
+    [InlineData("invalid-panos-unknown-key.yaml", 8, 5, "sources[0]: unknown key 'vsys' (expected one of: name, type, interval, timeout, url, tls, token_file, token_env)")]
+    [InlineData("invalid-mikrotik-url-missing.yaml", 4, 5, "sources[0]: missing required key 'url'")]
+    [InlineData("invalid-mikrotik-username-missing.yaml", 4, 5, "sources[0]: missing required key 'username'")]
+    [InlineData("invalid-mikrotik-inline-secret.yaml", 8, 5, "sources[0].password: inline secrets are not allowed: put the password in a file and set password_file, or set password_env")]
+    [InlineData("invalid-mikrotik-unknown-key.yaml", 9, 5, "sources[0]: unknown key 'token_file' (expected one of: name, type, interval, timeout, url, tls, username, password_file, password_env)")]
     public void Each_rule_reports_file_line_column_and_message(string fixture, int line, int column, string message)
     {
         var path = Fixtures.Path("config", fixture);
@@ -109,6 +116,11 @@ public sealed class ConfigValidationTests
 
         Assert.DoesNotContain("s3cr3t-t0ken-value", exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cr3t-t0ken-value", exception.ToString(), StringComparison.Ordinal);
+        foreach (var vendor in new[] { "invalid-panos-inline-secret.yaml", "invalid-mikrotik-inline-secret.yaml" })
+        {
+            Assert.DoesNotContain("s3cr3t-t0ken-value", Assert.Throws<ConfigException>(() => _loader.Load(Fixtures.Path("config", vendor))).ToString(), StringComparison.Ordinal);
+        }
+
         var url = Assert.Throws<ConfigException>(() => _loader.Load(Fixtures.Path("config", "invalid-url-credentials.yaml")));
         Assert.DoesNotContain("s3cret", url.ToString(), StringComparison.Ordinal);
     }

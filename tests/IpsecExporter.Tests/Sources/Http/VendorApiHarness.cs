@@ -83,9 +83,13 @@ public sealed class VendorApiMock : IDisposable
     /// <summary>The SHA-256 fingerprint of <see cref="Certificate"/> as openssl prints it (AA:BB:...).</summary>
     public string Fingerprint => string.Join(':', SHA256.HashData(Certificate!.RawData).Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
 
-    /// <summary>Answers any method on <paramref name="path"/> (query ignored) with <paramref name="body"/>.</summary>
+    /// <summary>
+    /// Answers any method on <paramref name="path"/> with <paramref name="body"/>. Other query parameters are ignored;
+    /// a path written <c>/api/?cmd=VALUE</c> matches only requests whose decoded <c>cmd</c> is VALUE (for APIs that put
+    /// the operation in the query, as PAN-OS does).
+    /// </summary>
     public void Serve(string path, string body, string contentType = "application/json", int status = 200) =>
-        _server.Given(Request.Create().WithPath(path)).AtPriority(10)
+        _server.Given(Matching(path)).AtPriority(10)
             .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", contentType).WithBody(body));
 
     /// <summary>Answers <paramref name="path"/> with a body made for each request (counters that grow, a state that changes).</summary>
@@ -113,7 +117,23 @@ public sealed class VendorApiMock : IDisposable
                 .WithBody("<!DOCTYPE html><html><head><title>Login</title></head><body><form action=\"/logincheck\"></form></body></html>"),
             _ => throw new ArgumentOutOfRangeException(nameof(failure)),
         };
-        _server.Given(Request.Create().WithPath(path)).AtPriority(1).RespondWith(response);
+        _server.Given(Matching(path)).AtPriority(1).RespondWith(response);
+    }
+
+    private static IRequestBuilder Matching(string path)
+    {
+        var query = path.IndexOf('?', StringComparison.Ordinal);
+        var request = Request.Create().WithPath(query < 0 ? path : path[..query]);
+        if (query >= 0)
+        {
+            foreach (var parameter in path[(query + 1)..].Split('&'))
+            {
+                var equals = parameter.IndexOf('=', StringComparison.Ordinal);
+                request = request.WithParam(parameter[..equals], parameter[(equals + 1)..]);
+            }
+        }
+
+        return request;
     }
 
     /// <summary>
@@ -208,7 +228,7 @@ public abstract class VendorSourceFailureModes : IDisposable
     /// <summary>The vendor keys of the source entry besides <c>url</c> and <c>tls</c>, e.g. <c>type: fortigate, token_env: ...</c>.</summary>
     protected abstract string Options { get; }
 
-    /// <summary>Path (without query) → a recorded healthy answer; every path the source reads.</summary>
+    /// <summary>Path (optionally with the query parameters that select the answer, see <see cref="VendorApiMock.Serve"/>) → a recorded healthy answer; every path the source reads.</summary>
     protected abstract IReadOnlyDictionary<string, string> HealthyAnswers { get; }
 
     /// <summary>The Content-Type of the vendor's answers.</summary>
