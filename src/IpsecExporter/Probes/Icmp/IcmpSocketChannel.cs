@@ -25,7 +25,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
     private static readonly TimeSpan RealtimeStepTolerance = TimeSpan.FromMilliseconds(1);
 
     // Timeouts are swept in batches: one timer wake-up per slack, not one per probe.
-    private static readonly TimeSpan TimeoutSlack = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan TimeoutSlack = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan ReceiveErrorBackoff = TimeSpan.FromMilliseconds(100);
 
     // A slot (a sequence number) is reused only once its probe is this old, so late and duplicate replies are still
