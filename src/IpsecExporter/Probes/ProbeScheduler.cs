@@ -19,7 +19,7 @@ namespace IpsecExporter.Probes;
 public sealed partial class ProbeScheduler : BackgroundService
 {
     /// <summary>Sends go out on steps this far apart, each at the first step at or after it is due: few timer wake-ups, still spread.</summary>
-    private static readonly TimeSpan SendStep = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan SendStep = TimeSpan.FromMilliseconds(50);
 
     private readonly ConfigStore _config;
     private readonly IGatewayAddressProvider _gateways;

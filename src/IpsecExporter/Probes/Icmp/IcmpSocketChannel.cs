@@ -34,7 +34,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
 
     // With kernel timestamps, when a reply is read does not change its RTT: the receive thread drains what is queued,
     // then lets replies gather this long, instead of waking once per reply (the most of its CPU at 1,000 targets).
-    private static readonly TimeSpan ReceiveBatching = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan ReceiveBatching = TimeSpan.FromMilliseconds(50);
 
     private readonly Socket _socket;
     private readonly IcmpSocketKind _kind;
