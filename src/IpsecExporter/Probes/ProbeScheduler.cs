@@ -18,8 +18,8 @@ namespace IpsecExporter.Probes;
 /// </summary>
 public sealed partial class ProbeScheduler : BackgroundService
 {
-    /// <summary>Sends due within this much of now go out together: fewer timer wake-ups, still spread.</summary>
-    private static readonly TimeSpan SendGranularity = TimeSpan.FromMilliseconds(10);
+    /// <summary>Sends go out on steps this far apart, each at the first step at or after it is due: few timer wake-ups, still spread.</summary>
+    private static readonly TimeSpan SendStep = TimeSpan.FromMilliseconds(50);
 
     private readonly ConfigStore _config;
     private readonly IDisposable _configSubscription;
@@ -83,7 +83,7 @@ public sealed partial class ProbeScheduler : BackgroundService
     {
         // One periodic timer for the whole schedule: a Task.Delay per step cost the runtime's timer thread two
         // wake-ups (arming, firing) and a new timer each, the largest fixed cost of the probes (docs/PERFORMANCE.md).
-        using var steps = new PeriodicTimer(SendGranularity, _time);
+        using var steps = new PeriodicTimer(SendStep, _time);
         var roundStart = _time.GetTimestamp();
         var targets = _targets;
         var next = 0;
@@ -93,7 +93,7 @@ public sealed partial class ProbeScheduler : BackgroundService
             {
                 var probes = _config.Current.Probes;
                 var elapsed = _time.GetElapsedTime(roundStart);
-                if (next >= targets.Length && elapsed + SendGranularity >= probes.Interval)
+                if (next >= targets.Length && elapsed >= probes.Interval)
                 {
                     // The next round, anchored to the last one's start so that a slow moment does not shift the schedule;
                     // a whole round behind (the host was suspended or starved), it starts afresh instead of bursting.
@@ -107,8 +107,8 @@ public sealed partial class ProbeScheduler : BackgroundService
                     (targets, next) = (_targets, 0);
                 }
 
-                // The sends due before the next step go now, spread evenly over the interval.
-                for (; next < targets.Length && (probes.Interval * next / targets.Length) - elapsed <= SendGranularity; next++)
+                // The sends that are due go now: spread evenly over the interval, none early.
+                for (; next < targets.Length && probes.Interval * next / targets.Length <= elapsed; next++)
                 {
                     try
                     {

@@ -25,7 +25,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
     private static readonly TimeSpan RealtimeStepTolerance = TimeSpan.FromMilliseconds(1);
 
     // Timeouts are swept in batches: one timer wake-up per slack, not one per probe.
-    private static readonly TimeSpan TimeoutSlack = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan TimeoutSlack = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan ReceiveErrorBackoff = TimeSpan.FromMilliseconds(100);
 
     // A slot (a sequence number) is reused only once its probe is this old, so late and duplicate replies are still
@@ -34,7 +34,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
 
     // With kernel timestamps, when a reply is read does not change its RTT: the receive thread drains what is queued,
     // then lets replies gather this long, instead of waking once per reply (the most of its CPU at 1,000 targets).
-    private static readonly TimeSpan ReceiveBatching = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan ReceiveBatching = TimeSpan.FromMilliseconds(50);
 
     private readonly Socket _socket;
     private readonly IcmpSocketKind _kind;
@@ -48,6 +48,9 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
     private readonly PriorityQueue<(EchoSlot Slot, long Serial), long> _deadlines = new();
     private readonly Dictionary<IPAddress, SocketAddress> _destinations = [];
     private readonly ITimer _timeoutTimer;
+
+    // Set on disposal: ends the receive thread's pauses (batching, error back-off) at once. No spinning before it blocks.
+    private readonly ManualResetEventSlim _stopping = new(false, spinCount: 0);
     private readonly Thread _receiver;
     // Sequence number == index. Grown by doubling, all slots allocated then, so sending allocates nothing.
     private EchoSlot[] _slots = NewSlots([], InitialSlots);
@@ -195,8 +198,10 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
         // leave, then close (so it can never read from a descriptor number reused by someone else).
         if (Thread.CurrentThread != _receiver)
         {
+            _stopping.Set();
             KernelTimestamps.WakeReceiver(_socket);
             _receiver.Join();
+            _stopping.Dispose();
         }
 
         _socket.Dispose();
@@ -340,7 +345,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
                 {
                     // Everything queued is read: let the next replies gather, then block until there is one.
                     draining = false;
-                    Thread.Sleep(ReceiveBatching);
+                    _stopping.Wait(ReceiveBatching);
                     continue;
                 }
 
@@ -351,7 +356,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
                     lastError = errno;
                 }
 
-                Thread.Sleep(ReceiveErrorBackoff);
+                _stopping.Wait(ReceiveErrorBackoff);
                 continue;
             }
 

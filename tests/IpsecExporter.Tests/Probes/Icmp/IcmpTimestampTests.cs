@@ -134,6 +134,16 @@ public sealed class IcmpTimestampTests
     /// </summary>
     private static async Task<TimeSpan> RoundTripWhileTheReceiverIsHeldAsync(IcmpProbe engine, IPAddress target)
     {
+        // The kernel switches receive timestamping on for the whole host from a work queue, some time after the first
+        // socket asks: until then it stamps packets when they are read. Warm up (this also opens the socket) first.
+        var warmUp = new OutcomeRecorder();
+        for (var i = 0; i < 20; i++)
+        {
+            engine.Send(new ProbeRequest(target, null, Timeout), warmUp);
+            await Task.Delay(5);
+        }
+
+        await warmUp.WaitForSettledAsync(20);
         var holding = new HoldingSink();
         engine.Send(new ProbeRequest(target, null, Timeout), holding);
         await holding.Entered.WaitAsync(TimeSpan.FromSeconds(10));
