@@ -47,6 +47,8 @@ public sealed class SntpException : Exception
 public sealed class SntpClient(TimeProvider time)
 {
     private const int EAgain = 11;
+    private const int EIntr = 4;
+    private static readonly TimeSpan ReceiveSlice = TimeSpan.FromMilliseconds(50);
 
     // Kernel timestamps are CLOCK_REALTIME, the system clock: they only mix with a TimeProvider that reads it too.
     private readonly bool _kernelTimestamps = ReferenceEquals(time, TimeProvider.System);
@@ -62,8 +64,17 @@ public sealed class SntpClient(TimeProvider time)
     public async Task<SntpMeasurement> QueryAsync(IPEndPoint server, CancellationToken cancellationToken)
     {
         using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        await socket.ConnectAsync(server, cancellationToken);
         var kernelTimestamps = _kernelTimestamps && KernelTimestamps.TryEnable(socket);
+        if (kernelTimestamps)
+        {
+            // Stays a blocking socket (no async operation on it): the reply is read by recvmsg(2) directly, never by
+            // the runtime's event loop, which would not know the datagram is gone.
+            socket.Connect(server);
+        }
+        else
+        {
+            await socket.ConnectAsync(server, cancellationToken);
+        }
 
         // The transmit timestamp is only echoed back as "originate": a random nonce matches replies as well as T1 would,
         // reveals nothing about our clock (NTP client data minimization), and lets T1 be read right before sending.
@@ -73,13 +84,20 @@ public sealed class SntpClient(TimeProvider time)
         var t1 = time.GetUtcNow();
         var started = time.GetTimestamp();
         var sentAt = kernelTimestamps ? KernelTimestamps.RealtimeNow() : 0;
-        await socket.SendAsync(request, SocketFlags.None, cancellationToken);
+        if (kernelTimestamps)
+        {
+            socket.Send(request);
+        }
+        else
+        {
+            await socket.SendAsync(request, SocketFlags.None, cancellationToken);
+        }
 
         var reply = new byte[512];
         while (true)
         {
             var (length, t4) = kernelTimestamps
-                ? await ReceiveStampedAsync(socket, reply, t1, sentAt, cancellationToken)
+                ? await Task.Run(() => ReceiveStamped(socket, reply, t1, sentAt, cancellationToken), cancellationToken)
                 : (await socket.ReceiveAsync(reply, SocketFlags.None, cancellationToken), default(DateTimeOffset));
             if (!kernelTimestamps || t4 == default)
             {
@@ -96,31 +114,30 @@ public sealed class SntpClient(TimeProvider time)
     }
 
     /// <summary>
-    /// Waits until a reply is queued, then reads it with the kernel's receive timestamp: T4 is when the packet arrived,
-    /// not when a busy process got round to reading it (tens of milliseconds under load, all of it offset error).
-    /// Returns <c>default</c> for T4 when the packet carries no timestamp.
+    /// Reads the next datagram with the kernel's receive timestamp: T4 is when the packet arrived, not when a busy
+    /// process got round to reading it (tens of milliseconds under load, all of it offset error). Blocks in short
+    /// slices (<see cref="ReceiveSlice"/>) so that cancellation, the caller's timeout, is noticed. T4 is
+    /// <c>default</c> when the packet carries no timestamp.
     /// </summary>
-    private static async Task<(int Length, DateTimeOffset T4)> ReceiveStampedAsync(Socket socket, byte[] reply, DateTimeOffset t1, long sentAt, CancellationToken cancellationToken)
+    private static (int Length, DateTimeOffset T4) ReceiveStamped(Socket socket, byte[] reply, DateTimeOffset t1, long sentAt, CancellationToken cancellationToken)
     {
+        socket.ReceiveTimeout = (int)ReceiveSlice.TotalMilliseconds;
+        Span<byte> address = stackalloc byte[KernelTimestamps.AddressBufferLength];
         while (true)
         {
-            // A peek with no room consumes nothing: it only waits for the socket to become readable.
-            await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, cancellationToken);
-            var length = Read(socket, reply, out var receivedAt, out var errno);
+            cancellationToken.ThrowIfCancellationRequested();
+            var length = KernelTimestamps.Receive((int)socket.SafeHandle.DangerousGetHandle(), reply, address, dontWait: false, out var receivedAt, out var errno);
             if (length >= 0)
             {
                 return (length, receivedAt == 0 ? default : t1 + TimeSpan.FromTicks((receivedAt - sentAt) / 100));
             }
 
-            if (errno != EAgain)
+            if (errno is not (EAgain or EIntr))
             {
                 throw new SocketException(errno);
             }
         }
     }
-
-    private static int Read(Socket socket, byte[] reply, out long receivedAt, out int errno) =>
-        KernelTimestamps.Receive((int)socket.SafeHandle.DangerousGetHandle(), reply, stackalloc byte[KernelTimestamps.AddressBufferLength], dontWait: true, out receivedAt, out errno);
 
     private static SntpMeasurement Measure(byte[] reply, DateTimeOffset t1, DateTimeOffset t4, IPEndPoint server)
     {
