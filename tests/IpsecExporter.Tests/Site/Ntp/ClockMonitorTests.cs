@@ -116,7 +116,9 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
 
         var round = monitor.CollectOnceAsync(CancellationToken.None);
         // The silent server's timeout runs on the fake clock: advance it once its request has arrived.
+        // The skewed server's answer is taken first: advancing the clock would time out its exchange too.
         await Poll.UntilAsync(() => Task.FromResult(silent.Requests == 1), TimeSpan.FromSeconds(5), "the request to the silent server");
+        await Poll.UntilAsync(() => Task.FromResult(monitor.Samples.Any(s => s.Server == skewed.Server)), TimeSpan.FromSeconds(5), "the skewed server's sample");
         time.Advance(TimeSpan.FromMilliseconds(300));
         await round;
 
