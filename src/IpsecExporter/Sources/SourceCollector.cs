@@ -173,6 +173,7 @@ public sealed partial class SourceCollector : BackgroundService
 
             if (snapshot is not null)
             {
+                snapshot = running.Guard.Sanitize(snapshot, finding => LogImplausibleValue(_logger, config.Name, finding));
                 var now = _time.GetUtcNow();
                 _metrics.SourceUp.WithLabels(config.Name).Set(1);
                 _metrics.SourceLastSuccess.WithLabels(config.Name).Set(now.ToUnixTimeMilliseconds() / 1000.0);
@@ -238,6 +239,9 @@ public sealed partial class SourceCollector : BackgroundService
     [LoggerMessage(Level = LogLevel.Error, Message = "{Observer} failed on a collection of source {Source}")]
     private static partial void LogObserverFailed(ILogger logger, string observer, string source, Exception exception);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Source {Source}: {Finding} (logged once while it lasts)")]
+    private static partial void LogImplausibleValue(ILogger logger, string source, string finding);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Source {Source} is up again")]
     private static partial void LogSourceRecovered(ILogger logger, string source);
 
@@ -248,6 +252,8 @@ public sealed partial class SourceCollector : BackgroundService
         public ISaSource Source { get; } = source;
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public SaValueGuard Guard { get; } = new();
 
         public CancellationTokenSource Stop { get; } = new();
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Net.Sockets;
 using IpsecExporter.Sources.Vici;
 
@@ -49,6 +50,80 @@ public sealed class ScriptedViciServer : IAsyncDisposable
             }
         });
         return server;
+    }
+
+    /// <summary>
+    /// Answers like charon, with one IKE SA of connection <c>site</c> carrying the next scripted CHILD SAs per
+    /// <c>list-sas</c>; confirms event registrations but never sends an event (as after a lost event connection).
+    /// </summary>
+    public static ScriptedViciServer Eventless(Queue<ViciSection[]> polls)
+    {
+        ScriptedViciServer? server = null;
+        server = new ScriptedViciServer(async stream =>
+        {
+            while (await server!.ReadAsync(stream) is { } request)
+            {
+                if (request.Type is ViciPacketType.EventRegister or ViciPacketType.EventUnregister)
+                {
+                    await WriteAsync(stream, new ViciPacket(ViciPacketType.EventConfirm, null, null));
+                    continue;
+                }
+
+                var answer = new ViciSection();
+                switch (request.Name)
+                {
+                    case "version":
+                        answer.Add("daemon", "charon").Add("version", "5.9.8");
+                        break;
+                    case "stats":
+                        answer.AddSection("uptime", new ViciSection().Add("since", "Dec 02 10:00:00 2026"));
+                        break;
+                    case "list-sas":
+                        var children = new ViciSection();
+                        ViciSection[] next;
+                        lock (polls)
+                        {
+                            next = polls.Dequeue();
+                        }
+
+                        foreach (var child in next)
+                        {
+                            children.AddSection($"net1-{child.Value("uniqueid")}", child);
+                        }
+
+                        var ike = new ViciSection().Add("uniqueid", "1").Add("state", "ESTABLISHED").Add("initiator-spi", "i1").Add("responder-spi", "r1")
+                            .Add("established", "600").AddSection("child-sas", children);
+                        await WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("site", ike)));
+                        break;
+                }
+
+                await WriteAsync(stream, new ViciPacket(ViciPacketType.CmdResponse, null, answer));
+            }
+        });
+        return server;
+    }
+
+    /// <summary>A CHILD SA section of config <c>net1</c> as charon lists it, with the same bytes in both directions.</summary>
+    public static ViciSection Child(
+        string uniqueId, string state, ulong bytes, int installed, string local = "10.1.0.0/24", string remote = "10.2.0.0/24", string? useIn = null)
+    {
+        var child = new ViciSection()
+            .Add("name", "net1")
+            .Add("uniqueid", uniqueId)
+            .Add("state", state)
+            .Add("spi-in", $"c{uniqueId}in")
+            .Add("spi-out", $"c{uniqueId}out")
+            .Add("bytes-in", bytes.ToString(CultureInfo.InvariantCulture))
+            .Add("packets-in", (bytes / 100).ToString(CultureInfo.InvariantCulture))
+            .Add("bytes-out", bytes.ToString(CultureInfo.InvariantCulture))
+            .Add("packets-out", (bytes / 100).ToString(CultureInfo.InvariantCulture))
+            .Add("install-time", installed.ToString(CultureInfo.InvariantCulture));
+        if (useIn is not null)
+        {
+            child.Add("use-in", useIn);
+        }
+
+        return child.AddList("local-ts", [local]).AddList("remote-ts", [remote]);
     }
 
     /// <summary>The names of every packet of <paramref name="type"/> a client sent so far.</summary>

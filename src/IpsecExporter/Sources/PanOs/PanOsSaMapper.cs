@@ -196,7 +196,7 @@ public static class PanOsSaMapper
     };
 
     private static TimeSpan? Seconds(XElement entry, string name) =>
-        Text(entry.Element(name)) is { } text && ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : null;
+        Text(entry.Element(name)) is { } text && ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? SaValueGuard.Seconds(seconds) : null;
 
     private static IPAddress? Address(XElement entry, string name) =>
         Text(entry.Element(name)) is { } text && IPAddress.TryParse(text, out var address) ? address : null;

@@ -48,32 +48,34 @@ public sealed class ViciConnection : IAsyncDisposable
         return new ViciConnection(stream, time, readTimeout);
     }
 
-    /// <summary>A simple command: request, one response.</summary>
-    public async Task<ViciSection> CallAsync(string command, ViciSection? arguments, CancellationToken cancellationToken)
+    /// <summary>A simple command: request, one response; every frame read is charged to <paramref name="budget"/>.</summary>
+    public async Task<ViciSection> CallAsync(string command, ViciSection? arguments, CancellationToken cancellationToken, ViciAnswerBudget? budget = null)
     {
         RequireReadOnly(command);
         return await ExchangeAsync(async token =>
         {
             await WriteAsync(new ViciPacket(ViciPacketType.CmdRequest, command, arguments), token);
-            return await ReadResponseAsync(command, null, null, token);
+            return await ReadResponseAsync(command, null, null, budget, token);
         }, cancellationToken);
     }
 
     /// <summary>
     /// A streamed command: register for <paramref name="eventName"/>, send the request, collect the events until the
-    /// response, unregister. Returns the streamed event messages in order.
+    /// response, unregister. Returns the streamed event messages in order. Every frame read is charged to
+    /// <paramref name="budget"/>, and the SAs of <c>list-sa</c> events counted, so a stream that never ends is cut off.
     /// </summary>
-    public async Task<IReadOnlyList<ViciSection>> CallStreamedAsync(string command, string eventName, ViciSection? arguments, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ViciSection>> CallStreamedAsync(
+        string command, string eventName, ViciSection? arguments, CancellationToken cancellationToken, ViciAnswerBudget? budget = null)
     {
         RequireReadOnly(command);
         RequireReadable(eventName);
         return await ExchangeAsync(async token =>
         {
-            await RegisterCoreAsync(ViciPacketType.EventRegister, eventName, token);
+            await RegisterCoreAsync(ViciPacketType.EventRegister, eventName, budget, token);
             var events = new List<ViciSection>();
             await WriteAsync(new ViciPacket(ViciPacketType.CmdRequest, command, arguments), token);
-            await ReadResponseAsync(command, eventName, events, token);
-            await RegisterCoreAsync(ViciPacketType.EventUnregister, eventName, token);
+            await ReadResponseAsync(command, eventName, events, budget, token);
+            await RegisterCoreAsync(ViciPacketType.EventUnregister, eventName, budget, token);
             return events;
         }, cancellationToken);
     }
@@ -84,7 +86,7 @@ public sealed class ViciConnection : IAsyncDisposable
         RequireReadable(eventName);
         return ExchangeAsync(async token =>
         {
-            await RegisterCoreAsync(ViciPacketType.EventRegister, eventName, token);
+            await RegisterCoreAsync(ViciPacketType.EventRegister, eventName, null, token);
             return true;
         }, cancellationToken);
     }
@@ -93,7 +95,7 @@ public sealed class ViciConnection : IAsyncDisposable
     public Task<ViciPacket> ReadEventAsync(CancellationToken cancellationToken) =>
         ExchangeAsync(async token =>
         {
-            var packet = await ReadPacketAsync(Timeout.InfiniteTimeSpan, token);
+            var packet = await ReadPacketAsync(Timeout.InfiniteTimeSpan, null, token);
             return packet.Type == ViciPacketType.Event
                 ? packet
                 : throw new ViciProtocolException($"expected an event, got {packet.Type}");
@@ -142,12 +144,12 @@ public sealed class ViciConnection : IAsyncDisposable
         }
     }
 
-    private async Task RegisterCoreAsync(ViciPacketType type, string eventName, CancellationToken cancellationToken)
+    private async Task RegisterCoreAsync(ViciPacketType type, string eventName, ViciAnswerBudget? budget, CancellationToken cancellationToken)
     {
         await WriteAsync(new ViciPacket(type, eventName, null), cancellationToken);
         while (true)
         {
-            var packet = await ReadPacketAsync(_readTimeout, cancellationToken);
+            var packet = await ReadPacketAsync(_readTimeout, budget, cancellationToken);
             switch (packet.Type)
             {
                 case ViciPacketType.EventConfirm:
@@ -163,11 +165,12 @@ public sealed class ViciConnection : IAsyncDisposable
         }
     }
 
-    private async Task<ViciSection> ReadResponseAsync(string command, string? eventName, List<ViciSection>? events, CancellationToken cancellationToken)
+    private async Task<ViciSection> ReadResponseAsync(
+        string command, string? eventName, List<ViciSection>? events, ViciAnswerBudget? budget, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var packet = await ReadPacketAsync(_readTimeout, cancellationToken);
+            var packet = await ReadPacketAsync(_readTimeout, budget, cancellationToken);
             switch (packet.Type)
             {
                 case ViciPacketType.CmdResponse:
@@ -175,6 +178,11 @@ public sealed class ViciConnection : IAsyncDisposable
                 case ViciPacketType.CmdUnknown:
                     throw new ViciCommandException($"charon does not know the command '{command}'");
                 case ViciPacketType.Event when packet.Name == eventName:
+                    if (eventName == "list-sa")
+                    {
+                        budget?.CountSas(packet.Message!);
+                    }
+
                     events!.Add(packet.Message!);
                     break;
                 case ViciPacketType.Event:
@@ -192,7 +200,7 @@ public sealed class ViciConnection : IAsyncDisposable
         await _stream.FlushAsync(cancellationToken);
     }
 
-    private async Task<ViciPacket> ReadPacketAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<ViciPacket> ReadPacketAsync(TimeSpan timeout, ViciAnswerBudget? budget, CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
@@ -204,6 +212,8 @@ public sealed class ViciConnection : IAsyncDisposable
             {
                 throw new ViciProtocolException($"frame of {length} bytes exceeds the VICI limit of {ViciCodec.MaxFrameLength}");
             }
+
+            budget?.ChargeFrame(length);
 
             var data = new byte[length];
             await ReadExactlyAsync(data, linked.Token);

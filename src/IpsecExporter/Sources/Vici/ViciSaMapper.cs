@@ -201,8 +201,15 @@ public static class ViciSaMapper
             return null;
         }
 
-        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds)
-            ? TimeSpan.FromSeconds(seconds)
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return SaValueGuard.Seconds(seconds);
+        }
+
+        // A number with more digits than a long holds is out of range, not malformed: the guard drops it on this SA.
+        var digits = text.StartsWith('-') ? text[1..] : text;
+        return digits.Length > 0 && digits.All(char.IsAsciiDigit)
+            ? (text.StartsWith('-') ? TimeSpan.MinValue : TimeSpan.MaxValue)
             : throw new ViciProtocolException($"{what}: {key} is not a number of seconds: '{text}'");
     }
 

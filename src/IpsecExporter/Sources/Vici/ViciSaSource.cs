@@ -19,6 +19,7 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
     public const int ConnectionsEvery = 12;
 
     private readonly ViciEndpoint _endpoint;
+    private readonly ViciCollectionLimits _limits;
     private readonly TimeProvider _time;
     private readonly TimeSpan _readTimeout;
     private readonly ILogger<ViciSaSource> _logger;
@@ -33,9 +34,10 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
     private int _collectionsSinceConnections;
     private string? _lastConnectError;
 
-    public ViciSaSource(ViciEndpoint endpoint, TimeSpan readTimeout, TimeProvider time, ILogger<ViciSaSource> logger)
+    public ViciSaSource(ViciEndpoint endpoint, TimeSpan readTimeout, TimeProvider time, ILogger<ViciSaSource> logger, ViciCollectionLimits? limits = null)
     {
         _endpoint = endpoint;
+        _limits = limits ?? ViciCollectionLimits.Default;
         _time = time;
         _readTimeout = readTimeout;
         _logger = logger;
@@ -56,7 +58,7 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
         try
         {
             var known = _collectionsSinceConnections < ConnectionsEvery ? _connections : null;
-            snapshot = await QueryAsync(connection, _version!, _epoch, known, _time, cancellationToken);
+            snapshot = await QueryAsync(connection, _version!, _epoch, known, _time, cancellationToken, _limits);
             _epoch = snapshot.Epoch;
             _collectionsSinceConnections = known is null ? 1 : _collectionsSinceConnections + 1;
             _connections = snapshot.Connections;
@@ -74,15 +76,23 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
     /// One collection's read-only commands on an open connection (<c>stats</c>, <c>list-sas</c>, <c>list-conns</c>),
     /// translated into a snapshot stamped when the answers were complete. <paramref name="version"/> is the connection's
     /// <c>version</c> answer, <paramref name="epoch"/> the daemon run the previous collection saw;
-    /// <paramref name="knownConnections"/>, when given, stands in for <c>list-conns</c>, which is then not asked.
+    /// <paramref name="knownConnections"/>, when given, stands in for <c>list-conns</c>, which is then not asked. All
+    /// answers together stay within <paramref name="limits"/> (default <see cref="ViciCollectionLimits.Default"/>).
     /// </summary>
     public static async Task<SaSnapshot> QueryAsync(
-        ViciConnection connection, ViciSection version, SourceEpoch? epoch, IReadOnlyList<ConnectionInfo>? knownConnections, TimeProvider time, CancellationToken cancellationToken)
+        ViciConnection connection,
+        ViciSection version,
+        SourceEpoch? epoch,
+        IReadOnlyList<ConnectionInfo>? knownConnections,
+        TimeProvider time,
+        CancellationToken cancellationToken,
+        ViciCollectionLimits? limits = null)
     {
-        var stats = await connection.CallAsync("stats", null, cancellationToken);
+        var budget = new ViciAnswerBudget(limits ?? ViciCollectionLimits.Default);
+        var stats = await connection.CallAsync("stats", null, cancellationToken, budget);
         // noblock: list IKE SAs that are busy (e.g. mid-rekey) instead of waiting for them.
-        var sas = await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), cancellationToken);
-        var connections = knownConnections ?? ViciSaMapper.MapListConns(await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken));
+        var sas = await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), cancellationToken, budget);
+        var connections = knownConnections ?? ViciSaMapper.MapListConns(await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken, budget));
         return new SaSnapshot(time.GetUtcNow(), ViciSaMapper.MapListSas(sas))
         {
             Connections = connections,

@@ -2,8 +2,11 @@ using IpsecExporter.Configuration;
 
 namespace IpsecExporter.Sources.Vici;
 
-/// <summary>The options of a <c>vici</c> source: charon's VICI socket (null: <see cref="ViciSourceType.DefaultUri"/>).</summary>
-public sealed record ViciSourceOptions(string? Uri) : SourceOptions
+/// <summary>
+/// The options of a <c>vici</c> source: charon's VICI socket (null: <see cref="ViciSourceType.DefaultUri"/>) and the most
+/// one collection may read.
+/// </summary>
+public sealed record ViciSourceOptions(string? Uri, ViciCollectionLimits? Limits = null) : SourceOptions
 {
     public override string Endpoint => Uri ?? ViciSourceType.DefaultUri;
 }
@@ -17,7 +20,7 @@ internal sealed class ViciSourceType : SaSourceType<ViciSourceOptions>
 
     public override string Type => "vici";
 
-    public override IReadOnlyCollection<string> OptionKeys { get; } = ["uri"];
+    public override IReadOnlyCollection<string> OptionKeys { get; } = ["uri", "max_sas", "max_answer_bytes"];
 
     public override IReadOnlyDictionary<string, string> RefusedKeys { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -36,9 +39,15 @@ internal sealed class ViciSourceType : SaSourceType<ViciSourceOptions>
             errors.Add(map.ValueNode("uri")!, $"{map.Child("uri")}: {error}");
         }
 
-        return new ViciSourceOptions(uri);
+        // The lower bounds keep a typo from cutting off every collection of a small gateway.
+        var maxSas = map.Integer("max_sas", 100, int.MaxValue);
+        var maxAnswerBytes = map.Integer("max_answer_bytes", ViciCodec.MaxFrameLength, int.MaxValue);
+        var limits = maxSas is null && maxAnswerBytes is null
+            ? null
+            : new ViciCollectionLimits(maxSas ?? ViciCollectionLimits.DefaultMaxSas, maxAnswerBytes ?? ViciCollectionLimits.DefaultMaxAnswerBytes);
+        return new ViciSourceOptions(uri, limits);
     }
 
     public override ISaSource Create(SourceConfig config, ViciSourceOptions options, IServiceProvider services) =>
-        new ViciSaSource(ViciEndpoint.Parse(options.Endpoint), config.Timeout, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ViciSaSource>>());
+        new ViciSaSource(ViciEndpoint.Parse(options.Endpoint), config.Timeout, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ViciSaSource>>(), options.Limits);
 }

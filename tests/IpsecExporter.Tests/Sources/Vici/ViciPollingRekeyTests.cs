@@ -1,7 +1,7 @@
-using System.Globalization;
 using IpsecExporter.Sources.Vici;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
+using static IpsecExporter.Tests.Support.ScriptedViciServer;
 
 namespace IpsecExporter.Tests.Sources.Vici;
 
@@ -43,7 +43,7 @@ public sealed class ViciPollingRekeyTests
         // The old SA may linger for several polls: still one rekey.
         polls.Enqueue(overlap == Overlap.Replaced ? [Child("2", "INSTALLED", 300, installed: 7)] : [Child("1", "DELETED", 1500, installed: 109), Child("2", "INSTALLED", 300, installed: 7)]);
         polls.Enqueue([Child("2", "INSTALLED", 400, installed: 12)]);
-        await using var server = EventlessCharon(polls);
+        await using var server = Eventless(polls);
         await using var source = new ViciSaSource(server.Endpoint, TimeSpan.FromSeconds(5), harness.Time, NullLogger<ViciSaSource>.Instance);
 
         var rekeys = new List<double?>();
@@ -70,7 +70,7 @@ public sealed class ViciPollingRekeyTests
     public async Task Loaded_connections_are_asked_every_few_collections_not_on_every_one()
     {
         var polls = new Queue<ViciSection[]>(Enumerable.Range(0, ViciSaSource.ConnectionsEvery + 1).Select(_ => Array.Empty<ViciSection>()));
-        await using var server = EventlessCharon(polls);
+        await using var server = Eventless(polls);
         await using var source = new ViciSaSource(server.Endpoint, TimeSpan.FromSeconds(5), TimeProvider.System, NullLogger<ViciSaSource>.Instance);
 
         var snapshots = new List<IpsecExporter.Sources.SaSnapshot>();
@@ -82,68 +82,5 @@ public sealed class ViciPollingRekeyTests
         Assert.Equal(2, server.Received.Count(p => p.Name == "list-conns"));
         Assert.Equal(ViciSaSource.ConnectionsEvery + 1, server.Received.Count(p => p.Name == "list-sas"));
         Assert.All(snapshots, s => Assert.NotNull(s.Connections));
-    }
-
-    private static ViciSection Child(string uniqueId, string state, ulong bytes, int installed) =>
-        new ViciSection()
-            .Add("name", "net1")
-            .Add("uniqueid", uniqueId)
-            .Add("state", state)
-            .Add("spi-in", $"c{uniqueId}in")
-            .Add("spi-out", $"c{uniqueId}out")
-            .Add("bytes-in", bytes.ToString(CultureInfo.InvariantCulture))
-            .Add("packets-in", (bytes / 100).ToString(CultureInfo.InvariantCulture))
-            .Add("bytes-out", bytes.ToString(CultureInfo.InvariantCulture))
-            .Add("packets-out", (bytes / 100).ToString(CultureInfo.InvariantCulture))
-            .Add("install-time", installed.ToString(CultureInfo.InvariantCulture))
-            .AddList("local-ts", ["10.1.0.0/24"])
-            .AddList("remote-ts", ["10.2.0.0/24"]);
-
-    /// <summary>Answers like charon, with one IKE SA of connection <c>site</c> carrying the next scripted CHILD SAs per <c>list-sas</c>.</summary>
-    private static ScriptedViciServer EventlessCharon(Queue<ViciSection[]> polls)
-    {
-        ScriptedViciServer? server = null;
-        server = new ScriptedViciServer(async stream =>
-        {
-            while (await server!.ReadAsync(stream) is { } request)
-            {
-                if (request.Type is ViciPacketType.EventRegister or ViciPacketType.EventUnregister)
-                {
-                    await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.EventConfirm, null, null));
-                    continue;
-                }
-
-                var answer = new ViciSection();
-                switch (request.Name)
-                {
-                    case "version":
-                        answer.Add("daemon", "charon").Add("version", "5.9.8");
-                        break;
-                    case "stats":
-                        answer.AddSection("uptime", new ViciSection().Add("since", "Dec 02 10:00:00 2026"));
-                        break;
-                    case "list-sas":
-                        var children = new ViciSection();
-                        ViciSection[] next;
-                        lock (polls)
-                        {
-                            next = polls.Dequeue();
-                        }
-
-                        foreach (var child in next)
-                        {
-                            children.AddSection($"net1-{child.Value("uniqueid")}", child);
-                        }
-
-                        var ike = new ViciSection().Add("uniqueid", "1").Add("state", "ESTABLISHED").Add("initiator-spi", "i1").Add("responder-spi", "r1")
-                            .Add("established", "600").AddSection("child-sas", children);
-                        await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("site", ike)));
-                        break;
-                }
-
-                await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.CmdResponse, null, answer));
-            }
-        });
-        return server;
     }
 }
