@@ -29,7 +29,8 @@ public abstract record SourceOptions
 {
     /// <summary>
     /// What the source reads (a socket path, an API URL): the tracker keeps what it counted per endpoint, so renaming
-    /// a source on reload does not count its SAs again. Never carries a secret.
+    /// a source on reload does not count its SAs again. Canonical: two spellings of the same endpoint (a symlinked
+    /// socket directory, a host name's case, an explicit default port) give the same text. Never carries a secret.
     /// </summary>
     public abstract string Endpoint { get; }
 }

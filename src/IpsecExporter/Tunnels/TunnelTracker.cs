@@ -15,7 +15,8 @@ namespace IpsecExporter.Tunnels;
 /// (by a poll or by an event carrying its last values). Only increases over that mark are added to the pairs the SA
 /// carries, so an SA seen twice (a poll and its rekey event, or an old SA lingering in a rekey overlap) is never
 /// counted twice, a new SA after a rekey or a daemon restart adds from zero, and the sum only grows. SAs absent from a
-/// few collections are forgotten. docs/VICI.md explains the design.
+/// few collections are forgotten, but their marks are kept for an hour more, so one that comes back is not counted
+/// again. docs/VICI.md explains the design.
 /// </remarks>
 public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider, IDisposable
 {
@@ -24,6 +25,13 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
     /// <summary>SAs absent from this many collections are forgotten (their events could still be in flight before).</summary>
     public const int ForgetAfterCollections = 3;
+
+    /// <summary>
+    /// A forgotten CHILD SA's high-water marks are kept this many collections more (an hour at the default 5 s): a
+    /// listing can skip an SA for a while (charon's <c>noblock</c> skips a busy IKE SA, a firewall API can omit one) and
+    /// an SA that comes back with counters that did not restart must not be counted again.
+    /// </summary>
+    public const int RetainForgottenCollections = 720;
 
     private readonly ConfigStore _config;
     private readonly ExporterMetrics _metrics;
@@ -324,7 +332,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     /// <summary>Adds what <paramref name="child"/> counted beyond the highest values seen for it before.</summary>
     private static ChildTrack Account(SourceLedger ledger, ChildSa child, DateTimeOffset at, List<TrackedPair> targets)
     {
-        var track = ledger.Child(child.Key);
+        var track = ledger.Child(child);
         var growth = track.Raise(child);
         foreach (var pair in targets)
         {
@@ -482,6 +490,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private sealed class SourceLedger
     {
         private readonly Dictionary<string, ChildTrack> _children = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, ChildTrack> _forgotten = new(StringComparer.Ordinal);
         private readonly Dictionary<string, IkeTrack> _ikes = new(StringComparer.Ordinal);
 
         public long Collections { get; set; }
@@ -504,11 +513,14 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         public IkeTrack? FindIke(string key) => _ikes.GetValueOrDefault(key);
 
-        public ChildTrack Child(string identity)
+        /// <summary>The track of <paramref name="child"/>, revived from the forgotten ones when its counters did not restart.</summary>
+        public ChildTrack Child(ChildSa child)
         {
+            var identity = child.Key;
             if (!_children.TryGetValue(identity, out var track))
             {
-                track = new ChildTrack();
+                // Counters below the marks under the same key mean they started again: then it is a new SA after all.
+                track = _forgotten.Remove(identity, out var forgotten) && !forgotten.WentBackwards(child) ? forgotten : new ChildTrack();
                 _children[identity] = track;
             }
 
@@ -533,6 +545,12 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             foreach (var (identity, track) in _children.Where(c => Collections - c.Value.LastSeen >= ForgetAfterCollections).ToList())
             {
                 _children.Remove(identity);
+                _forgotten[identity] = track;
+            }
+
+            foreach (var (identity, _) in _forgotten.Where(c => Collections - c.Value.LastSeen >= ForgetAfterCollections + RetainForgottenCollections).ToList())
+            {
+                _forgotten.Remove(identity);
             }
 
             foreach (var (identity, track) in _ikes.Where(c => Collections - c.Value.LastSeen >= ForgetAfterCollections).ToList())
@@ -571,6 +589,14 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
             // A counter the source does not have never rises.
             static ulong Rise(ulong mark, ulong? value) => value > mark ? value.Value - mark : 0;
+        }
+
+        /// <summary>True when one of <paramref name="child"/>'s counters is below its high-water mark.</summary>
+        public bool WentBackwards(ChildSa child)
+        {
+            var seen = child.Counters;
+            return seen.ReceivedBytes < _highest.ReceivedBytes || seen.SentBytes < _highest.SentBytes
+                || seen.ReceivedPackets < _highest.ReceivedPackets || seen.SentPackets < _highest.SentPackets;
         }
     }
 

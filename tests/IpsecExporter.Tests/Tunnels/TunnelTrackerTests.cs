@@ -315,6 +315,60 @@ public sealed class TunnelTrackerTests : IDisposable
         Assert.Equal(130, ReceivedBytes(Net1));
     }
 
+    [Fact]
+    public void Respelling_a_vici_uri_on_reload_does_not_count_its_SAs_again()
+    {
+        using var directory = new TempDirectory();
+        var real = Directory.CreateDirectory(Path.Combine(directory.Path, "run")).FullName;
+        var linked = Path.Combine(directory.Path, "var-run");
+        Directory.CreateSymbolicLink(linked, real);
+        using var harness = new TrackerHarness(Config.Replace("type: scripted", $"type: vici, uri: \"unix://{real}/charon.vici\"", StringComparison.Ordinal));
+        harness.Collect(Sas.Snapshot(harness.Time.GetUtcNow(), Sas.Ike("1", Sas.Child("1", bytesIn: 100))));
+
+        // Another name, a symlinked directory and a doubled slash: still the same charon.
+        harness.Reload(Config.Replace("{ name: gw, type: scripted }", $"{{ name: gw2, type: vici, uri: \"unix://{linked}//charon.vici\" }}", StringComparison.Ordinal));
+        harness.Tracker.OnRemoved("gw");
+        harness.Time.Advance(TimeSpan.FromSeconds(5));
+        harness.Collect(Sas.Snapshot(harness.Time.GetUtcNow(), Sas.Ike("1", Sas.Child("1", bytesIn: 130))), "gw2");
+
+        Assert.Equal(130, TrackerHarness.Value(harness.Metrics.ChildSaReceivedBytes, Net1));
+    }
+
+    [Theory]
+    [InlineData(TunnelTracker.ForgetAfterCollections + 2)]
+    [InlineData(TunnelTracker.ForgetAfterCollections + 100)]
+    public void An_SA_absent_from_several_polls_is_not_counted_again_when_it_comes_back(int absentPolls)
+    {
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 1000, bytesOut: 1000)));
+        for (var i = 0; i < absentPolls; i++)
+        {
+            // The listing skipped it (a busy IKE SA under noblock); its counters ran on meanwhile.
+            Collect(Sas.Ike("1"));
+        }
+
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 1200, bytesOut: 1100)));
+
+        Assert.Equal(1200, ReceivedBytes(Net1));
+        Assert.Equal(1100, SentBytes(Net1));
+        Assert.Equal(0, Value(_harness.Metrics.ChildSaRekeys, Net1));
+    }
+
+    [Fact]
+    public void An_SA_that_comes_back_with_counters_below_its_marks_counts_from_zero()
+    {
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 1000, bytesOut: 1000)));
+        for (var i = 0; i < TunnelTracker.ForgetAfterCollections + 1; i++)
+        {
+            Collect(Sas.Ike("1"));
+        }
+
+        // Same key, counters started again (a source that breaks the key rule): new traffic, not nothing.
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 50, bytesOut: 40)));
+
+        Assert.Equal(1050, ReceivedBytes(Net1));
+        Assert.Equal(1040, SentBytes(Net1));
+    }
+
     private double ReceivedBytes(string[] labels) => Value(_harness.Metrics.ChildSaReceivedBytes, labels) ?? double.NaN;
 
     private double SentBytes(string[] labels) => Value(_harness.Metrics.ChildSaSentBytes, labels) ?? double.NaN;

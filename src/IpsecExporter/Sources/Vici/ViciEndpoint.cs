@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -6,10 +7,11 @@ namespace IpsecExporter.Sources.Vici;
 /// <summary>Where charon's VICI socket is: <c>unix:///path</c> or <c>tcp://host:port</c> (the forms charon accepts).</summary>
 public sealed record ViciEndpoint
 {
-    private ViciEndpoint(string text, EndPoint endPoint)
+    private ViciEndpoint(string text, EndPoint endPoint, string canonical)
     {
         Text = text;
         EndPoint = endPoint;
+        Canonical = canonical;
     }
 
     public const int MaxUnixPathBytes = 107;
@@ -17,6 +19,13 @@ public sealed record ViciEndpoint
     public string Text { get; }
 
     public EndPoint EndPoint { get; }
+
+    /// <summary>
+    /// One spelling per socket, so the tracker keeps counting the same charon however the <c>uri</c> is written: a unix
+    /// path made absolute with its existing directory symlinks resolved (<c>/var/run</c> is <c>/run</c>), a TCP host in
+    /// lower case or an IP address in its standard form.
+    /// </summary>
+    public string Canonical { get; }
 
     public override string ToString() => Text;
 
@@ -46,7 +55,7 @@ public sealed record ViciEndpoint
                 return false;
             }
 
-            endpoint = new ViciEndpoint(text, new UnixDomainSocketEndPoint(path));
+            endpoint = new ViciEndpoint(text, new UnixDomainSocketEndPoint(path), "unix://" + ResolveDirectories(path));
             return true;
         }
 
@@ -66,12 +75,41 @@ public sealed record ViciEndpoint
                 return false;
             }
 
-            endpoint = new ViciEndpoint(text, IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port));
+            var canonicalHost = IPAddress.TryParse(host, out var address)
+                ? (address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())
+                : host.ToLowerInvariant().TrimEnd('.');
+            endpoint = new ViciEndpoint(
+                text, address is not null ? new IPEndPoint(address, port) : new DnsEndPoint(host, port), $"tcp://{canonicalHost}:{port.ToString(CultureInfo.InvariantCulture)}");
             return true;
         }
 
         error = $"unsupported VICI uri '{text}' ({Expected})";
         return false;
+    }
+
+    /// <summary>The absolute path with every existing directory symlink on the way resolved (the socket itself may not exist yet).</summary>
+    private static string ResolveDirectories(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var resolved = "/";
+        var parts = full.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            resolved = Path.Combine(resolved, parts[i]);
+            try
+            {
+                if (new DirectoryInfo(resolved).ResolveLinkTarget(returnFinalTarget: true) is { } target)
+                {
+                    resolved = target.FullName;
+                }
+            }
+            catch (IOException)
+            {
+                // A link loop or an unreadable directory: keep the path as written from here on.
+            }
+        }
+
+        return Path.Combine(resolved, parts.Length > 0 ? parts[^1] : "");
     }
 
     public async Task<Stream> ConnectAsync(CancellationToken cancellationToken)

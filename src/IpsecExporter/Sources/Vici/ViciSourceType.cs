@@ -8,7 +8,9 @@ namespace IpsecExporter.Sources.Vici;
 /// </summary>
 public sealed record ViciSourceOptions(string? Uri, ViciCollectionLimits? Limits = null) : SourceOptions
 {
-    public override string Endpoint => Uri ?? ViciSourceType.DefaultUri;
+    // Resolved once per configuration load: the tracker asks on every collection.
+    public override string Endpoint { get; } =
+        ViciEndpoint.TryParse(Uri ?? ViciSourceType.DefaultUri, out var endpoint, out _) ? endpoint!.Canonical : Uri ?? ViciSourceType.DefaultUri;
 }
 
 /// <summary>The <c>vici</c> source type: a strongSwan charon's VICI socket (<c>uri</c>, default <see cref="DefaultUri"/>).</summary>
@@ -49,5 +51,5 @@ internal sealed class ViciSourceType : SaSourceType<ViciSourceOptions>
     }
 
     public override ISaSource Create(SourceConfig config, ViciSourceOptions options, IServiceProvider services) =>
-        new ViciSaSource(ViciEndpoint.Parse(options.Endpoint), config.Timeout, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ViciSaSource>>(), options.Limits);
+        new ViciSaSource(ViciEndpoint.Parse(options.Uri ?? DefaultUri), config.Timeout, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ViciSaSource>>(), options.Limits);
 }
