@@ -33,6 +33,10 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     /// </summary>
     public const int RetainForgottenCollections = 720;
 
+    /// <summary>At most this many forgotten CHILD SAs are kept per source (the oldest go first): an event flood of SAs
+    /// that come and go must not grow memory for an hour.</summary>
+    public const int MaxForgottenChildSas = 100_000;
+
     private readonly ConfigStore _config;
     private readonly ExporterMetrics _metrics;
     private readonly TimeProvider _time;
@@ -491,6 +495,10 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     {
         private readonly Dictionary<string, ChildTrack> _children = new(StringComparer.Ordinal);
         private readonly Dictionary<string, ChildTrack> _forgotten = new(StringComparer.Ordinal);
+
+        // Forgotten keys in the order they were forgotten, with the collection that forgot them; an entry whose track
+        // was revived (and maybe forgotten again later) no longer matches and is skipped.
+        private readonly Queue<(string Identity, long ForgottenAt)> _forgottenOrder = new();
         private readonly Dictionary<string, IkeTrack> _ikes = new(StringComparer.Ordinal);
 
         public long Collections { get; set; }
@@ -546,11 +554,18 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             {
                 _children.Remove(identity);
                 _forgotten[identity] = track;
+                track.ForgottenAt = Collections;
+                _forgottenOrder.Enqueue((identity, Collections));
             }
 
-            foreach (var (identity, _) in _forgotten.Where(c => Collections - c.Value.LastSeen >= ForgetAfterCollections + RetainForgottenCollections).ToList())
+            while (_forgottenOrder.TryPeek(out var oldest)
+                && (_forgottenOrder.Count > MaxForgottenChildSas || Collections - oldest.ForgottenAt >= RetainForgottenCollections))
             {
-                _forgotten.Remove(identity);
+                _forgottenOrder.Dequeue();
+                if (_forgotten.TryGetValue(oldest.Identity, out var track) && track.ForgottenAt == oldest.ForgottenAt)
+                {
+                    _forgotten.Remove(oldest.Identity);
+                }
             }
 
             foreach (var (identity, track) in _ikes.Where(c => Collections - c.Value.LastSeen >= ForgetAfterCollections).ToList())
@@ -565,6 +580,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         private TrafficCounts _highest;
 
         public long LastSeen { get; set; }
+
+        /// <summary>The collection that last forgot this track.</summary>
+        public long ForgottenAt { get; set; } = -1;
 
         public bool RekeyCounted { get; set; }
 

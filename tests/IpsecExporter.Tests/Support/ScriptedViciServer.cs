@@ -16,11 +16,14 @@ public sealed class ScriptedViciServer : IAsyncDisposable
     private readonly Func<Stream, Task> _handler;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
+    private readonly List<Socket> _accepted = [];
 
-    public ScriptedViciServer(Func<Stream, Task> handler)
+    /// <param name="socketPath">Where to listen (default: a new temporary directory); removed again on dispose.</param>
+    public ScriptedViciServer(Func<Stream, Task> handler, string? socketPath = null)
     {
         _handler = handler;
-        var path = Path.Combine(_directory.Path, "charon.vici");
+        var path = socketPath ?? Path.Combine(_directory.Path, "charon.vici");
+        SocketPath = path;
         _listener.Bind(new UnixDomainSocketEndPoint(path));
         _listener.Listen();
         Endpoint = ViciEndpoint.Parse($"unix://{path}");
@@ -28,6 +31,8 @@ public sealed class ScriptedViciServer : IAsyncDisposable
     }
 
     public ViciEndpoint Endpoint { get; }
+
+    public string SocketPath { get; }
 
     public int Connections { get; private set; }
 
@@ -105,14 +110,21 @@ public sealed class ScriptedViciServer : IAsyncDisposable
 
     /// <summary>A CHILD SA section of config <c>net1</c> as charon lists it, with the same bytes in both directions.</summary>
     public static ViciSection Child(
-        string uniqueId, string state, ulong bytes, int installed, string local = "10.1.0.0/24", string remote = "10.2.0.0/24", string? useIn = null)
+        string uniqueId,
+        string state,
+        ulong bytes,
+        int installed,
+        string local = "10.1.0.0/24",
+        string remote = "10.2.0.0/24",
+        string? useIn = null,
+        string? spi = null)
     {
         var child = new ViciSection()
             .Add("name", "net1")
             .Add("uniqueid", uniqueId)
             .Add("state", state)
-            .Add("spi-in", $"c{uniqueId}in")
-            .Add("spi-out", $"c{uniqueId}out")
+            .Add("spi-in", $"{spi ?? "c" + uniqueId}in")
+            .Add("spi-out", $"{spi ?? "c" + uniqueId}out")
             .Add("bytes-in", bytes.ToString(CultureInfo.InvariantCulture))
             .Add("packets-in", (bytes / 100).ToString(CultureInfo.InvariantCulture))
             .Add("bytes-out", bytes.ToString(CultureInfo.InvariantCulture))
@@ -167,6 +179,13 @@ public sealed class ScriptedViciServer : IAsyncDisposable
     {
         await _stop.CancelAsync();
         _listener.Dispose();
+        File.Delete(SocketPath);
+        // Like a daemon that stops: every open connection is closed too.
+        lock (_accepted)
+        {
+            _accepted.ForEach(socket => socket.Dispose());
+        }
+
         try
         {
             await _accepting;
@@ -185,6 +204,11 @@ public sealed class ScriptedViciServer : IAsyncDisposable
         {
             var socket = await _listener.AcceptAsync(_stop.Token);
             Connections++;
+            lock (_accepted)
+            {
+                _accepted.Add(socket);
+            }
+
             _ = Task.Run(async () =>
             {
                 await using var stream = new NetworkStream(socket, ownsSocket: true);
@@ -192,9 +216,9 @@ public sealed class ScriptedViciServer : IAsyncDisposable
                 {
                     await _handler(stream);
                 }
-                catch (IOException)
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
                 {
-                    // The client went away.
+                    // The client went away, or the server was stopped.
                 }
             });
         }

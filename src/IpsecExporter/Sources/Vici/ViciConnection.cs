@@ -24,6 +24,8 @@ public sealed class ViciConnection : IAsyncDisposable
     public static readonly FrozenSet<string> ReadableEvents = FrozenSet.ToFrozenSet(
         ["list-sa", "list-conn", "ike-updown", "child-updown", "ike-rekey", "child-rekey"], StringComparer.Ordinal);
 
+    private const string ClosedMessage = "charon closed the VICI connection";
+
     private readonly Stream _stream;
     private readonly TimeProvider _time;
     private readonly TimeSpan _readTimeout;
@@ -196,9 +198,25 @@ public sealed class ViciConnection : IAsyncDisposable
 
     private async Task WriteAsync(ViciPacket packet, CancellationToken cancellationToken)
     {
-        await _stream.WriteAsync(ViciCodec.EncodeFrame(packet), cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
+        try
+        {
+            await _stream.WriteAsync(ViciCodec.EncodeFrame(packet), cancellationToken);
+            await _stream.FlushAsync(cancellationToken);
+        }
+        catch (IOException e) when (ClosedByPeer(e))
+        {
+            throw new IOException(ClosedMessage, e);
+        }
     }
+
+    /// <summary>
+    /// A daemon that stops resets the connection (reading) or leaves a broken pipe (writing) rather than closing it
+    /// cleanly: for the operator all of these are the same event, told in the same words.
+    /// </summary>
+    private static bool ClosedByPeer(IOException e) => e.InnerException is System.Net.Sockets.SocketException
+    {
+        SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted or System.Net.Sockets.SocketError.Shutdown,
+    };
 
     private async Task<ViciPacket> ReadPacketAsync(TimeSpan timeout, ViciAnswerBudget? budget, CancellationToken cancellationToken)
     {
@@ -233,7 +251,11 @@ public sealed class ViciConnection : IAsyncDisposable
         }
         catch (EndOfStreamException)
         {
-            throw new IOException("charon closed the VICI connection");
+            throw new IOException(ClosedMessage);
+        }
+        catch (IOException e) when (ClosedByPeer(e))
+        {
+            throw new IOException(ClosedMessage, e);
         }
     }
 }

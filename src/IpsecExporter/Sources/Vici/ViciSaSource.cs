@@ -10,7 +10,8 @@ namespace IpsecExporter.Sources.Vici;
 /// </summary>
 public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
 {
-    private const int MaxQueuedChanges = 10_000;
+    /// <summary>At most this many SA changes from events wait for the next collection (the oldest are dropped).</summary>
+    public const int MaxQueuedChanges = 10_000;
 
     /// <summary>
     /// <c>list-conns</c> is asked on every this many collections (and after every reconnect): loaded connections change
