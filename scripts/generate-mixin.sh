@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.}
 command -v jsonnet >/dev/null || { echo "scripts/generate-mixin.sh: jsonnet not found (Debian package jsonnet)" >&2; exit 1; }
+python3 -c 'import yaml' 2>/dev/null || { echo "scripts/generate-mixin.sh: python3 cannot import yaml (Debian package python3-yaml)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
