@@ -69,13 +69,16 @@ public sealed partial class DashboardTests
         Assert.Equal("label_values(ipsec_exporter_build_info, job)", (string?)variables["job"]["query"]);
     }
 
+    /// <summary>mixin/config.libsonnet's dashboardSelector: the job and instance variables narrow every panel.</summary>
     [Theory]
     [MemberData(nameof(Files))]
-    public void Every_exporter_series_is_selected_by_the_job_variable(string file)
+    public void Every_exporter_series_is_selected_by_the_job_and_instance_variables(string file)
     {
-        foreach (var selector in Expressions(Load(file)).SelectMany(e => SeriesSelector().Matches(e)).Select(m => m.Value))
+        var selectors = Expressions(Load(file)).SelectMany(e => SeriesSelector().Matches(e)).Select(m => m.Value).ToList();
+        Assert.NotEmpty(selectors);
+        foreach (var selector in selectors)
         {
-            Assert.Contains("job=~\"$job\"", selector, StringComparison.Ordinal);
+            Assert.Contains("job=~\"$job\", instance=~\"$instance\"", selector, StringComparison.Ordinal);
         }
     }
 
@@ -201,8 +204,9 @@ public sealed partial class DashboardTests
     private static JsonNode Load(string file) =>
         JsonNode.Parse(File.ReadAllText(Path.IsPathRooted(file) ? file : Repository.Path("dashboards", file)))!;
 
-    // An ipsec_ series with its label matchers, as a panel query selects it (instance-wide and per tunnel alike).
-    [GeneratedRegex(@"ipsec_\w+\{[^}]*\}")]
+    // A series of the exporter with its label matchers, if any, as a panel query selects it (instance-wide and per tunnel
+    // alike): its ipsec_* metrics and its process_* and dotnet_* runtime metrics.
+    [GeneratedRegex(@"(?<![\w:])(?:ipsec|process|dotnet)_\w+(?:\{[^}]*\})?")]
     private static partial Regex SeriesSelector();
 
     [GeneratedRegex(@"(?:sum|avg|max|min|count)(?: by \((?<by>[^)]*)\))?\s*\((?:rate|increase|irate)\(ipsec_child_sa_\w+_total")]
