@@ -3,6 +3,7 @@ using IpsecExporter.Sources.Http;
 using IpsecExporter.Sources.MikroTik;
 using IpsecExporter.Sources.OpnSense;
 using IpsecExporter.Sources.PanOs;
+using IpsecExporter.Sources.PfSense;
 using IpsecExporter.Sources.Vici;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
@@ -39,7 +40,7 @@ public static class SaSourceServiceCollectionExtensions
     /// <summary>Every source type this build supports: one <see cref="AddSaSource{T}"/> line per type.</summary>
     public static IServiceCollection AddSaSourceTypes(this IServiceCollection services) =>
         services.AddHttpSourceClients().AddSaSource<ViciSourceType>().AddSaSource<FortiGateSourceType>().AddSaSource<PanOsSourceType>().AddSaSource<MikroTikSourceType>()
-            .AddSaSource<OpnSenseSourceType>();
+            .AddSaSource<OpnSenseSourceType>().AddSaSource<PfSenseSourceType>();
 
     /// <summary>The shared HTTP client of the vendor API sources (<see cref="HttpSourceClients"/>).</summary>
     public static IServiceCollection AddHttpSourceClients(this IServiceCollection services)

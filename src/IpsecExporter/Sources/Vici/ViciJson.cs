@@ -16,10 +16,11 @@ public static class ViciJson
     /// <summary>
     /// The section of <paramref name="element"/> (a JSON object), keys renamed by <paramref name="keyName"/> (pfSense
     /// writes <c>bytes_in</c> for charon's <c>bytes-in</c>). An array of objects becomes a section of sub-sections named
-    /// by their <c>name</c> (as charon names CHILD SAs), or by their position.
+    /// by their <c>name</c> (as charon names CHILD SAs), or by their position. A <c>0</c> under one of
+    /// <paramref name="zeroMeansAbsent"/> is dropped, for renderings that write 0 where charon sent nothing.
     /// </summary>
     /// <exception cref="InvalidDataException"><paramref name="element"/> is not an object.</exception>
-    public static ViciSection ToSection(JsonElement element, Func<string, string> keyName)
+    public static ViciSection ToSection(JsonElement element, Func<string, string> keyName, IReadOnlySet<string>? zeroMeansAbsent = null)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -34,7 +35,7 @@ public static class ViciJson
             switch (value.ValueKind)
             {
                 case JsonValueKind.Object:
-                    section.AddSection(key, ToSection(value, keyName));
+                    section.AddSection(key, ToSection(value, keyName, zeroMeansAbsent));
                     break;
                 case JsonValueKind.Array when value.EnumerateArray().Any(item => item.ValueKind == JsonValueKind.Object):
                     var items = new ViciSection();
@@ -42,7 +43,7 @@ public static class ViciJson
                     foreach (var item in value.EnumerateArray())
                     {
                         var name = item.ValueKind == JsonValueKind.Object && item.TryGetProperty("name", out var named) ? Scalar(named) : null;
-                        items.AddSection(name ?? position.ToString(System.Globalization.CultureInfo.InvariantCulture), ToSection(item, keyName));
+                        items.AddSection(name ?? position.ToString(System.Globalization.CultureInfo.InvariantCulture), ToSection(item, keyName, zeroMeansAbsent));
                         position++;
                     }
 
@@ -52,7 +53,7 @@ public static class ViciJson
                     section.AddList(key, value.EnumerateArray().Select(Scalar).OfType<string>().ToList());
                     break;
                 default:
-                    if (Scalar(value) is not { } text)
+                    if (Scalar(value) is not { } text || (text == "0" && zeroMeansAbsent?.Contains(key) == true))
                     {
                         break;
                     }
