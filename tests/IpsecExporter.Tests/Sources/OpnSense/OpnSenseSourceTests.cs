@@ -55,6 +55,7 @@ public sealed class OpnSenseGoldenTests : IDisposable
 
     [Theory]
     [InlineData("healthy")]
+    [InlineData("rekey")]
     [Trait("Needs", "daemon")]
     public async Task Recorded_answers_give_the_expected_metrics(string scenario)
     {
