@@ -404,7 +404,7 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
             var forbidden = new Dictionary<string, string>(InlineSecrets, StringComparer.Ordinal);
             foreach (var (key, why) in sourceType?.RefusedKeys ?? new Dictionary<string, string>())
             {
-                forbidden.TryAdd(key, why);
+                forbidden[key] = why;
             }
 
             var map = YamlMap.From(items[i], path, errors, [.. SourceKeys, .. typeKeys], forbidden);

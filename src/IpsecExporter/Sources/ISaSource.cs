@@ -47,7 +47,10 @@ internal interface ISaSourceType
     /// <summary>The keys this type accepts besides the generic ones.</summary>
     IReadOnlyCollection<string> OptionKeys { get; }
 
-    /// <summary>Keys other types accept that this one refuses, with the reason shown instead of "unknown key".</summary>
+    /// <summary>
+    /// Keys this type refuses, with the reason shown instead of "unknown key"; a reason given here also replaces the
+    /// generic one for an inline secret (so it can name this type's own <c>*_file</c> key).
+    /// </summary>
     IReadOnlyDictionary<string, string> RefusedKeys { get; }
 
     /// <summary>Reads this type's options from a source entry; problems go to <paramref name="errors"/> at their node.</summary>

@@ -1,7 +1,9 @@
 using IpsecExporter.Sources.FortiGate;
 using IpsecExporter.Sources.Http;
 using IpsecExporter.Sources.MikroTik;
+using IpsecExporter.Sources.OpnSense;
 using IpsecExporter.Sources.PanOs;
+using IpsecExporter.Sources.PfSense;
 using IpsecExporter.Sources.Vici;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
@@ -37,7 +39,8 @@ public static class SaSourceServiceCollectionExtensions
 {
     /// <summary>Every source type this build supports: one <see cref="AddSaSource{T}"/> line per type.</summary>
     public static IServiceCollection AddSaSourceTypes(this IServiceCollection services) =>
-        services.AddHttpSourceClients().AddSaSource<ViciSourceType>().AddSaSource<FortiGateSourceType>().AddSaSource<PanOsSourceType>().AddSaSource<MikroTikSourceType>();
+        services.AddHttpSourceClients().AddSaSource<ViciSourceType>().AddSaSource<FortiGateSourceType>().AddSaSource<PanOsSourceType>().AddSaSource<MikroTikSourceType>()
+            .AddSaSource<OpnSenseSourceType>().AddSaSource<PfSenseSourceType>();
 
     /// <summary>The shared HTTP client of the vendor API sources (<see cref="HttpSourceClients"/>).</summary>
     public static IServiceCollection AddHttpSourceClients(this IServiceCollection services)

@@ -81,6 +81,13 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-mikrotik-username-missing.yaml", 4, 5, "sources[0]: missing required key 'username'")]
     [InlineData("invalid-mikrotik-inline-secret.yaml", 8, 5, "sources[0].password: inline secrets are not allowed: put the password in a file and set password_file, or set password_env")]
     [InlineData("invalid-mikrotik-unknown-key.yaml", 9, 5, "sources[0]: unknown key 'token_file' (expected one of: name, type, interval, timeout, url, tls, username, password_file, password_env)")]
+    [InlineData("invalid-opnsense-url-missing.yaml", 4, 5, "sources[0]: missing required key 'url'")]
+    [InlineData("invalid-opnsense-inline-secret.yaml", 8, 5, "sources[0].api_secret: inline secrets are not allowed: put the API secret in a file and set api_secret_file, or set api_secret_env")]
+    [InlineData("invalid-opnsense-unknown-key.yaml", 9, 5, "sources[0]: unknown key 'token_file' (expected one of: name, type, interval, timeout, url, tls, api_key_file, api_key_env, api_secret_file, api_secret_env)")]
+    [InlineData("invalid-opnsense-secret-missing.yaml", 4, 5, "sources[0]: missing required key 'api_secret_file' or 'api_secret_env' (secrets are read from a file or an environment variable)")]
+    [InlineData("invalid-pfsense-url-missing.yaml", 4, 5, "sources[0]: missing required key 'url'")]
+    [InlineData("invalid-pfsense-inline-secret.yaml", 7, 5, "sources[0].api_key: inline secrets are not allowed: put the key in a file and set token_file, or set token_env")]
+    [InlineData("invalid-pfsense-unknown-key.yaml", 8, 5, "sources[0]: unknown key 'username' (expected one of: name, type, interval, timeout, url, tls, token_file, token_env)")]
     public void Each_rule_reports_file_line_column_and_message(string fixture, int line, int column, string message)
     {
         var path = Fixtures.Path("config", fixture);
@@ -118,7 +125,7 @@ public sealed class ConfigValidationTests
 
         Assert.DoesNotContain("s3cr3t-t0ken-value", exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cr3t-t0ken-value", exception.ToString(), StringComparison.Ordinal);
-        foreach (var vendor in new[] { "invalid-panos-inline-secret.yaml", "invalid-mikrotik-inline-secret.yaml" })
+        foreach (var vendor in new[] { "invalid-panos-inline-secret.yaml", "invalid-mikrotik-inline-secret.yaml", "invalid-opnsense-inline-secret.yaml", "invalid-pfsense-inline-secret.yaml" })
         {
             Assert.DoesNotContain("s3cr3t-t0ken-value", Assert.Throws<ConfigException>(() => _loader.Load(Fixtures.Path("config", vendor))).ToString(), StringComparison.Ordinal);
         }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using IpsecExporter.Sources;
 using IpsecExporter.Sources.Http;
 using IpsecExporter.Tests.Support;
@@ -105,6 +106,26 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
         var warning = Assert.Single(_logs.GetSnapshot(), r => r.Level == LogLevel.Warning);
         Assert.Contains("over plain http://", warning.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(_logs.GetSnapshot(), r => r.Message.Contains(Token, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_json_post_carries_its_body_and_content_type_and_its_answer_is_parsed_like_a_get()
+    {
+        await using var server = await TlsTestServer.StartAsync(_certificates.ServerCertFile, _certificates.ServerKeyFile, async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var received = await reader.ReadToEndAsync();
+            await context.Response.WriteAsync(context.Request.Path == "/login" ? "<html></html>" : $"{{\"method\":\"{context.Request.Method}\",\"body\":{received}}}");
+        });
+        var client = Client(server, new HttpTlsOptions(_certificates.CaFile, null, false));
+
+        using var answer = await client.PostJsonAsync("api/search", new JsonObject { ["id"] = "con1" }, null, CancellationToken.None);
+        var html = await Assert.ThrowsAsync<InvalidDataException>(() => client.PostJsonAsync("login", new JsonObject(), null, CancellationToken.None));
+
+        Assert.Equal("POST", answer.RootElement.GetProperty("method").GetString());
+        Assert.Equal("con1", answer.RootElement.GetProperty("body").GetProperty("id").GetString());
+        Assert.Equal("application/json; charset=utf-8", server.Requests[0]["Content-Type"]);
+        Assert.Equal($"{server.BaseAddress}login answered HTML or XML, not JSON (a login page, a proxy, or not the vendor's API?)", html.Message);
     }
 
     [Fact]

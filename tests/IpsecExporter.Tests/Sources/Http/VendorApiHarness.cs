@@ -24,6 +24,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Testing;
 using WireMock;
+using WireMock.Matchers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
@@ -86,7 +87,8 @@ public sealed class VendorApiMock : IDisposable
     /// <summary>
     /// Answers any method on <paramref name="path"/> with <paramref name="body"/>. Other query parameters are ignored;
     /// a path written <c>/api/?cmd=VALUE</c> matches only requests whose decoded <c>cmd</c> is VALUE (for APIs that put
-    /// the operation in the query, as PAN-OS does).
+    /// the operation in the query, as PAN-OS does), and one written <c>/api/search {"id":"x"}</c> only requests whose
+    /// JSON body holds those properties (for APIs that take parameters in a POST body, as OPNsense does).
     /// </summary>
     public void Serve(string path, string body, string contentType = "application/json", int status = 200) =>
         _server.Given(Matching(path)).AtPriority(10)
@@ -122,6 +124,12 @@ public sealed class VendorApiMock : IDisposable
 
     private static IRequestBuilder Matching(string path)
     {
+        var bodyStart = path.IndexOf(" {", StringComparison.Ordinal);
+        if (bodyStart >= 0)
+        {
+            return Matching(path[..bodyStart]).WithBody(new JsonPartialMatcher(path[(bodyStart + 1)..]));
+        }
+
         var query = path.IndexOf('?', StringComparison.Ordinal);
         var request = Request.Create().WithPath(query < 0 ? path : path[..query]);
         if (query >= 0)
