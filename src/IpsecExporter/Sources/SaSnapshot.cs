@@ -13,6 +13,13 @@ public sealed record SaSnapshot(DateTimeOffset CollectedAt, IReadOnlyList<IkeSa>
     public CounterCapabilities Counters { get; init; } = CounterCapabilities.All;
 
     /// <summary>
+    /// True when the source reports the DH group of a CHILD SA's own key exchange, so a rekeyed SA without one proves
+    /// there is no PFS. False for sources that never tell (FortiGate's and MikroTik's APIs): PFS then stays unknown
+    /// unless <see cref="ChildSa.PfsSetting"/> says.
+    /// </summary>
+    public bool DhGroupsReported { get; init; } = true;
+
+    /// <summary>
     /// CHILD SAs replaced or deleted since the previous snapshot, with their counters at that moment (from the
     /// source's events), so traffic counted between the last poll and the SA's deletion is not lost. Empty for sources
     /// without events: the tracker then infers replacements from consecutive snapshots and keeps the last polled values.

@@ -35,7 +35,7 @@ internal sealed class TrackedTunnel(TunnelConfig config)
         Ike.StartCollection();
         foreach (var pair in AllPairs)
         {
-            pair.StartCollection();
+            pair.StartCollection(snapshot.DhGroupsReported);
         }
 
         ConnectionLoaded = snapshot.Connections?.Any(c => c.Name == Config.Connection);
@@ -125,6 +125,7 @@ internal sealed class TrackedPair
     private readonly TrafficSelector? _local;
     private readonly TrafficSelector? _remote;
     private ChildSa? _newestInstalled;
+    private bool _dhGroupsReported = true;
 
     public TrackedPair(NetworkPair? pair)
     {
@@ -172,10 +173,11 @@ internal sealed class TrackedPair
             Traffic.ReceivedPackets + growth.ReceivedPackets,
             Traffic.SentPackets + growth.SentPackets);
 
-    public void StartCollection()
+    public void StartCollection(bool dhGroupsReported)
     {
         Installed = 0;
         _newestInstalled = null;
+        _dhGroupsReported = dhGroupsReported;
     }
 
     public void ObservePolled(ChildSa child)
@@ -203,11 +205,12 @@ internal sealed class TrackedPair
 
     /// <summary>
     /// A rekey produced <paramref name="replacement"/>: with PFS it ran its own key exchange (a DH group), without it
-    /// has none; a source that reports the gateway's PFS setting instead says so directly.
+    /// has none; a source that reports the gateway's PFS setting instead says so directly. A source that never reports
+    /// DH groups proves nothing by their absence: PFS stays as it was (unknown).
     /// </summary>
     public void ObserveKeyExchange(ChildSa replacement)
     {
-        Pfs = replacement.PfsSetting ?? replacement.DhGroup is not null;
+        Pfs = replacement.PfsSetting ?? (replacement.DhGroup is not null ? true : _dhGroupsReported ? false : Pfs);
         DhGroup = replacement.DhGroup ?? DhGroup;
     }
 

@@ -369,6 +369,21 @@ public sealed class TunnelTrackerTests : IDisposable
         Assert.Equal(1040, SentBytes(Net1));
     }
 
+    [Theory]
+    [InlineData(true, 0.0)]
+    [InlineData(false, null)]
+    public void A_rekey_without_a_DH_group_disproves_PFS_only_for_a_source_that_reports_DH_groups(bool dhGroupsReported, double? pfs)
+    {
+        foreach (var child in new[] { Sas.Child("1", bytesIn: 100, installedAgo: 100), Sas.Child("2", bytesIn: 10, installedAgo: 1) })
+        {
+            _harness.Time.Advance(TimeSpan.FromSeconds(5));
+            _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), Sas.Ike("1", child)) with { DhGroupsReported = dhGroupsReported });
+        }
+
+        Assert.Equal(1, Value(_harness.Metrics.ChildSaRekeys, Net1));
+        Assert.Equal(pfs, Value(_harness.Metrics.ChildSaPfs, Net1));
+    }
+
     private double ReceivedBytes(string[] labels) => Value(_harness.Metrics.ChildSaReceivedBytes, labels) ?? double.NaN;
 
     private double SentBytes(string[] labels) => Value(_harness.Metrics.ChildSaSentBytes, labels) ?? double.NaN;

@@ -23,6 +23,7 @@ public sealed class FortiGateSaSource(HttpSourceClient client, SecretReference t
         return new SaSnapshot(time.GetUtcNow(), _mapper.Map(answer.RootElement, vdom == FortiGateSourceOptions.AllVdoms))
         {
             Counters = CounterCapabilities.Bytes,
+            DhGroupsReported = false,
         };
     }
 

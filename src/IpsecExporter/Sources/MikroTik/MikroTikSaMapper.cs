@@ -85,7 +85,7 @@ public static class MikroTikSaMapper
         var connections = usable.GroupBy(p => p.Peer!).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new ConnectionInfo(g.Key, null, null, g.Select(p => new ChildConfigInfo(PolicyName(p), null, Selectors(p.Source), Selectors(p.Destination))).ToList()))
             .ToList();
-        return new SaSnapshot(collectedAt, ikes) { Counters = CounterCapabilities.All, Connections = connections };
+        return new SaSnapshot(collectedAt, ikes) { Counters = CounterCapabilities.All, Connections = connections, DhGroupsReported = false };
     }
 
     private static List<ChildSa> Children(List<MikroTikPolicy> policies, IPAddress local, IPAddress remote, IReadOnlyList<MikroTikSa> sas, SaCounterLedger ledger)
