@@ -65,28 +65,30 @@ local promql = import 'lib/promql.libsonnet';
         name: 'ipsec-exporter.alerts',
         rules: [
           // Desynchronization, seen in the counters: one direction moves, the other has been flat for the whole 5m
-          // window. An idle pair (both flat) never matches; a rekey overlap lasts seconds, not 5 minutes.
+          // window. An idle pair (both flat) never matches; a rekey overlap lasts seconds, not 5 minutes. Packets
+          // where the source counts them, else bytes (FortiGate counts bytes only): `or` fills in per pair.
           tunnelAlert(
             'IpsecTunnelAsymmetricTraffic',
             'critical',
             |||
               (
                   label_replace(
-                    tunnel_pair:ipsec_child_sa_sent_packets:rate5m > 0
-                      unless tunnel_pair:ipsec_child_sa_received_packets:rate5m > 0,
+                    (tunnel_pair:ipsec_child_sa_sent_packets:rate5m or tunnel_pair:ipsec_child_sa_sent_bytes:rate5m) > 0
+                      unless (tunnel_pair:ipsec_child_sa_received_packets:rate5m or tunnel_pair:ipsec_child_sa_received_bytes:rate5m) > 0,
                     "direction", "sent_only", "", "")
                 or
                   label_replace(
-                    tunnel_pair:ipsec_child_sa_received_packets:rate5m > 0
-                      unless tunnel_pair:ipsec_child_sa_sent_packets:rate5m > 0,
+                    (tunnel_pair:ipsec_child_sa_received_packets:rate5m or tunnel_pair:ipsec_child_sa_received_bytes:rate5m) > 0
+                      unless (tunnel_pair:ipsec_child_sa_sent_packets:rate5m or tunnel_pair:ipsec_child_sa_sent_bytes:rate5m) > 0,
                     "direction", "received_only", "", "")
               )
             |||,
             'IPsec tunnel {{ $labels.tunnel }} carries traffic one way only on {{ $labels.local_ts }} <-> {{ $labels.remote_ts }}',
             |||
-              {{ if eq $labels.direction "sent_only" }}Packets are sent into the tunnel ({{ $value | humanize }} packets/s)
-              but none has been received for at least @for@{{ else }}Packets are received from the tunnel
-              ({{ $value | humanize }} packets/s) but none has been sent for at least @for@{{ end }} on network pair
+              {{ if eq $labels.direction "sent_only" }}Packets are sent into the tunnel ({{ $value | humanize }} packets/s,
+              bytes/s where the source counts only bytes) but none has been received for at least @for@{{ else }}Packets
+              are received from the tunnel ({{ $value | humanize }} packets/s, bytes/s where the source counts only bytes)
+              but none has been sent for at least @for@{{ end }} on network pair
               {{ $labels.local_ts }} <-> {{ $labels.remote_ts }}. One side of the IPsec association is desynchronized:
               it uses an SPI the other side no longer knows. Compare the SPI associations on both gateways; a tunnel reset
               on one side rarely helps. Local gateway {{ $labels.local_gateway }} at {{ $labels.location }}, remote
