@@ -6,6 +6,13 @@ using IpsecExporter.Sources.Vici;
 namespace IpsecExporter.Tests.Support;
 
 /// <summary>
+/// One collection as <see cref="ScriptedViciServer.Charon"/> answers it: the CHILD SAs under IKE SA <c>site</c>, charon's
+/// start time (<c>stats</c>), the IKE SA's SPIs, and a fault that replaces the <c>list-sas</c> answer (given the
+/// <c>list-sa</c> event charon would have sent).
+/// </summary>
+public sealed record CharonPoll(ViciSection[] Children, string Since = "Dec 02 10:00:00 2026", string IkeSpi = "1", Func<Stream, ViciPacket, Task>? Fault = null);
+
+/// <summary>
 /// A VICI server on a real unix socket that answers as a test scripts it: for what charon never sends (malformed
 /// frames, silence, a dropped connection). Everything charon does send is tested against a real charon.
 /// </summary>
@@ -61,16 +68,38 @@ public sealed class ScriptedViciServer : IAsyncDisposable
     /// Answers like charon, with one IKE SA of connection <c>site</c> carrying the next scripted CHILD SAs per
     /// <c>list-sas</c>; confirms event registrations but never sends an event (as after a lost event connection).
     /// </summary>
-    public static ScriptedViciServer Eventless(Queue<ViciSection[]> polls)
+    public static ScriptedViciServer Eventless(Queue<ViciSection[]> polls) => Charon(() =>
+    {
+        lock (polls)
+        {
+            return new CharonPoll(polls.Dequeue());
+        }
+    });
+
+    /// <summary>
+    /// A charon whose command connection answers each collection as <paramref name="nextPoll"/> says (asked at
+    /// <c>stats</c>, the first command of a collection). A connection that starts with an event registration (the
+    /// source's event listener) goes to <paramref name="eventConnection"/> when given, else its registrations are
+    /// confirmed and no event is ever sent.
+    /// </summary>
+    public static ScriptedViciServer Charon(Func<CharonPoll> nextPoll, string? socketPath = null, Func<Stream, Task>? eventConnection = null)
     {
         ScriptedViciServer? server = null;
         server = new ScriptedViciServer(async stream =>
         {
-            while (await server!.ReadAsync(stream) is { } request)
+            var poll = new CharonPoll([]);
+            var lifeCycleRegistrations = 0;
+            for (var request = await server!.ReadAsync(stream); request is not null; request = await server.ReadAsync(stream))
             {
                 if (request.Type is ViciPacketType.EventRegister or ViciPacketType.EventUnregister)
                 {
                     await WriteAsync(stream, new ViciPacket(ViciPacketType.EventConfirm, null, null));
+                    if (ViciEventListener.Events.Contains(request.Name) && ++lifeCycleRegistrations == ViciEventListener.Events.Count && eventConnection is not null)
+                    {
+                        await eventConnection(stream);
+                        return;
+                    }
+
                     continue;
                 }
 
@@ -81,30 +110,33 @@ public sealed class ScriptedViciServer : IAsyncDisposable
                         answer.Add("daemon", "charon").Add("version", "5.9.8");
                         break;
                     case "stats":
-                        answer.AddSection("uptime", new ViciSection().Add("since", "Dec 02 10:00:00 2026"));
+                        poll = nextPoll();
+                        answer.AddSection("uptime", new ViciSection().Add("since", poll.Since));
                         break;
                     case "list-sas":
                         var children = new ViciSection();
-                        ViciSection[] next;
-                        lock (polls)
-                        {
-                            next = polls.Dequeue();
-                        }
-
-                        foreach (var child in next)
+                        foreach (var child in poll.Children)
                         {
                             children.AddSection($"net1-{child.Value("uniqueid")}", child);
                         }
 
-                        var ike = new ViciSection().Add("uniqueid", "1").Add("state", "ESTABLISHED").Add("initiator-spi", "i1").Add("responder-spi", "r1")
+                        var ike = new ViciSection().Add("uniqueid", "1").Add("state", "ESTABLISHED").Add("initiator-spi", $"i{poll.IkeSpi}").Add("responder-spi", $"r{poll.IkeSpi}")
                             .Add("established", "600").AddSection("child-sas", children);
-                        await WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("site", ike)));
+                        var listed = new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("site", ike));
+                        if (poll.Fault is not null)
+                        {
+                            // Whatever the fault does, the connection ends with it.
+                            await poll.Fault(stream, listed);
+                            return;
+                        }
+
+                        await WriteAsync(stream, listed);
                         break;
                 }
 
                 await WriteAsync(stream, new ViciPacket(ViciPacketType.CmdResponse, null, answer));
             }
-        });
+        }, socketPath);
         return server;
     }
 

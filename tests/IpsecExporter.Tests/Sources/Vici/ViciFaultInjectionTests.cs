@@ -110,43 +110,21 @@ public sealed class ViciFaultInjectionTests
         const int Flood = 50_000;
         var step = 0;
         var flooded = false;
-        ScriptedViciServer? server = null;
-        var polls = FaultyHandler(() => (Fault.None, 100UL * (ulong)Interlocked.Increment(ref step), "a", "Dec 02 10:00:00 2026"), () => server!);
-        server = new ScriptedViciServer(async stream =>
-        {
-            var request = await server!.ReadAsync(stream);
-            if (request is not { Type: ViciPacketType.EventRegister })
+        await using var server = FaultyCharon(
+            () => (Fault.None, 100UL * (ulong)Interlocked.Increment(ref step), "a", "Dec 02 10:00:00 2026"),
+            eventConnection: async stream =>
             {
-                // The command connection (it starts with version).
-                if (request is not null)
+                // Registered: flood the event connection with deletions of SAs nobody configured.
+                for (var i = 0; i < Flood; i++)
                 {
-                    await polls(stream, request);
+                    var ike = new ViciSection().Add("uniqueid", $"{i + 10}").Add("state", "DELETING")
+                        .AddSection("child-sas", new ViciSection().AddSection("x", Child($"{i + 10}", "DELETED", 1, 1, "10.9.0.0/24", "10.8.0.0/24")));
+                    await WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "child-updown", new ViciSection().Add("up", "no").AddSection("other", ike)));
                 }
 
-                return;
-            }
-
-            // The event connection: confirm its four registrations, then flood it with deletions of SAs nobody configured.
-            for (var registrations = 1; ; registrations++)
-            {
-                await WriteAsync(stream, new ViciPacket(ViciPacketType.EventConfirm, null, null));
-                if (registrations == 4 || await server.ReadAsync(stream) is null)
-                {
-                    break;
-                }
-            }
-
-            for (var i = 0; i < Flood; i++)
-            {
-                var ike = new ViciSection().Add("uniqueid", $"{i + 10}").Add("state", "DELETING")
-                    .AddSection("child-sas", new ViciSection().AddSection("x", Child($"{i + 10}", "DELETED", 1, 1, "10.9.0.0/24", "10.8.0.0/24")));
-                await WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "child-updown", new ViciSection().Add("up", "no").AddSection("other", ike)));
-            }
-
-            Volatile.Write(ref flooded, true);
-            await server.ReadAsync(stream);
-        });
-        await using var _ = server;
+                Volatile.Write(ref flooded, true);
+                await stream.ReadAtLeastAsync(new byte[1], 1, throwOnEndOfStream: false);
+            });
         await using var exporter = new CollectingExporter(server.Endpoint);
 
         // The first collection starts the event connection; the next ones come after the whole flood was sent.
@@ -169,77 +147,47 @@ public sealed class ViciFaultInjectionTests
         Assert.Empty(exporter.Warnings());
     }
 
-    /// <summary>A charon whose command connection answers each poll (asked at <c>stats</c>) as <paramref name="nextPoll"/> says.</summary>
-    private static ScriptedViciServer FaultyCharon(Func<(Fault Fault, ulong Bytes, string Spi, string Since)> nextPoll, string? path = null)
+    /// <summary>A charon whose command connection answers each poll as <paramref name="nextPoll"/> says.</summary>
+    private static ScriptedViciServer FaultyCharon(Func<(Fault Fault, ulong Bytes, string Spi, string Since)> nextPoll, string? path = null, Func<Stream, Task>? eventConnection = null)
     {
         ScriptedViciServer? server = null;
-        var handler = FaultyHandler(nextPoll, () => server!);
-        server = new ScriptedViciServer(async stream =>
-        {
-            if (await server!.ReadAsync(stream) is { } first)
+        server = Charon(
+            () =>
             {
-                await handler(stream, first);
-            }
-        }, path);
+                var (fault, bytes, spi, since) = nextPoll();
+                return new CharonPoll([Child("1", "INSTALLED", bytes, 10, spi: spi)], since, spi, fault == Fault.None ? null : (stream, listed) => Inject(fault, stream, listed, server!));
+            },
+            path,
+            eventConnection);
         return server;
     }
 
-    private static Func<Stream, ViciPacket, Task> FaultyHandler(Func<(Fault Fault, ulong Bytes, string Spi, string Since)> nextPoll, Func<ScriptedViciServer> server) =>
-        async (stream, first) =>
+    private static async Task Inject(Fault fault, Stream stream, ViciPacket listed, ScriptedViciServer server)
+    {
+        switch (fault)
         {
-            var poll = (Fault: Fault.None, Bytes: 0UL, Spi: "a", Since: "");
-            for (var request = first; request is not null; request = await server().ReadAsync(stream))
-            {
-                if (request.Type is ViciPacketType.EventRegister or ViciPacketType.EventUnregister)
+            case Fault.ClosedMidStream:
+                await WriteAsync(stream, listed);
+                break;
+            case Fault.ClosedMidFrame:
+                await WriteRawAsync(stream, [0, 0, 1, 0, 5, 8, (byte)'l', (byte)'i']);
+                break;
+            case Fault.Garbage:
+                var garbage = new byte[68];
+                new Random(14).NextBytes(garbage.AsSpan(4));
+                garbage[3] = 64;
+                await WriteRawAsync(stream, garbage);
+                // What a broken peer sends after its garbage does not matter: the client hangs up.
+                await server.ReadAsync(stream);
+                break;
+            case Fault.Stalled:
+                while (await server.ReadAsync(stream) is not null)
                 {
-                    await WriteAsync(stream, new ViciPacket(ViciPacketType.EventConfirm, null, null));
-                    continue;
                 }
 
-                var answer = new ViciSection();
-                switch (request.Name)
-                {
-                    case "version":
-                        answer.Add("daemon", "charon").Add("version", "5.9.8");
-                        break;
-                    case "stats":
-                        poll = nextPoll();
-                        answer.AddSection("uptime", new ViciSection().Add("since", poll.Since));
-                        break;
-                    case "list-sas":
-                        var ike = new ViciSection().Add("uniqueid", "1").Add("state", "ESTABLISHED").Add("initiator-spi", $"i{poll.Spi}").Add("responder-spi", $"r{poll.Spi}")
-                            .Add("established", "600").AddSection("child-sas", new ViciSection().AddSection("net1-1", Child("1", "INSTALLED", poll.Bytes, 10, spi: poll.Spi)));
-                        switch (poll.Fault)
-                        {
-                            case Fault.ClosedMidStream:
-                                await WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("site", ike)));
-                                return;
-                            case Fault.ClosedMidFrame:
-                                await WriteRawAsync(stream, [0, 0, 1, 0, 5, 8, (byte)'l', (byte)'i']);
-                                return;
-                            case Fault.Garbage:
-                                var garbage = new byte[68];
-                                new Random(14).NextBytes(garbage.AsSpan(4));
-                                garbage[3] = 64;
-                                await WriteRawAsync(stream, garbage);
-                                // What a broken peer sends after its garbage does not matter: the client hung up.
-                                await server().ReadAsync(stream);
-                                return;
-                            case Fault.Stalled:
-                                while (await server().ReadAsync(stream) is not null)
-                                {
-                                }
-
-                                return;
-                        }
-
-                        await WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("site", ike)));
-                        break;
-                }
-
-                await WriteAsync(stream, new ViciPacket(ViciPacketType.CmdResponse, null, answer));
-            }
-        };
+                break;
+        }
+    }
 
     /// <summary>The real collector, VICI source and tunnel model on one tunnel, with the log captured.</summary>
     private sealed class CollectingExporter : IAsyncDisposable, ISnapshotObserver
