@@ -415,6 +415,21 @@ public abstract class VendorSourceFailureModes : IDisposable
 /// </summary>
 public static class VendorGolden
 {
+    /// <summary>As the other overload, serving the answer (path, body) that <paramref name="answers"/> maps each fixture file to.</summary>
+    public static Task<string> RenderAsync(
+        string vendor, string scenario, Func<IReadOnlyList<string>, IReadOnlyDictionary<string, string>> answers, IReadOnlyDictionary<string, string>? secrets = null) =>
+        RenderAsync(
+            vendor,
+            scenario,
+            (mock, files) =>
+            {
+                foreach (var (path, body) in answers(files))
+                {
+                    mock.Serve(path, body);
+                }
+            },
+            secrets);
+
     /// <summary>
     /// Renders <c>Fixtures/{vendor}/{scenario}</c> (with the scenario's own config.yaml when it has one): before collection N, <paramref name="serve"/> is given the files
     /// <c>NN.*</c> of that step (one per API path, e.g. <c>01.json</c> or <c>01.phase1.json</c>) to put on the mock.

@@ -53,13 +53,7 @@ public sealed class MikroTikGoldenTests : IDisposable
         var rendered = await VendorGolden.RenderAsync(
             "mikrotik",
             scenario,
-            (mock, files) =>
-            {
-                foreach (var (path, body) in Answers(files))
-                {
-                    mock.Serve(path, body);
-                }
-            },
+            Answers,
             new Dictionary<string, string> { ["password"] = Variable });
 
         Assert.Equal(VendorGolden.Expected("mikrotik", scenario), rendered);

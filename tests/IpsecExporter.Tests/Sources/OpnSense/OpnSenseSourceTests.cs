@@ -62,13 +62,7 @@ public sealed class OpnSenseGoldenTests : IDisposable
         var rendered = await VendorGolden.RenderAsync(
             "opnsense",
             scenario,
-            (mock, files) =>
-            {
-                foreach (var (path, body) in Answers(files))
-                {
-                    mock.Serve(path, body);
-                }
-            },
+            Answers,
             new Dictionary<string, string> { ["api_key"] = KeyVariable, ["api_secret"] = SecretVariable });
 
         Assert.Equal(VendorGolden.Expected("opnsense", scenario), rendered);

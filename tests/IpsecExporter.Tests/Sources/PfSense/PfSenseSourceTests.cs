@@ -46,13 +46,7 @@ public sealed class PfSenseGoldenTests : IDisposable
         var rendered = await VendorGolden.RenderAsync(
             "pfsense",
             scenario,
-            (mock, files) =>
-            {
-                foreach (var (path, body) in Answers(files))
-                {
-                    mock.Serve(path, body);
-                }
-            },
+            Answers,
             new Dictionary<string, string> { ["token"] = Variable });
 
         Assert.Equal(VendorGolden.Expected("pfsense", scenario), rendered);
