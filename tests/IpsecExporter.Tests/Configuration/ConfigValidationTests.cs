@@ -26,6 +26,7 @@ public sealed class ConfigValidationTests
     [InlineData("invalid-duration-too-long.yaml", 5, 13, "probes.interval: duration '60d' must be at most 30d")]
     [InlineData("invalid-diagnosis-window-too-long.yaml", 4, 11, "diagnosis.window: duration '1d' must be at most 6h")]
     [InlineData("invalid-vici-socket-path-too-long.yaml", 6, 10, "sources[0].uri: the socket path is longer than the 107 bytes a unix socket path may have")]
+    [InlineData("invalid-source-url-query.yaml", 6, 10, "sources[0].url: the API base URL takes no query or fragment (an API key belongs in token_file or token_env)")]
     [InlineData("invalid-vici-max-sas.yaml", 6, 14, "sources[0].max_sas: expected a whole number from 100 to 2147483647, got '10'")]
     [InlineData("invalid-vici-max-answer-bytes.yaml", 6, 23, "sources[0].max_answer_bytes: expected a whole number from 524288 to 2147483647, got '64MiB'")]
     [InlineData("invalid-bool.yaml", 9, 20, "tunnels[0].expect.pfs: expected true or false, got 'maybe'")]

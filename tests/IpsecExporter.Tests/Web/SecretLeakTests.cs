@@ -36,6 +36,12 @@ public sealed class SecretLeakTests : IDisposable
           - { name: tcp, type: vici, uri: "tcp://admin:{{Token}}@127.0.0.1:4502" }
           - { name: unix, type: vici, uri: "unix://admin:{{Token}}@/var/run/charon.vici" }
           - { name: inline, type: vici, token: "{{Token}}", password: "{{Token}}", api_secret: "{{Token}}" }
+          - { name: fg, type: fortigate, url: "https://admin:{{Token}}@fw.example.net", token_env: FG_TOKEN }
+          - { name: fg2, type: fortigate, url: "https://fw.example.net", token: "{{Token}}", token_env: FG_TOKEN }
+          - { name: opn, type: opnsense, url: "https://opn.example.net", api_key_env: OPN_KEY, api_secret: "{{Token}}", api_secret_env: OPN_SECRET }
+          - { name: pf, type: pfsense, url: "https://pf.example.net", api_key: "{{Token}}", token_env: PF_KEY }
+          - { name: mt, type: mikrotik, url: "https://mt.example.net", username: admin, password: "{{Token}}", password_env: MT_PASSWORD }
+          - { name: pa, type: panos, url: "https://pa.example.net/?type=op&key={{Token}}", token_env: PA_KEY }
         tunnels:
           - { name: t, source: tcp, remote_gateway: "ike:{{Token}}@gw.example.net", network_pairs: [ { local: 10.1.0.0/24, remote: 10.2.0.0/24 } ] }
         """;

@@ -26,6 +26,14 @@ public sealed record HttpEndpoint(Uri Url, HttpTlsOptions Tls)
     internal static HttpEndpoint? Parse(YamlMap map, ConfigErrors errors)
     {
         var url = map.HttpUrl("url", required: true);
+        if (url is not null && (url.Query.Length > 0 || url.Fragment.Length > 0))
+        {
+            // Vendors append their API paths; a query is no part of a base URL, and a key in one (PAN-OS's ?key=) would
+            // be an inline secret that ends up in logs. Never echo it.
+            errors.Add(map.ValueNode("url")!, $"{map.Child("url")}: the API base URL takes no query or fragment (an API key belongs in token_file or token_env)");
+            url = null;
+        }
+
         var tlsMap = YamlMap.From(map.ValueNode("tls"), map.Child("tls"), errors, TlsKeys);
         var tls = HttpTlsOptions.Verify;
         if (tlsMap is not null)
