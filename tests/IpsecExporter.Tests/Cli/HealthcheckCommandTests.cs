@@ -66,7 +66,7 @@ public sealed class HealthcheckCommandTests : IDisposable
     [Fact]
     public async Task With_tls_and_basic_auth_the_exporter_is_reached_through_its_own_certificate_and_challenge()
     {
-        using var certificate = TestCertificates.SelfSignedLoopback();
+        using var certificate = TestPki.SelfSignedLoopback();
         _directory.Write("tls.crt", certificate.ExportCertificatePem());
         _directory.Write("tls.key", certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         var hash = BCrypt.Net.BCrypt.HashPassword("correct horse", 4);
@@ -83,8 +83,8 @@ public sealed class HealthcheckCommandTests : IDisposable
     [Fact]
     public async Task A_tls_server_with_another_certificate_is_not_taken_for_the_exporter()
     {
-        using var certificate = TestCertificates.SelfSignedLoopback();
-        using var other = TestCertificates.SelfSignedLoopback();
+        using var certificate = TestPki.SelfSignedLoopback();
+        using var other = TestPki.SelfSignedLoopback();
         _directory.Write("tls.crt", certificate.ExportCertificatePem());
         _directory.Write("tls.key", certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         _directory.Write("other.crt", other.ExportCertificatePem());

@@ -16,7 +16,7 @@ public sealed class WebConfigTests : IDisposable
     [Fact]
     public async Task Tls_and_basic_auth_protect_every_endpoint()
     {
-        using var certificate = TestCertificates.SelfSignedLoopback();
+        using var certificate = TestPki.SelfSignedLoopback();
         _directory.Write("tls.crt", certificate.ExportCertificatePem());
         _directory.Write("tls.key", certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         var hash = BCrypt.Net.BCrypt.HashPassword("correct horse", 4);
@@ -75,7 +75,7 @@ public sealed class WebConfigTests : IDisposable
     [InlineData("http_server_config:\n  headers:\n    Set-Cookie: a=b\n", 3, 5, "http_server_config.headers: unknown key 'Set-Cookie'")]
     public void Each_web_config_rule_names_its_position(string text, int line, int column, string message)
     {
-        using var certificate = TestCertificates.SelfSignedLoopback();
+        using var certificate = TestPki.SelfSignedLoopback();
         _directory.Write("tls.crt", certificate.ExportCertificatePem());
         _directory.Write("tls.key", certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         var path = _directory.Write("web.yml", text);

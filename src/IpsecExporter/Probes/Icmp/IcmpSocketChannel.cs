@@ -19,7 +19,6 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
     // Enough for an IPv4 header with options and our echo reply; longer datagrams are truncated, which is fine.
     private const int ReceiveBufferLength = 2048;
     private const int Interrupted = 4; // EINTR
-    private const int NothingQueued = 11; // EAGAIN
 
     // A kernel RTT longer than the monotonic one by more than this means CLOCK_REALTIME was stepped in between.
     private static readonly TimeSpan RealtimeStepTolerance = TimeSpan.FromMilliseconds(1);
@@ -341,7 +340,7 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
                     continue;
                 }
 
-                if (draining && errno == NothingQueued)
+                if (draining && errno == KernelTimestamps.NothingQueued)
                 {
                     // Everything queued is read: let the next replies gather, then block until there is one.
                     draining = false;

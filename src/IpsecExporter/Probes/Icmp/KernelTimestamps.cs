@@ -31,6 +31,9 @@ internal static unsafe partial class KernelTimestamps
     /// <summary>Room for sockaddr_in6 and more (sockaddr_storage).</summary>
     public const int AddressBufferLength = 128;
 
+    /// <summary>EAGAIN: a non-blocking <see cref="Receive"/> found nothing queued, or a receive timeout passed.</summary>
+    public const int NothingQueued = 11;
+
     private const int SolSocket = 1;
     private const int SoTimestampNs = 35; // SO_TIMESTAMPNS_OLD = SCM_TIMESTAMPNS: struct timespec on 64-bit
     private const int ClockRealtime = 0;

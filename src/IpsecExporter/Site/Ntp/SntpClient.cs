@@ -46,7 +46,6 @@ public sealed class SntpException : Exception
 /// </summary>
 public sealed class SntpClient(TimeProvider time)
 {
-    private const int EAgain = 11;
     private const int EIntr = 4;
     private static readonly TimeSpan ReceiveSlice = TimeSpan.FromMilliseconds(50);
 
@@ -132,7 +131,7 @@ public sealed class SntpClient(TimeProvider time)
                 return (length, receivedAt == 0 ? default : t1 + TimeSpan.FromTicks((receivedAt - sentAt) / 100));
             }
 
-            if (errno is not (EAgain or EIntr))
+            if (errno is not (KernelTimestamps.NothingQueued or EIntr))
             {
                 throw new SocketException(errno);
             }

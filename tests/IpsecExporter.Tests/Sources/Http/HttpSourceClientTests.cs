@@ -16,12 +16,16 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
 
     private readonly FakeLogCollector _logs = new();
     private readonly TempDirectory _directory = new();
-    private TestCertificates _certificates = null!;
+    private TestPki _pki = null!;
     private ServiceProvider _services = null!;
 
     public async Task InitializeAsync()
     {
-        _certificates = await TestCertificates.CreateAsync();
+        // A CA with a server certificate for 127.0.0.1, and an unrelated self-signed one (what a firewall ships with).
+        _pki = new TestPki(_directory.Path);
+        await _pki.AuthorityAsync("ca");
+        await _pki.IssueAsync("server", "ca", "IP:127.0.0.1", "serverAuth");
+        await _pki.SelfSignedAsync("self", "IP:127.0.0.1");
         _services = new ServiceCollection()
             .AddLogging(logging => logging.AddProvider(new FakeLoggerProvider(_logs)))
             .AddSaSourceTypes()
@@ -31,17 +35,16 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _services.DisposeAsync();
-        _certificates.Dispose();
         _directory.Dispose();
     }
 
     [Fact]
     public async Task A_server_certificate_signed_by_the_configured_CA_is_trusted_and_the_token_reaches_the_server()
     {
-        await using var server = await TlsTestServer.StartAsync(_certificates.ServerCertFile, _certificates.ServerKeyFile, Answer("{\"results\":[]}"));
+        await using var server = await TlsTestServer.StartAsync(_pki.Certificate("server"), _pki.Key("server"), Answer("{\"results\":[]}"));
         var token = new SecretReference("token", _directory.Write("token", Token + "\n"), null);
 
-        var body = await Client(server, new HttpTlsOptions(_certificates.CaFile, null, false))
+        var body = await Client(server, new HttpTlsOptions(_pki.Certificate("ca"), null, false))
             .GetStringAsync("api/v2/monitor/vpn/ipsec", request => request.Headers.Authorization = new("Bearer", token.Read()), CancellationToken.None);
 
         Assert.Equal("{\"results\":[]}", body);
@@ -52,10 +55,10 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
     [Fact]
     public async Task A_self_signed_certificate_is_refused_by_default_and_with_another_CA()
     {
-        await using var server = await TlsTestServer.StartAsync(_certificates.SelfSignedCertFile, _certificates.SelfSignedKeyFile, Answer("{}"));
+        await using var server = await TlsTestServer.StartAsync(_pki.Certificate("self"), _pki.Key("self"), Answer("{}"));
 
         var byDefault = await Assert.ThrowsAsync<IOException>(() => Client(server, HttpTlsOptions.Verify).GetStringAsync("api", null, CancellationToken.None));
-        var otherCa = await Assert.ThrowsAsync<IOException>(() => Client(server, new HttpTlsOptions(_certificates.CaFile, null, false)).GetStringAsync("api", null, CancellationToken.None));
+        var otherCa = await Assert.ThrowsAsync<IOException>(() => Client(server, new HttpTlsOptions(_pki.Certificate("ca"), null, false)).GetStringAsync("api", null, CancellationToken.None));
 
         Assert.Equal($"{server.BaseAddress}api: the server's TLS certificate is not trusted (configure tls.ca_file or tls.fingerprint_sha256, or fix the certificate)", byDefault.Message);
         Assert.Equal(byDefault.Message, otherCa.Message);
@@ -65,9 +68,9 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
     [Fact]
     public async Task A_pinned_fingerprint_trusts_exactly_that_certificate()
     {
-        await using var server = await TlsTestServer.StartAsync(_certificates.SelfSignedCertFile, _certificates.SelfSignedKeyFile, Answer("ok"));
-        var pin = (await TestCertificates.FingerprintAsync(_certificates.SelfSignedCertFile)).Replace(":", "", StringComparison.Ordinal);
-        var otherPin = (await TestCertificates.FingerprintAsync(_certificates.ServerCertFile)).Replace(":", "", StringComparison.Ordinal);
+        await using var server = await TlsTestServer.StartAsync(_pki.Certificate("self"), _pki.Key("self"), Answer("ok"));
+        var pin = (await TestPki.FingerprintAsync(_pki.Certificate("self"))).Replace(":", "", StringComparison.Ordinal);
+        var otherPin = (await TestPki.FingerprintAsync(_pki.Certificate("server"))).Replace(":", "", StringComparison.Ordinal);
 
         var body = await Client(server, new HttpTlsOptions(null, pin, false)).GetStringAsync("api", null, CancellationToken.None);
         await Assert.ThrowsAsync<IOException>(() => Client(server, new HttpTlsOptions(null, otherPin, false)).GetStringAsync("api", null, CancellationToken.None));
@@ -79,7 +82,7 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
     [Fact]
     public async Task Skipping_verification_works_only_when_asked_and_is_a_warning()
     {
-        await using var server = await TlsTestServer.StartAsync(_certificates.SelfSignedCertFile, _certificates.SelfSignedKeyFile, Answer("ok"));
+        await using var server = await TlsTestServer.StartAsync(_pki.Certificate("self"), _pki.Key("self"), Answer("ok"));
 
         var body = await Client(server, new HttpTlsOptions(null, null, true)).GetStringAsync("api?key=not-logged", null, CancellationToken.None);
 
@@ -111,13 +114,13 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
     [Fact]
     public async Task A_json_post_carries_its_body_and_content_type_and_its_answer_is_parsed_like_a_get()
     {
-        await using var server = await TlsTestServer.StartAsync(_certificates.ServerCertFile, _certificates.ServerKeyFile, async context =>
+        await using var server = await TlsTestServer.StartAsync(_pki.Certificate("server"), _pki.Key("server"), async context =>
         {
             using var reader = new StreamReader(context.Request.Body);
             var received = await reader.ReadToEndAsync();
             await context.Response.WriteAsync(context.Request.Path == "/login" ? "<html></html>" : $"{{\"method\":\"{context.Request.Method}\",\"body\":{received}}}");
         });
-        var client = Client(server, new HttpTlsOptions(_certificates.CaFile, null, false));
+        var client = Client(server, new HttpTlsOptions(_pki.Certificate("ca"), null, false));
 
         using var answer = await client.PostJsonAsync("api/search", new JsonObject { ["id"] = "con1" }, null, CancellationToken.None);
         var html = await Assert.ThrowsAsync<InvalidDataException>(() => client.PostJsonAsync("login", new JsonObject(), null, CancellationToken.None));
@@ -132,12 +135,12 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
     public async Task A_server_that_does_not_answer_within_the_timeout_is_a_timeout()
     {
         using var release = new CancellationTokenSource();
-        await using var server = await TlsTestServer.StartAsync(_certificates.ServerCertFile, _certificates.ServerKeyFile, async context =>
+        await using var server = await TlsTestServer.StartAsync(_pki.Certificate("server"), _pki.Key("server"), async context =>
         {
             await Task.Delay(Timeout.Infinite, release.Token).ContinueWith(_ => { }, TaskScheduler.Default);
         });
         var client = _services.GetRequiredService<HttpSourceClients>()
-            .Create("fw", new HttpEndpoint(server.BaseAddress, new HttpTlsOptions(_certificates.CaFile, null, false)), TimeSpan.FromMilliseconds(300));
+            .Create("fw", new HttpEndpoint(server.BaseAddress, new HttpTlsOptions(_pki.Certificate("ca"), null, false)), TimeSpan.FromMilliseconds(300));
 
         var error = await Assert.ThrowsAsync<TimeoutException>(() => client.GetStringAsync("api", null, CancellationToken.None));
         await release.CancelAsync();

@@ -72,7 +72,7 @@ public sealed class VendorApiMock : IDisposable
     /// <summary>An HTTPS mock with a fresh self-signed certificate for 127.0.0.1 (trusted by nothing by default).</summary>
     public static VendorApiMock StartHttps()
     {
-        var certificate = TestCertificates.SelfSignedLoopback();
+        var certificate = TestPki.SelfSignedLoopback();
         var server = WireMockServer.Start(new WireMockServerSettings
         {
             Urls = [$"https://127.0.0.1:{FreePorts.Loopback()}"],
@@ -351,7 +351,7 @@ public abstract class VendorSourceFailureModes : IDisposable
     public async Task A_pinned_fingerprint_of_another_certificate_is_refused()
     {
         using var mock = VendorApiMock.StartHttps();
-        using var other = TestCertificates.SelfSignedLoopback();
+        using var other = TestPki.SelfSignedLoopback();
         var fingerprint = Convert.ToHexString(SHA256.HashData(other.RawData));
         using var run = Healthy(mock, $"url: \"{mock.Url}\", tls: {{ fingerprint_sha256: \"{fingerprint}\" }}");
 
