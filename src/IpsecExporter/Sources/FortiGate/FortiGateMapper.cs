@@ -93,7 +93,7 @@ public sealed partial class FortiGateMapper
         var status = Text(proxyId, "status") ?? "unknown";
         var local = Selectors(proxyId, "proxy_src");
         var remote = Selectors(proxyId, "proxy_dst");
-        var expire = proxyId.TryGetProperty("expire", out var e) && e.TryGetInt64(out var seconds) ? SaValueGuard.Seconds(seconds) : (TimeSpan?)null;
+        var expire = proxyId.TryGetProperty("expire", out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out var seconds) ? SaValueGuard.Seconds(seconds) : (TimeSpan?)null;
         var selectorKey = $"{tunnelKey}/{name}/{string.Join(',', local)}>{string.Join(',', remote)}";
         // The same selector listed twice is two SAs (the desynchronization this exporter exists to show): keep both.
         for (var copy = 2; next.ContainsKey(selectorKey); copy++)

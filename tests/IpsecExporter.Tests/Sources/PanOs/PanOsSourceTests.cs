@@ -67,7 +67,7 @@ public sealed class PanOsGoldenTests : IDisposable
     public static Dictionary<string, string> Answers(string directory, string step) =>
         Answers(Directory.GetFiles(directory, $"{step}.*.xml"));
 
-    private static Dictionary<string, string> Answers(IEnumerable<string> files) => files.ToDictionary(
+    public static Dictionary<string, string> Answers(IEnumerable<string> files) => files.ToDictionary(
         file => Path.GetFileNameWithoutExtension(file)[3..] switch
         {
             "ipsec-sa" => $"/api/?cmd={PanOsSaSource.IpsecSaCommand}",
