@@ -77,6 +77,29 @@ public sealed class SntpClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_flood_of_spoofed_replies_and_garbage_is_ignored_and_the_true_reply_decides()
+    {
+        // 200 datagrams before the reply: as many as a socket's default receive buffer holds without dropping the reply.
+        using var responder = new TestNtpResponder(TimeProvider.System) { Skew = TimeSpan.FromSeconds(2), Flood = 100 };
+        using var timeout = new CancellationTokenSource(Timeout);
+
+        var measurement = await new SntpClient(TimeProvider.System).QueryAsync(responder.EndPoint, timeout.Token);
+
+        // The spoofed replies claim a clock an hour ahead: one of them taken would show. (The flood delays the true
+        // reply, so the offset is only as good as a loaded exchange; the clock filter of ClockMonitor takes care of that.)
+        Assert.InRange(measurement.Offset.TotalSeconds, -3, -1);
+    }
+
+    [Fact]
+    public async Task Replies_that_never_echo_our_request_are_no_answer()
+    {
+        using var responder = new TestNtpResponder(TimeProvider.System) { Flood = 50, OnlyFlood = true };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new SntpClient(TimeProvider.System).QueryAsync(responder.EndPoint, timeout.Token));
+    }
+
+    [Fact]
     public async Task No_answer_ends_with_the_callers_timeout()
     {
         using var responder = new TestNtpResponder(TimeProvider.System) { Silent = true };

@@ -7,7 +7,7 @@ namespace IpsecExporter.Tests.Site.Ntp;
 
 /// <summary>
 /// A small NTP server on 127.0.0.1 whose answers a test controls: correct replies from a clock shifted by a known
-/// skew, Kiss-o'-Death packets, or silence. Counts the requests it received.
+/// skew, Kiss-o'-Death packets, silence, or a flood of spoofed replies and garbage. Counts the requests it received.
 /// </summary>
 public sealed class TestNtpResponder : IDisposable
 {
@@ -31,6 +31,15 @@ public sealed class TestNtpResponder : IDisposable
 
     /// <summary>When true, requests are counted but never answered.</summary>
     public bool Silent { get; set; }
+
+    /// <summary>
+    /// Before each reply, this many spoofed ones (a wrong originate timestamp, a clock an hour off) and as many short
+    /// garbage datagrams: what a flood or an off-path attacker sends.
+    /// </summary>
+    public int Flood { get; set; }
+
+    /// <summary>When true, only the flood is sent, never the true reply.</summary>
+    public bool OnlyFlood { get; set; }
 
     public int Requests => Volatile.Read(ref _requests);
 
@@ -68,20 +77,33 @@ public sealed class TestNtpResponder : IDisposable
                 return;
             }
 
+            var receivedAt = _time.GetUtcNow();
             Interlocked.Increment(ref _requests);
             if (Silent || request.Buffer.Length < 48)
             {
                 continue;
             }
 
-            await _udp.SendAsync(Reply(request.Buffer), request.RemoteEndPoint, _stop.Token);
+            for (var i = 0; i < Flood; i++)
+            {
+                var spoofed = Reply(request.Buffer, receivedAt, TimeSpan.FromHours(1));
+                spoofed[24] ^= 0xFF;
+                await _udp.SendAsync(spoofed, request.RemoteEndPoint, _stop.Token);
+                await _udp.SendAsync(new byte[] { 0x24, (byte)i, 0, 0 }, request.RemoteEndPoint, _stop.Token);
+            }
+
+            if (!OnlyFlood)
+            {
+                await _udp.SendAsync(Reply(request.Buffer, receivedAt, TimeSpan.Zero), request.RemoteEndPoint, _stop.Token);
+            }
         }
     }
 
-    private byte[] Reply(byte[] request)
+    /// <summary>A reply received at <paramref name="receivedAt"/> (T2) and sent now (T3), as NTP's formula wants them.</summary>
+    private byte[] Reply(byte[] request, DateTimeOffset receivedAt, TimeSpan lie)
     {
         var reply = new byte[48];
-        var now = _time.GetUtcNow() + Skew;
+        var now = receivedAt + Skew + lie;
         request.AsSpan(40, 8).CopyTo(reply.AsSpan(24)); // originate = the client's transmit timestamp
         if (KissCode is { } code)
         {
@@ -97,7 +119,7 @@ public sealed class TestNtpResponder : IDisposable
         new byte[] { 127, 0, 0, 1 }.CopyTo(reply, 12);
         NtpTimestamp.Write(reply.AsSpan(16), now - TimeSpan.FromSeconds(16));
         NtpTimestamp.Write(reply.AsSpan(32), now);
-        NtpTimestamp.Write(reply.AsSpan(40), _time.GetUtcNow() + Skew);
+        NtpTimestamp.Write(reply.AsSpan(40), _time.GetUtcNow() + Skew + lie);
         return reply;
     }
 }

@@ -12,7 +12,7 @@ namespace IpsecExporter.Tests.Sources.FortiGate;
 /// </summary>
 // root: the gateway check sends real ICMP echoes to the mock peer (127.0.0.1).
 [Trait("Needs", "root")]
-public sealed class FortiGateEndToEndTests : IAsyncDisposable
+public sealed class FortiGateEndToEndTests : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
     private readonly TempDirectory _directory = new();
@@ -60,7 +60,10 @@ public sealed class FortiGateEndToEndTests : IAsyncDisposable
         Assert.All(_mock.Requests, r => Assert.Equal("Bearer e2e-fortigate-token", Assert.Single(r.Headers!["Authorization"])));
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xunit 2 never calls the latter, and the exporter process outlived the test.
+    public async Task DisposeAsync()
     {
         if (_exporter is not null)
         {
