@@ -107,6 +107,22 @@ loss=$(grep -oE '[0-9.]+% packet loss' <<<"$out" | cut -d% -f1 | cut -d. -f1)
 check "random loss between 10% and 95% (got ${loss}%)" bash -c "((${loss:-0} >= 10 && ${loss:-0} <= 95))"
 "$TB" restore --name "$A" 2>/dev/null
 
+echo "== drop-child --child net2 at hq, drop-echo of one net1 target at br"
+n="${SUM[A.index]}"
+"$TB" drop-child --name "$A" --side hq --child net2 2>/dev/null
+"$TB" drop-echo --name "$A" --side br --target "10.$n.2.20" 2>/dev/null
+check "net1's other target still answers" ping_ok "$A" "10.$n.2.1"
+check "the target whose echo is dropped does not" ping_fails "$A" "10.$n.2.20"
+o=$(child_sum "$AH" net2 bytes-out) i=$(child_sum "$AH" net2 bytes-in) n1=$(child_sum "$AH" net1 bytes-in)
+check "net2 carries nothing back" ping_fails "$A" "10.$n.4.1"
+check "net2: hq bytes-out grows" gt "$(child_sum "$AH" net2 bytes-out)" "$o"
+check "net2: hq bytes-in flat" eq "$(child_sum "$AH" net2 bytes-in)" "$i"
+ping_ok "$A" "10.$n.2.1" >/dev/null
+check "net1: hq bytes-in still grows" gt "$(child_sum "$AH" net1 bytes-in)" "$n1"
+"$TB" restore --name "$A" 2>/dev/null
+check "net2 answers after restore" ping_ok "$A" "10.$n.4.1"
+check "the dropped target answers after restore" ping_ok "$A" "10.$n.2.20"
+
 echo "== duplicate-child"
 n="${SUM[A.index]}"
 "$TB" duplicate-child --name "$A" 2>/dev/null

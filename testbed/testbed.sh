@@ -50,6 +50,13 @@ Faults (all act on the named testbed)
                      drop ESP arriving at that side (IKE still passes): one direction stalls
   drop-random --name ID --side hq|br --percent N
                      drop N% of ESP and of ICMP to that side's public address
+  drop-child --name ID --side hq|br --child NAME
+                     drop the ESP of that child's INSTALLED SA arriving at that side (by its inbound
+                     SPI; the other children keep flowing): that one pair desynchronized, until the
+                     SA is rekeyed
+  drop-echo --name ID --side hq|br --target IP
+                     drop ICMP echo requests to that inside address at that side: a host that does
+                     not answer while its network pair works
   restore --name ID  remove all nftables faults and the duplicate child (SAs that were
                      terminated stay down: use 'initiate')
   duplicate-child --name ID
@@ -741,6 +748,29 @@ cmd_drop_direction() {
     log "dropping ESP arriving at $SIDE ($(side_public "$SIDE")); 'restore' to undo"
 }
 
+# The inbound SPI of a child's INSTALLED SA at a side (hex, as VICI prints it), from the raw listing.
+child_spi_in() {  # child_spi_in SIDE CHILD
+    swan "$1" --list-sas --noblock --raw 2>/dev/null | grep -oE "name=$2 [^}]*" | grep 'state=INSTALLED' | head -1 |
+        grep -oE ' spi-in=[0-9a-f]+' | cut -d= -f2
+}
+
+cmd_drop_child() {
+    require_root; load_state; require_side
+    [[ -n "$CHILD" ]] || die "--child NAME is required"
+    local spi; spi="$(child_spi_in "$SIDE" "$CHILD")"
+    [[ -n "$spi" ]] || die "no INSTALLED SA of child '$CHILD' on $SIDE"
+    # The SPI is the first word of ESP (after the UDP header for ESP-in-UDP): IKE and the other children pass.
+    nft_fault "$SIDE" "drop-child-$CHILD" "udp dport 4500 @th,64,32 == 0x$spi counter drop" "esp spi 0x$spi counter drop"
+    log "dropping ESP of $CHILD (SPI 0x$spi) arriving at $SIDE; 'restore' to undo"
+}
+
+cmd_drop_echo() {
+    require_root; load_state; require_side
+    [[ "$TARGET" =~ ^[0-9.]+$ ]] || die "--target IPv4 address is required"
+    nft_fault "$SIDE" "drop-echo-$TARGET" "ip daddr $TARGET icmp type echo-request counter drop"
+    log "dropping echo requests to $TARGET at $SIDE; 'restore' to undo"
+}
+
 cmd_drop_random() {
     require_root; load_state; require_side
     if ! [[ "$PERCENT" =~ ^[0-9]+$ ]] || ((10#$PERCENT > 100)); then
@@ -864,6 +894,8 @@ main() {
         ping) cmd_ping ;;
         drop-direction) cmd_drop_direction ;;
         drop-random) cmd_drop_random ;;
+        drop-child) cmd_drop_child ;;
+        drop-echo) cmd_drop_echo ;;
         restore) cmd_restore ;;
         duplicate-child) cmd_duplicate_child ;;
         rekey) cmd_rekey ;;
