@@ -62,6 +62,59 @@ public sealed class DiagnoseCommandTests : IAsyncLifetime
         Assert.Contains("ask the partner to clear their SAs", desynchronized.Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Two pairs judged each on its own: net1 has two inside targets, one of which drops echo (a host fault), and keeps
+    /// carrying traffic both ways; net2, whose traffic is a host's pings (inside probes leave from one source, in net1),
+    /// loses the ESP coming back (desynchronized). The verdict names net2; net1's silent host is told apart as that
+    /// host's problem, not the tunnel's.
+    /// </summary>
+    [Fact]
+    public async Task A_host_that_drops_echo_leaves_its_pair_healthy_while_the_other_pair_is_desynchronized()
+    {
+        var net1 = _testbed.Summary["pair_net1"].Split('>');
+        var net2 = _testbed.Summary["pair_net2"].Split('>');
+        var net1Targets = _testbed.Summary["pair_net1_targets"].Split(',');
+
+        _config = _directory.Write("two-pairs.yaml", $$"""
+            site: { name: hq }
+            sources:
+              - { name: gw, type: vici, uri: "{{_testbed.HqVici}}", interval: 1s }
+            tunnels:
+              - name: branch
+                connection: {{_testbed.Summary["hq_ike"]}}
+                remote_gateway: {{_testbed.Summary["br_public"]}}
+                network_pairs:
+                  - { local: {{net1[0]}}, remote: {{net1[1]}} }
+                  - { local: {{net2[0]}}, remote: {{net2[1]}} }
+                inside: { source: {{_testbed.Summary["pair_net1_source"]}}, targets: [{{net1Targets[0]}}, {{net1Targets[1]}}] }
+            probes: { interval: 500ms, timeout: 1s }
+            diagnosis: { window: 10s }
+            """);
+        await _testbed.RunAsync("drop-echo", "--side", "br", "--target", net1Targets[1]);
+        await _testbed.RunAsync("drop-child", "--side", "hq", "--child", "net2");
+
+        // 12 s of pings on net2 from its own inside address, alongside the 12 s diagnose: none comes back.
+        var net2Traffic = _testbed.PingAsync(_testbed.Summary["pair_net2_targets"], count: 120);
+        var result = await DiagnoseAsync("json");
+        Assert.False(await net2Traffic);
+
+        Assert.Equal(0, result.ExitCode);
+        var report = JsonNode.Parse(result.Stdout)!;
+        Assert.True((string?)report["verdict"] == "desynchronized", result.Stdout + result.Stderr);
+        var pairs = report["network_pairs"]!.AsArray().ToDictionary(p => (string)p!["local"]!);
+        Assert.True((ulong?)pairs[net1[0]]!["received_packets_in_window"] > 0, result.Stdout);
+        Assert.True((ulong?)pairs[net1[0]]!["sent_packets_in_window"] > 0, result.Stdout);
+        Assert.Equal(0UL, (ulong?)pairs[net2[0]]!["received_packets_in_window"]);
+        Assert.True((ulong?)pairs[net2[0]]!["sent_packets_in_window"] > 0, result.Stdout);
+        var targets = report["inside_targets"]!.AsArray().ToDictionary(t => (string)t!["target"]!, t => (ulong)t!["responses"]!);
+        Assert.True(targets[net1Targets[0]] > 0, result.Stdout);
+        Assert.Equal(0UL, targets[net1Targets[1]]);
+        var inside = report["steps"]!.AsArray().Single(s => (string?)s!["check"] == "inside_reachable")!;
+        Assert.Contains($"{net1Targets[1]}: no reply", (string?)inside["evidence"], StringComparison.Ordinal);
+        Assert.Contains("another target of its pair answers: a problem of that host", (string?)inside["evidence"], StringComparison.Ordinal);
+        Assert.Contains(net2[0], (string?)report["reason"], StringComparison.Ordinal);
+    }
+
     public async Task DisposeAsync()
     {
         await _testbed.DisposeAsync();
