@@ -9,9 +9,11 @@ namespace IpsecExporter.Tests.Monitoring;
 /// <summary>
 /// The user's scenario end to end: the exporter on the HQ gateway (inside the testbed's HQ namespace, pinging through
 /// the tunnel), real Prometheus scraping it every second with our rules (time-compressed by scripts/shorten-rules.py),
-/// real Alertmanager routing to a webhook receiver in this test. One direction of ESP is dropped:
-/// IpsecTunnelAsymmetricTraffic must reach the receiver with the labels and annotations a partner report needs, and
-/// resolve once traffic flows both ways again. Every dashboard query must return data from that Prometheus.
+/// real Alertmanager with the inhibitions of deploy/alertmanager routing to a webhook receiver in this test. One
+/// direction of ESP is dropped: the pair's inside targets go silent with it, and the fault must page once, as
+/// IpsecInsideUnreachable (critical) with the traffic evidence and the labels and annotations a partner report needs,
+/// never a second time as IpsecTunnelAsymmetricTraffic, and resolve once traffic flows both ways again. Every dashboard
+/// query must return data from that Prometheus.
 /// </summary>
 [Trait("Needs", "root")][Trait("Needs", "daemon")]
 public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
@@ -108,6 +110,7 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
                 webhook_configs:
                   - url: {{_receiver.Url}}
                     send_resolved: true
+            {{InhibitRules()}}
             """);
         await alertmanager.StartAsync("prometheus-alertmanager", [
             $"--config.file={alertmanager.PathOf("alertmanager.yml")}", $"--storage.path={alertmanager.PathOf("data")}",
@@ -135,7 +138,7 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
-    public async Task One_way_traffic_pages_with_the_partner_facts_and_resolves_and_every_dashboard_query_has_data()
+    public async Task One_way_traffic_pages_once_with_the_partner_facts_and_resolves_and_every_dashboard_query_has_data()
     {
         var pair = _testbed.Summary["pair_net1"].Split('>');
         // The exporter's own inside probes are the traffic: both directions must be seen growing first.
@@ -149,22 +152,30 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
         await _testbed.RunAsync("drop-direction", "--side", "hq");
         await Poll.UntilAsync(async () => await Query(Status("desynchronized")) == 1, Deadline, () => _exporter.Output);
 
-        await Poll.UntilAsync(() => _receiver.Find("firing") is not null, Deadline, () => $"no firing alert; received: {_receiver.Dump()}");
-        var firing = _receiver.Find("firing")!;
+        await Poll.UntilAsync(() => _receiver.Find("firing", Page) is not null, Deadline, () => $"no firing {Page}; received: {_receiver.Dump()}");
+        var firing = _receiver.Find("firing", Page)!;
         var labels = firing["labels"]!;
         output.WriteLine(firing.ToJsonString());
-        Assert.Equal("IpsecTunnelAsymmetricTraffic", (string?)labels["alertname"]);
         Assert.Equal("critical", (string?)labels["severity"]);
         Assert.Equal("branch", (string?)labels["tunnel"]);
         Assert.Equal((pair[0], pair[1]), ((string?)labels["local_ts"], (string?)labels["remote_ts"]));
-        Assert.Equal("sent_only", (string?)labels["direction"]);
         Assert.Equal("HQ, rack B4", (string?)labels["location"]);
         Assert.Equal(_testbed.Summary["hq_public"], (string?)labels["local_gateway"]);
         Assert.Equal(_testbed.Summary["br_public"], (string?)labels["remote_gateway"]);
         var annotations = firing["annotations"]!;
-        Assert.EndsWith("docs/runbooks/IpsecTunnelAsymmetricTraffic.md", (string?)annotations["runbook_url"], StringComparison.Ordinal);
+        Assert.EndsWith($"docs/runbooks/{Page}.md", (string?)annotations["runbook_url"], StringComparison.Ordinal);
         Assert.Equal($"http://169.254.{_testbed.Index}.2:{_exporter.Port}/tunnels/branch/report", (string?)annotations["report_url"]);
-        Assert.Contains("desynchronized", (string?)annotations["description"], StringComparison.Ordinal);
+        Assert.Contains("sent without received means one side is desynchronized", (string?)annotations["description"], StringComparison.Ordinal);
+
+        // One fault, one page: once nothing has been received for longer than the asymmetric-traffic alert's window and
+        // `for:` (shortened: 20 s each), that alert would be firing on its own; it is neither in Prometheus nor sent.
+        var received = $"tunnel_pair:ipsec_child_sa_received_packets:rate5m{{tunnel=\"branch\",local_ts=\"{pair[0]}\"}}";
+        await Poll.UntilAsync(
+            async () => await Query($"max_over_time({received}[45s]) == 0 and count_over_time({received}[45s]) > 40") == 1,
+            Deadline,
+            () => _exporter.Output);
+        Assert.Equal(0, await Query("ALERTS{alertname=\"IpsecTunnelAsymmetricTraffic\"}"));
+        Assert.Equal([Page], _receiver.FiringAlertNames());
 
         // The exporter's own verdict agrees, and the report it links to names both gateways.
         var report = await _http.GetStringAsync(new Uri(_exporter.BaseAddress, "tunnels/branch/report?format=text"));
@@ -175,11 +186,22 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
 
         await _testbed.RunAsync("restore");
         await Poll.UntilAsync(async () => await Query(Status("healthy")) == 1, Deadline, () => _exporter.Output);
-        await Poll.UntilAsync(() => _receiver.Find("resolved") is not null, Deadline, () => $"not resolved; received: {_receiver.Dump()}");
+        await Poll.UntilAsync(() => _receiver.Find("resolved", Page) is not null, Deadline, () => $"not resolved; received: {_receiver.Dump()}");
         var healthyAgain = await _http.GetStringAsync(new Uri(_exporter.BaseAddress, "tunnels/branch/report?format=text"));
         Assert.Contains("Verdict: HEALTHY", healthyAgain, StringComparison.Ordinal);
         Assert.Contains("healthy -> desynchronized", healthyAgain, StringComparison.Ordinal);
         Assert.Contains("desynchronized -> healthy", healthyAgain, StringComparison.Ordinal);
+    }
+
+    /// <summary>The one page a desynchronized pair with silent inside targets gives.</summary>
+    private const string Page = "IpsecInsideUnreachable";
+
+    /// <summary>The inhibitions the bundle ships (deploy/alertmanager/alertmanager.yml), for this test's Alertmanager.</summary>
+    private static string InhibitRules()
+    {
+        var deployed = File.ReadAllText(Repository.Path("deploy", "alertmanager", "alertmanager.yml"));
+        // The section is last in the file and top-level there, as it is here.
+        return deployed[deployed.IndexOf("inhibit_rules:", StringComparison.Ordinal)..];
     }
 
     private static string Status(string status) => $"ipsec_tunnel_status{{tunnel=\"branch\",status=\"{status}\"}} == 1";
@@ -295,11 +317,20 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
             });
         }
 
-        public JsonNode? Find(string status)
+        public JsonNode? Find(string status, string alertname)
         {
             lock (_alerts)
             {
-                return _alerts.LastOrDefault(a => (string?)a["status"] == status && (string?)a["labels"]!["alertname"] == "IpsecTunnelAsymmetricTraffic");
+                return _alerts.LastOrDefault(a => (string?)a["status"] == status && (string?)a["labels"]!["alertname"] == alertname);
+            }
+        }
+
+        /// <summary>The distinct alert names of every firing alert notified so far.</summary>
+        public List<string> FiringAlertNames()
+        {
+            lock (_alerts)
+            {
+                return _alerts.Where(a => (string?)a["status"] == "firing").Select(a => (string)a["labels"]!["alertname"]!).Distinct().Order(StringComparer.Ordinal).ToList();
             }
         }
 
