@@ -25,8 +25,8 @@ public sealed partial class AlertRulesTests
     // About this site or a source rather than one tunnel: they link the status page, not a tunnel's report.
     private static readonly string[] SiteAlerts = ["IpsecPublicIpChanged", "IpsecPublicIpUnexpected", "IpsecClockSkew", "IpsecSourceDown"];
 
-    // Scraped by Prometheus itself, not by the exporter.
-    private static readonly string[] PrometheusSeries = ["up"];
+    // Written by Prometheus itself (the scrape health, the rule engine's alert states), not by the exporter.
+    private static readonly string[] PrometheusSeries = ["up", "ALERTS"];
 
     [Fact]
     public void Every_alert_of_the_spec_is_defined_and_no_other()
