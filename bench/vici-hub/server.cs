@@ -1,29 +1,62 @@
 #:project ../../src/IpsecExporter/IpsecExporter.csproj
-// A VICI server shaped like a hub's charon, for the hub-scale benchmark (docs/PERFORMANCE.md):
-//   dotnet run bench/vici-hub/server.cs -- SOCKET TUNNELS [CONFIG_OUT]
+// A VICI server shaped like a hub's charon, for the hub-scale benchmark and the soak (docs/PERFORMANCE.md):
+//   dotnet run bench/vici-hub/server.cs -- SOCKET TUNNELS [CONFIG_OUT] [--child-rekey S] [--ike-rekey S] [--inside K] [--interval S]
 // listens on the unix socket SOCKET and answers version, stats, list-conns and list-sas as charon 5.9.8 does: list-sas
 // streams one list-sa event per IKE SA, then the command response. Every IKE SA (connection c<i>) carries 2 CHILD SAs
 // (an IPv4 and an IPv6 pair), each a copy of the recorded CHILD SA of tests/.../Fixtures/vici/healthy with its own
-// unique id, SPIs and selectors; counters grow with every list-sas. Event registrations are confirmed, no events are
-// sent. CONFIG_OUT, when given, receives an exporter configuration with one tunnel per IKE SA.
+// unique id, SPIs and selectors; each SA's counters grow by 100 packets of 84 bytes a second per direction.
+//   --child-rekey S: every CHILD SA is rekeyed every S seconds (their rekeys spread evenly over the S seconds): the
+//     new SA gets the next unique id and new SPIs and counts from zero; the old one keeps its final counters and is
+//     listed as REKEYED, then DELETED, for 5 s (as charon does, docs/VICI.md), then gone. A child-rekey event with both
+//     goes to every connection registered for it.
+//   --ike-rekey S: every 5th IKE SA is rekeyed every S seconds (new unique id and SPIs; its CHILD SAs move to the new
+//     IKE SA; the old one is not listed any more); an ike-rekey event goes to every connection registered for it.
+// Without them nothing changes and no events are sent. CONFIG_OUT, when given, receives an exporter configuration with
+// one tunnel per IKE SA (source interval S with --interval); with --inside K each tunnel's remote gateway is its own
+// loopback address 127.1.x.y, its IPv4 pair is 127.0.0.0/24 to 127.<2+i/256>.<i%256>.0/24, and K inside targets
+// there (.1 to .K) are probed from 127.0.0.1, every second; without it probes go to 127.0.0.1 every 60 s.
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using IpsecExporter.Sources.Vici;
 
+const double PacketsPerSecond = 100;
+const ulong PacketBytes = 84;
+const double Linger = 5;
+const int IkeChurnEvery = 5;
+
 var socketPath = args[0];
 var tunnels = int.Parse(args[1], CultureInfo.InvariantCulture);
+var configOut = args.Length > 2 && !args[2].StartsWith("--", StringComparison.Ordinal) ? args[2] : null;
+var options = new Dictionary<string, double> { ["child-rekey"] = 0, ["ike-rekey"] = 0, ["inside"] = 0, ["interval"] = 0 };
+for (var a = configOut is null ? 2 : 3; a < args.Length; a += 2)
+{
+    var name = args[a].StartsWith("--", StringComparison.Ordinal) ? args[a][2..] : "";
+    options[options.ContainsKey(name) && a + 1 < args.Length ? name : throw new ArgumentException($"unknown option or missing value: {args[a]}")] =
+        double.Parse(args[a + 1], CultureInfo.InvariantCulture);
+}
+
+var (childRekey, ikeRekey, inside, interval) = (options["child-rekey"], options["ike-rekey"], (int)options["inside"], options["interval"]);
+var childCount = 2 * tunnels;
 var fixture = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "..", "tests", "IpsecExporter.Tests", "Fixtures", "vici", "healthy", "01.bin");
 fixture = File.Exists(fixture) ? fixture : Path.Combine(Directory.GetCurrentDirectory(), "tests/IpsecExporter.Tests/Fixtures/vici/healthy/01.bin");
 var (templateIke, templateChild) = Template(File.ReadAllBytes(fixture));
 
-if (args.Length > 2)
+if (configOut is not null)
 {
-    using var config = new StreamWriter(args[2]);
-    config.Write($"site: {{ name: hub }}\nsources:\n  - {{ name: gw, type: vici, uri: \"unix://{socketPath}\" }}\nprobes: {{ interval: 60s, timeout: 2s }}\ntunnels:\n");
+    using var config = new StreamWriter(configOut);
+    var sourceInterval = interval > 0 ? string.Create(CultureInfo.InvariantCulture, $", interval: {interval}s") : "";
+    config.Write($"site: {{ name: hub }}\nsources:\n  - {{ name: gw, type: vici, uri: \"unix://{socketPath}\"{sourceInterval} }}\nprobes: {{ interval: {(inside > 0 ? "1s" : "60s")}, timeout: 2s }}\ntunnels:\n");
     for (var i = 0; i < tunnels; i++)
     {
-        config.Write(string.Create(CultureInfo.InvariantCulture, $"  - name: t{i}\n    connection: c{i}\n    remote_gateway: 127.0.0.1\n    network_pairs:\n      - {{ local: {V4Local(i)}, remote: {V4Remote(i)} }}\n      - {{ local: \"{V6Local(i)}\", remote: \"{V6Remote(i)}\" }}\n"));
+        var gateway = inside > 0 ? $"127.1.{i / 250}.{(i % 250) + 1}" : "127.0.0.1";
+        config.Write(string.Create(CultureInfo.InvariantCulture, $"  - name: t{i}\n    connection: c{i}\n    remote_gateway: {gateway}\n    network_pairs:\n      - {{ local: {V4Local(i)}, remote: {V4Remote(i)} }}\n      - {{ local: \"{V6Local(i)}\", remote: \"{V6Remote(i)}\" }}\n"));
+        if (inside > 0)
+        {
+            var targets = string.Join(", ", Enumerable.Range(1, inside).Select(k => $"127.{2 + (i / 256)}.{i % 256}.{k}"));
+            config.Write($"    inside: {{ source: 127.0.0.1, targets: [{targets}] }}\n");
+        }
     }
 }
 
@@ -31,29 +64,42 @@ File.Delete(socketPath);
 using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
 listener.Bind(new UnixDomainSocketEndPoint(socketPath));
 listener.Listen(16);
-var round = 0L;
+var clock = Stopwatch.StartNew();
 var since = DateTime.Now.AddHours(-1).ToString("MMM dd HH:mm:ss yyyy", CultureInfo.InvariantCulture);
-Console.WriteLine($"serving {tunnels} IKE SAs / {2 * tunnels} CHILD SAs on {socketPath}");
+Console.WriteLine($"serving {tunnels} IKE SAs / {childCount} CHILD SAs on {socketPath}, CHILD rekey every {childRekey} s, IKE rekey every {ikeRekey} s");
 while (true)
 {
     var client = await listener.AcceptAsync();
-    _ = Task.Run(() => ServeAsync(new NetworkStream(client, ownsSocket: true)));
+    _ = Task.Run(() => ServeAsync(new Client(new NetworkStream(client, ownsSocket: true))));
 }
 
-async Task ServeAsync(NetworkStream stream)
+double Now() => clock.Elapsed.TotalSeconds;
+
+async Task ServeAsync(Client client)
 {
-    await using var _ = stream;
+    using var stop = new CancellationTokenSource();
+    Task? events = null;
     var header = new byte[4];
     try
     {
-        while (await stream.ReadAtLeastAsync(header, 4, throwOnEndOfStream: false) == 4)
+        while (await client.Stream.ReadAtLeastAsync(header, 4, throwOnEndOfStream: false) == 4)
         {
             var data = new byte[BinaryPrimitives.ReadUInt32BigEndian(header)];
-            await stream.ReadExactlyAsync(data);
+            await client.Stream.ReadExactlyAsync(data);
             var request = ViciCodec.DecodePacket(data);
             if (request.Type is ViciPacketType.EventRegister or ViciPacketType.EventUnregister)
             {
-                await stream.WriteAsync(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.EventConfirm, null, null)));
+                lock (client.Events)
+                {
+                    _ = request.Type == ViciPacketType.EventRegister ? client.Events.Add(request.Name!) : client.Events.Remove(request.Name!);
+                }
+
+                if (request.Name is ViciSaMapper.ChildRekey or ViciSaMapper.IkeRekey && (childRekey > 0 || ikeRekey > 0))
+                {
+                    events ??= SendRekeyEventsAsync(client, stop.Token);
+                }
+
+                await client.WriteAsync(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.EventConfirm, null, null)));
                 continue;
             }
 
@@ -67,24 +113,34 @@ async Task ServeAsync(NetworkStream stream)
                     answer.AddSection("uptime", new ViciSection().Add("running", "1 hour").Add("since", since));
                     break;
                 case "list-conns":
-                    await StreamAsync(stream, "list-conn", i => Connection(i));
+                    await StreamAsync(client, "list-conn", Connection);
                     break;
                 case "list-sas":
-                    var traffic = (ulong)Interlocked.Increment(ref round) * 8400;
-                    await StreamAsync(stream, "list-sa", i => Ike(i, traffic));
+                    var now = Now();
+                    await StreamAsync(client, "list-sa", i => Ike(i, IkeGeneration(i, now), now, "ESTABLISHED", ChildSas(i, now)));
                     break;
             }
 
-            await stream.WriteAsync(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.CmdResponse, null, answer)));
+            await client.WriteAsync(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.CmdResponse, null, answer)));
         }
     }
     catch (IOException)
     {
     }
+    finally
+    {
+        await stop.CancelAsync();
+        if (events is not null)
+        {
+            await events;
+        }
+
+        await client.DisposeAsync();
+    }
 }
 
 // One event per IKE SA / connection, written in batches as charon's buffered socket writes land.
-async Task StreamAsync(NetworkStream stream, string eventName, Func<int, ViciSection> section)
+async Task StreamAsync(Client client, string eventName, Func<int, ViciSection> section)
 {
     var batch = new MemoryStream();
     for (var i = 0; i < tunnels; i++)
@@ -92,47 +148,156 @@ async Task StreamAsync(NetworkStream stream, string eventName, Func<int, ViciSec
         batch.Write(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, eventName, new ViciSection().AddSection($"c{i}", section(i)))));
         if (batch.Length > 64 * 1024)
         {
-            await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length));
+            await client.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length));
             batch.SetLength(0);
         }
     }
 
-    await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length));
+    await client.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length));
 }
 
-ViciSection Ike(int i, ulong traffic)
+// The child-rekey and ike-rekey events of the rekeys since the last look, every 200 ms, as the client registered.
+async Task SendRekeyEventsAsync(Client client, CancellationToken stop)
 {
-    var children = new ViciSection()
-        .AddSection($"net-{(2 * i) + 1}", Child(templateChild, (2 * i) + 1, V4Local(i), V4Remote(i), traffic))
-        .AddSection($"net6-{(2 * i) + 2}", Child(templateChild, (2 * i) + 2, V6Local(i), V6Remote(i), traffic));
+    using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+    var last = Now();
+    try
+    {
+        while (await timer.WaitForNextTickAsync(stop))
+        {
+            var now = Now();
+            bool children, ikes;
+            lock (client.Events)
+            {
+                (children, ikes) = (client.Events.Contains(ViciSaMapper.ChildRekey), client.Events.Contains(ViciSaMapper.IkeRekey));
+            }
+
+            var batch = new MemoryStream();
+            for (var j = 0; children && j < childCount; j++)
+            {
+                if (ChildGeneration(j, now) is var g && g > ChildGeneration(j, last))
+                {
+                    var at = ChildInstalled(j, g);
+                    var pair = new ViciSection().AddSection("old", Child(j, g - 1, at, "REKEYED")).AddSection("new", Child(j, g, at, "INSTALLED"));
+                    var ike = Ike(j / 2, IkeGeneration(j / 2, at), at, "ESTABLISHED", new ViciSection().AddSection(ChildName(j), pair));
+                    batch.Write(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, ViciSaMapper.ChildRekey, new ViciSection().AddSection($"c{j / 2}", ike))));
+                }
+            }
+
+            for (var i = 0; ikes && i < tunnels; i++)
+            {
+                if (IkeGeneration(i, now) is var h && h > IkeGeneration(i, last))
+                {
+                    var at = IkeEstablished(i, h);
+                    var pair = new ViciSection().AddSection("old", Ike(i, h - 1, at, "REKEYING", null)).AddSection("new", Ike(i, h, at, "ESTABLISHED", null));
+                    batch.Write(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, ViciSaMapper.IkeRekey, new ViciSection().AddSection($"c{i}", pair))));
+                }
+            }
+
+            last = now;
+            if (batch.Length > 0)
+            {
+                await client.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length));
+            }
+        }
+    }
+    catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+    {
+    }
+}
+
+// CHILD SA j (0 .. 2 * tunnels - 1) belongs to IKE SA j / 2, the IPv4 pair for even j; generation g is its g-th rekey.
+long ChildGeneration(int j, double t) => childRekey > 0 ? (long)Math.Floor((t + ChildPhase(j)) / childRekey) : 0;
+
+double ChildInstalled(int j, long g) => childRekey > 0 ? (g * childRekey) - ChildPhase(j) : 0;
+
+double ChildPhase(int j) => childRekey * j / childCount;
+
+string ChildName(int j) => j % 2 == 0 ? "net" : "net6";
+
+bool IkeChurns(int i) => ikeRekey > 0 && i % IkeChurnEvery == 0;
+
+long IkeGeneration(int i, double t) => IkeChurns(i) ? (long)Math.Floor((t + (ikeRekey * i / tunnels)) / ikeRekey) : 0;
+
+double IkeEstablished(int i, long h) => IkeChurns(i) ? (h * ikeRekey) - (ikeRekey * i / tunnels) : 0;
+
+// The installed CHILD SAs of IKE SA i, and those replaced less than Linger seconds ago.
+ViciSection ChildSas(int i, double t)
+{
+    var children = new ViciSection();
+    foreach (var j in new[] { 2 * i, (2 * i) + 1 })
+    {
+        var g = ChildGeneration(j, t);
+        for (var replaced = g - 1; replaced >= 0 && t - ChildInstalled(j, replaced + 1) is var ago && ago < Linger; replaced--)
+        {
+            var old = Child(j, replaced, t, ago < Linger / 3 ? "REKEYED" : "DELETED");
+            children.AddSection($"{ChildName(j)}-{old.Value("uniqueid")}", old);
+        }
+
+        var installed = Child(j, g, t, "INSTALLED");
+        children.AddSection($"{ChildName(j)}-{installed.Value("uniqueid")}", installed);
+    }
+
+    return children;
+}
+
+ViciSection Ike(int i, long h, double t, string state, ViciSection? children)
+{
+    var established = IkeEstablished(i, h);
     return Copy(templateIke, (key, value) => key switch
     {
-        "uniqueid" => (i + 1).ToString(CultureInfo.InvariantCulture),
-        "initiator-spi" => $"{i:x8}a1b2c3d4",
-        "responder-spi" => $"{i:x8}e5f6a7b8",
+        "uniqueid" => ((h * tunnels) + i + 1).ToString(CultureInfo.InvariantCulture),
+        "initiator-spi" => $"{i:x8}a1{h:x6}",
+        "responder-spi" => $"{i:x8}e5{h:x6}",
+        "state" => state,
+        "established" => Seconds(t - established),
+        "rekey-time" when IkeChurns(i) => Seconds(established + ikeRekey - t),
         _ => value,
     }, children);
 }
 
-static ViciSection Child(ViciSection template, int uniqueId, string local, string remote, ulong traffic) =>
-    Copy(template, (key, value) => key switch
+// Generation g of CHILD SA j as listed at time t: its counters stop growing when it is replaced.
+ViciSection Child(int j, long g, double t, string state)
+{
+    var uniqueId = (g * childCount) + j + 1;
+    var installed = ChildInstalled(j, g);
+    var until = childRekey > 0 ? Math.Min(t, ChildInstalled(j, g + 1)) : t;
+    var packets = (ulong)Math.Floor(PacketsPerSecond * Math.Max(0, until - installed));
+    var i = j / 2;
+    return Copy(templateChild, (key, value) => key switch
     {
+        "name" => ChildName(j),
         "uniqueid" => uniqueId.ToString(CultureInfo.InvariantCulture),
+        "reqid" => (j + 1).ToString(CultureInfo.InvariantCulture),
+        "state" => state,
         "spi-in" => $"c{uniqueId:x7}",
         "spi-out" => $"d{uniqueId:x7}",
-        "bytes-in" or "bytes-out" => traffic.ToString(CultureInfo.InvariantCulture),
-        "packets-in" or "packets-out" => (traffic / 84).ToString(CultureInfo.InvariantCulture),
+        "bytes-in" or "bytes-out" => (packets * PacketBytes).ToString(CultureInfo.InvariantCulture),
+        "packets-in" or "packets-out" => packets.ToString(CultureInfo.InvariantCulture),
+        "install-time" => Seconds(t - installed),
+        "rekey-time" when childRekey > 0 => Seconds(installed + childRekey - t),
+        "life-time" when childRekey > 0 => Seconds(installed + (1.1 * childRekey) - t),
         _ => value,
-    }, null, local, remote);
+    }, null, j % 2 == 0 ? V4Local(i) : V6Local(i), j % 2 == 0 ? V4Remote(i) : V6Remote(i));
+}
 
-static ViciSection Connection(int i) =>
+ViciSection Connection(int i) =>
     new ViciSection()
-        .AddList("local_addrs", ["198.51.100.1"]).AddList("remote_addrs", ["%any"]).Add("version", "IKEv2").Add("reauth_time", "0").Add("rekey_time", "14400")
+        .AddList("local_addrs", ["198.51.100.1"]).AddList("remote_addrs", ["%any"]).Add("version", "IKEv2").Add("reauth_time", "0")
+        .Add("rekey_time", IkeChurns(i) ? Seconds(ikeRekey) : "14400")
         .AddSection("children", new ViciSection()
-            .AddSection("net", new ViciSection().Add("mode", "TUNNEL").Add("rekey_time", "3600").AddList("local-ts", [V4Local(i)]).AddList("remote-ts", [V4Remote(i)]))
-            .AddSection("net6", new ViciSection().Add("mode", "TUNNEL").Add("rekey_time", "3600").AddList("local-ts", [V6Local(i)]).AddList("remote-ts", [V6Remote(i)])));
+            .AddSection("net", new ViciSection().Add("mode", "TUNNEL").Add("rekey_time", childRekey > 0 ? Seconds(childRekey) : "3600").AddList("local-ts", [V4Local(i)]).AddList("remote-ts", [V4Remote(i)]))
+            .AddSection("net6", new ViciSection().Add("mode", "TUNNEL").Add("rekey_time", childRekey > 0 ? Seconds(childRekey) : "3600").AddList("local-ts", [V6Local(i)]).AddList("remote-ts", [V6Remote(i)])));
 
-// A copy of a recorded section with some values replaced, its child-sas replaced, and its selectors replaced.
+string V4Local(int i) => inside > 0 ? "127.0.0.0/24" : $"10.{i / 256 % 256}.{i % 256}.0/24";
+
+string V4Remote(int i) => inside > 0 ? $"127.{2 + (i / 256)}.{i % 256}.0/24" : $"172.{16 + (i / 65536)}.{i / 256 % 256}.{i % 256}/32";
+
+// Whole seconds as charon reports them, never negative.
+static string Seconds(double seconds) => ((long)Math.Max(0, Math.Floor(seconds))).ToString(CultureInfo.InvariantCulture);
+
+// A copy of a recorded section with some values replaced, its child-sas replaced (left out when null), and its
+// selectors replaced.
 static ViciSection Copy(ViciSection template, Func<string, string, string> value, ViciSection? children, string? local = null, string? remote = null)
 {
     var copy = new ViciSection();
@@ -148,7 +313,14 @@ static ViciSection Copy(ViciSection template, Func<string, string, string> value
 
     foreach (var (key, section) in template.Sections)
     {
-        copy.AddSection(key, key == "child-sas" && children is not null ? children : section);
+        if (key != "child-sas")
+        {
+            copy.AddSection(key, section);
+        }
+        else if (children is not null)
+        {
+            copy.AddSection(key, children);
+        }
     }
 
     return copy;
@@ -171,7 +343,35 @@ static (ViciSection Ike, ViciSection Child) Template(byte[] recorded)
     throw new InvalidDataException("no list-sa event in the recorded frames");
 }
 
-static string V4Local(int i) => $"10.{i / 256 % 256}.{i % 256}.0/24";
-static string V4Remote(int i) => $"172.{16 + (i / 65536)}.{i / 256 % 256}.{i % 256}/32";
 static string V6Local(int i) => $"fd00:{i:x}:1::/64";
+
 static string V6Remote(int i) => $"fd00:{i:x}:2::/64";
+
+// One connection of a client: the event sender and the command loop write to it in turn.
+internal sealed class Client(NetworkStream stream) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _writing = new(1, 1);
+
+    public NetworkStream Stream { get; } = stream;
+
+    public HashSet<string> Events { get; } = new(StringComparer.Ordinal);
+
+    public async Task WriteAsync(ReadOnlyMemory<byte> frames)
+    {
+        await _writing.WaitAsync();
+        try
+        {
+            await Stream.WriteAsync(frames);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Stream.DisposeAsync();
+        _writing.Dispose();
+    }
+}

@@ -268,14 +268,18 @@ internal sealed partial class IcmpSocketChannel : IEchoChannel
         return address;
     }
 
+    // The sweep runs at most TimeoutSlack after the earliest deadline. Compared with the deadline alone, every probe
+    // sent within the slack postponed it: under steady sends it never ran, timeouts were never reported and the
+    // deadline queue grew by one entry per probe (the soak, docs/PERFORMANCE.md).
     private void ArmTimer(long deadline)
     {
-        if (deadline >= _timerDue)
+        var due = deadline + (long)(TimeoutSlack.TotalSeconds * _time.TimestampFrequency);
+        if (due >= _timerDue)
         {
             return;
         }
 
-        _timerDue = deadline + (long)(TimeoutSlack.TotalSeconds * _time.TimestampFrequency);
+        _timerDue = due;
         var dueIn = _time.GetElapsedTime(_time.GetTimestamp(), _timerDue);
         _timeoutTimer.Change(dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
     }

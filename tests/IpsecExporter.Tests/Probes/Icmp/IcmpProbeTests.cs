@@ -7,6 +7,7 @@ using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IpsecExporter.Tests.Probes.Icmp;
 
@@ -123,6 +124,29 @@ public sealed partial class IcmpProbeTests
         Assert.All(unrouted.Outcomes, o => Assert.Equal(ProbeOutcome.FailedWith("Network is unreachable"), o));
         Assert.Equal(0, absent.Count(ProbeOutcomeKind.Reply));
         Assert.Equal(5, absent.Settled);
+    }
+
+    [Fact]
+    [Trait("Needs", "root")]
+    public async Task Unanswered_probes_time_out_while_probes_keep_being_sent()
+    {
+        // The scheduler sends on every 50 ms step. Before the fix, each send less than the timeout sweep's 0.5 s slack
+        // after the previous one postponed the sweep: sending like that from the first probe on, nothing ever timed
+        // out, and the deadline queue grew by one entry per probe (the soak found it, docs/PERFORMANCE.md).
+        await using var topology = await ProbeTopology.CreateAsync();
+        var time = new FakeTimeProvider();
+        await using var engine = new IcmpProbe(new IcmpProbeOptions(NetworkNamespace: topology.Prober.Path), time, NullLogger<IcmpProbe>.Instance);
+        var absent = new OutcomeRecorder();
+
+        // 2 s of sends 50 ms apart, 1 s timeout: the sweep due at 1.5 s settles the 11 probes sent in the first 0.5 s.
+        for (var step = 0; step < 40; step++)
+        {
+            engine.Send(new ProbeRequest(ProbeTopology.InsideAbsent, ProbeTopology.InsideSource, Timeout), absent);
+            time.Advance(TimeSpan.FromMilliseconds(50));
+        }
+
+        Assert.Equal(11, absent.Settled);
+        Assert.All(absent.Outcomes, o => Assert.Equal(ProbeOutcomeKind.Timeout, o.Kind));
     }
 
     [Fact]
