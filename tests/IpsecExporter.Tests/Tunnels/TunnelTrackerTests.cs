@@ -336,7 +336,7 @@ public sealed class TunnelTrackerTests : IDisposable
 
     [Theory]
     [InlineData(TunnelTracker.ForgetAfterCollections + 2)]
-    [InlineData(TunnelTracker.ForgetAfterCollections + 100)]
+    [InlineData(TunnelTracker.ForgetAfterCollections + TunnelTracker.RetainForgottenCollections - 1)]
     public void An_SA_absent_from_several_polls_is_not_counted_again_when_it_comes_back(int absentPolls)
     {
         Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 1000, bytesOut: 1000)));
