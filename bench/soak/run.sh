@@ -52,6 +52,9 @@ dotnet run -c Release --no-build bench/vici-hub/server.cs -- "$sock" "$tunnels" 
 pids+=("$!")
 for _ in $(seq 300); do [[ -S "$sock" && -s "$config" ]] && break; sleep 0.2; done
 [[ -S "$sock" ]] || { echo "the VICI server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+# The diagnosis keeps per-target probe histories as long as its window (default 2 minutes): a window shorter than the
+# warm-up has them full before the first measured window, so what grows after it is a leak, not a buffer filling.
+echo "diagnosis: { window: $((warmup / 2 > 10 ? warmup / 2 : 10))s }" >>"$config"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 dotnet "$exporter_dll" run --config "$config" --listen "127.0.0.1:$port" >"$work/exporter.log" 2>&1 &
