@@ -5,7 +5,11 @@ using IpsecExporter.Metrics;
 namespace IpsecExporter.Sources;
 
 /// <summary>The last result of one source, as kept between collections.</summary>
-public sealed record SourceState(bool Up, SaSnapshot? LastGoodSnapshot, DateTimeOffset? LastSuccess, string? LastError);
+public sealed record SourceState(bool Up, SaSnapshot? LastGoodSnapshot, DateTimeOffset? LastSuccess, string? LastError)
+{
+    /// <summary>The last failure was a timeout: the collection's own, or one the source reported for a request.</summary>
+    public bool TimedOut { get; init; }
+}
 
 /// <summary>
 /// Runs every configured source on its own interval, wraps each collection with the self-metrics
@@ -146,6 +150,7 @@ public sealed partial class SourceCollector : BackgroundService
             var started = _time.GetTimestamp();
             SaSnapshot? snapshot = null;
             string? error = null;
+            var timedOut = false;
             using (var timeout = new CancellationTokenSource(config.Timeout, _time))
             using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
             {
@@ -156,10 +161,12 @@ public sealed partial class SourceCollector : BackgroundService
                 catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
                     error = $"timed out after {DurationParser.Format(config.Timeout)}";
+                    timedOut = true;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     error = e.Message;
+                    timedOut = e is TimeoutException || e.InnerException is TimeoutException;
                 }
             }
 
@@ -186,9 +193,10 @@ public sealed partial class SourceCollector : BackgroundService
             else
             {
                 _metrics.SourceUp.WithLabels(config.Name).Set(0);
-                _states[config.Name] = new SourceState(false, previous?.LastGoodSnapshot, previous?.LastSuccess, error);
-                // Log the transition, not every failed retry: a dead source must not flood the log.
-                if (previous is null || previous.Up || previous.LastError != error)
+                _states[config.Name] = new SourceState(false, previous?.LastGoodSnapshot, previous?.LastSuccess, error) { TimedOut = timedOut };
+                // Log the transition, not every failed retry: a dead source must not flood the log. A source's own
+                // request timeout and the collection's fire together, so which one wins varies: one timeout episode.
+                if (previous is null || previous.Up || (previous.LastError != error && !(previous.TimedOut && timedOut)))
                 {
                     LogSourceFailed(_logger, config.Name, config.Type, error ?? "unknown error");
                 }

@@ -3,7 +3,9 @@ using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace IpsecExporter.Tests.Sources;
@@ -93,6 +95,33 @@ public sealed class SourceCollectorTests : IDisposable
         Assert.Equal("timed out after 2s", _collector.States["a"].LastError);
         Assert.True(_collector.States["b"].Up);
         Assert.Contains("ipsec_source_collect_duration_seconds{source=\"a\"} 2", await _metrics.RenderAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_timeout_is_one_episode_whichever_timer_reports_it()
+    {
+        var logs = new FakeLogCollector();
+        var collector = new SourceCollector(_store, TestSources.Registry(_factory), new ServiceCollection().BuildServiceProvider(), _metrics, _time, [_observer], new FakeLogger<SourceCollector>(logs));
+        var source = _factory.Created["a"];
+        _factory.Created["b"].Default = _ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), []));
+
+        // The source's own request timeout and the collection's alternate, as they do when both are 2 s.
+        source.EnqueueFailure(new TimeoutException("http://fw/api did not answer within 2s"));
+        await collector.CollectOnceAsync(CancellationToken.None);
+        source.EnqueueHang();
+        var hanging = collector.CollectOnceAsync(CancellationToken.None);
+        await Poll.UntilAsync(() => source.Collections == 2, TimeSpan.FromSeconds(10));
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await hanging;
+        source.EnqueueFailure(new TimeoutException("http://fw/api did not answer within 2s"));
+        await collector.CollectOnceAsync(CancellationToken.None);
+        source.EnqueueFailure("connection refused");
+        await collector.CollectOnceAsync(CancellationToken.None);
+
+        var failures = logs.GetSnapshot().Where(r => r.Level == LogLevel.Warning).Select(r => r.Message).ToList();
+        Assert.Equal(2, failures.Count);
+        Assert.Contains("did not answer within 2s", failures[0], StringComparison.Ordinal);
+        Assert.Contains("connection refused", failures[1], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -20,6 +20,8 @@ public sealed class ScriptedSource : ISaSource
 
     public void EnqueueFailure(string message) => _script.Enqueue(_ => throw new IOException(message));
 
+    public void EnqueueFailure(Exception exception) => _script.Enqueue(_ => throw exception);
+
     public void EnqueueHang() => _script.Enqueue(async token =>
     {
         await Task.Delay(Timeout.Infinite, token);
