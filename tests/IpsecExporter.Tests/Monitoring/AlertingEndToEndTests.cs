@@ -189,7 +189,9 @@ public sealed class AlertingEndToEndTests(ITestOutputHelper output) : IAsyncLife
         await Poll.UntilAsync(() => _receiver.Find("resolved", Page) is not null, Deadline, () => $"not resolved; received: {_receiver.Dump()}");
         var healthyAgain = await _http.GetStringAsync(new Uri(_exporter.BaseAddress, "tunnels/branch/report?format=text"));
         Assert.Contains("Verdict: HEALTHY", healthyAgain, StringComparison.Ordinal);
-        Assert.Contains("healthy -> desynchronized", healthyAgain, StringComparison.Ordinal);
+        // Silent inside targets may make it "down" for a moment before the one-way counters say "desynchronized".
+        Assert.Contains("healthy -> ", healthyAgain, StringComparison.Ordinal);
+        Assert.Contains("-> desynchronized", healthyAgain, StringComparison.Ordinal);
         Assert.Contains("desynchronized -> healthy", healthyAgain, StringComparison.Ordinal);
     }
 
