@@ -78,7 +78,7 @@ public sealed class SaValueGuard
 
     private static IkeSa Ike(IkeSa ike, Dictionary<string, string> findings)
     {
-        var what = $"IKE SA '{ike.Connection}' ({ike.Key})";
+        var what = new Sa("IKE", ike.Connection, ike.Key);
         var established = Age(ike.EstablishedAgo, what, "established", findings);
         var rekeyIn = Remaining(ike.RekeyIn, what, "rekey in", findings);
         var reauthIn = Remaining(ike.ReauthIn, what, "reauth in", findings);
@@ -90,7 +90,7 @@ public sealed class SaValueGuard
 
     private static ChildSa Child(ChildSa child, Dictionary<string, string> findings)
     {
-        var what = $"CHILD SA '{child.Name}' ({child.Key})";
+        var what = new Sa("CHILD", child.Name, child.Key);
         var lastIn = Age(child.LastInAgo, what, "last received", findings);
         var lastOut = Age(child.LastOutAgo, what, "last sent", findings);
         var installed = Age(child.InstalledAgo, what, "installed", findings);
@@ -102,19 +102,23 @@ public sealed class SaValueGuard
     }
 
     /// <summary>How long ago something happened: never negative (that would be the future).</summary>
-    private static TimeSpan? Age(TimeSpan? value, string what, string field, Dictionary<string, string> findings) =>
+    private static TimeSpan? Age(TimeSpan? value, Sa what, string field, Dictionary<string, string> findings) =>
         value is { } age && (age < TimeSpan.Zero || age > MaxPlausible) ? Reject(age, what, field, findings) : value;
 
     /// <summary>How long until something happens: may be slightly overdue, so only the magnitude is bounded.</summary>
-    private static TimeSpan? Remaining(TimeSpan? value, string what, string field, Dictionary<string, string> findings) =>
+    private static TimeSpan? Remaining(TimeSpan? value, Sa what, string field, Dictionary<string, string> findings) =>
         value is { } remaining && (remaining > MaxPlausible || remaining < -MaxPlausible) ? Reject(remaining, what, field, findings) : value;
 
-    private static TimeSpan? Reject(TimeSpan value, string what, string field, Dictionary<string, string> findings)
+    private static TimeSpan? Reject(TimeSpan value, Sa sa, string field, Dictionary<string, string> findings)
     {
+        var what = $"{sa.Kind} SA '{sa.Name}' ({sa.Key})";
         var seconds = value == TimeSpan.MaxValue || value == TimeSpan.MinValue
             ? "beyond the range of a time"
             : value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
         findings[$"{what}/{field}"] = $"{what}: {field} of {seconds} is out of range; treated as unknown";
         return null;
     }
+
+    /// <summary>Which SA a value belongs to; put into words only when a value is rejected (this runs for every SA).</summary>
+    private readonly record struct Sa(string Kind, string Name, string Key);
 }
