@@ -170,8 +170,10 @@ public sealed class HttpSourceClientTests : IAsyncLifetime
         }
     }
 
+    // Generous: these tests are about TLS, credentials and parsing, and the first seconds of a full parallel run on
+    // two cores once held a local answer past 5 s (the timeout has its own test, with its own value).
     private HttpSourceClient Client(TlsTestServer server, HttpTlsOptions tls) =>
-        _services.GetRequiredService<HttpSourceClients>().Create("fw", new HttpEndpoint(server.BaseAddress, tls), TimeSpan.FromSeconds(5));
+        _services.GetRequiredService<HttpSourceClients>().Create("fw", new HttpEndpoint(server.BaseAddress, tls), TimeSpan.FromSeconds(60));
 
     private static RequestDelegate Answer(string body) => context => context.Response.WriteAsync(body);
 }
