@@ -28,11 +28,15 @@ public static class ExporterServices
         services.AddSaSourceTypes();
         services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
+        services.AddSingleton<MetricsExposition>();
         services.AddSingleton<TunnelInfoPublisher>();
+        services.AddMetricsContributor<TunnelInfoPublisher>();
         services.AddSingleton<TunnelTracker>();
+        services.AddMetricsContributor<TunnelTracker>();
         services.AddSingleton<ISnapshotObserver>(sp => sp.GetRequiredService<TunnelTracker>());
         services.AddSingleton<IObservedSaFactsProvider>(sp => sp.GetRequiredService<TunnelTracker>());
         services.AddSingleton<SourceCollector>();
+        services.AddMetricsContributor<SourceCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceCollector>());
         services.AddSiteChecks();
         services.AddProbes();

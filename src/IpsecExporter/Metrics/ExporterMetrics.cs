@@ -27,9 +27,6 @@ public sealed class ExporterMetrics
         var quiet = new GaugeConfiguration { SuppressInitialValue = true };
         var quietCounter = new CounterConfiguration { SuppressInitialValue = true };
 
-        TunnelInfo = factory.CreateGauge("ipsec_tunnel_info", "Static facts about a configured tunnel, value 1, for joins.",
-            ["tunnel", "description", "location", "local_gateway", "remote_gateway", "source"]);
-
         GatewayPingRequests = factory.CreateCounter("ipsec_gateway_ping_requests_total", "ICMP echo requests sent to the remote gateway's public address.", ["tunnel"]);
         GatewayPingResponses = factory.CreateCounter("ipsec_gateway_ping_responses_total", "Matching ICMP echo replies from the remote gateway.", ["tunnel"]);
         GatewayPingRtt = factory.CreateHistogram("ipsec_gateway_ping_rtt_seconds", "Round-trip time of echo replies from the remote gateway.", ["tunnel"], new HistogramConfiguration { Buckets = [.. RttBuckets] });
@@ -45,24 +42,6 @@ public sealed class ExporterMetrics
         InsidePingLateResponses = factory.CreateCounter("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", inside);
         InsidePingDuplicateResponses = factory.CreateCounter("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", inside);
         ProbeKernelTimestamps = factory.CreateGauge("ipsec_probe_kernel_timestamps", "1 when every ICMP probe socket times replies with kernel receive timestamps, 0 when one falls back to the monotonic clock or System.Net.NetworkInformation.Ping; absent before the first probe.", quiet);
-
-        IkeSas = factory.CreateGauge("ipsec_ike_sas", "ESTABLISHED IKE SAs of the tunnel's connection.", ["tunnel"]);
-        IkeSaEstablished = factory.CreateGauge("ipsec_ike_sa_established", "1 when Phase 1 (an IKE SA) is established.", ["tunnel"]);
-        IkeSaRekeys = factory.CreateCounter("ipsec_ike_sa_rekeys_total", "IKE SA replacements observed.", ["tunnel"]);
-        IkeSaRekeyInterval = factory.CreateGauge("ipsec_ike_sa_rekey_interval_seconds", "Configured or observed IKE SA rekey interval.", ["tunnel"]);
-
-        string[] pair = ["tunnel", "local_ts", "remote_ts"];
-        ChildSas = factory.CreateGauge("ipsec_child_sas", "INSTALLED CHILD SAs (SPI associations) per configured network pair; more than one beyond a rekey overlap means desynchronization.", pair);
-        ChildSaReceivedBytes = factory.CreateCounter("ipsec_child_sa_received_bytes_total", "Bytes received (decrypted) on the network pair, monotonic across rekeys and reconnects.", pair);
-        ChildSaSentBytes = factory.CreateCounter("ipsec_child_sa_sent_bytes_total", "Bytes sent (encrypted) on the network pair, monotonic across rekeys and reconnects.", pair);
-        ChildSaReceivedPackets = factory.CreateCounter("ipsec_child_sa_received_packets_total", "Packets received on the network pair, monotonic across rekeys and reconnects.", pair);
-        ChildSaSentPackets = factory.CreateCounter("ipsec_child_sa_sent_packets_total", "Packets sent on the network pair, monotonic across rekeys and reconnects.", pair);
-        ChildSaLastReceived = factory.CreateGauge("ipsec_child_sa_last_received_timestamp_seconds", "Unix time of the last packet received on the network pair.", pair);
-        ChildSaLastSent = factory.CreateGauge("ipsec_child_sa_last_sent_timestamp_seconds", "Unix time of the last packet sent on the network pair.", pair);
-        ChildSaRekeys = factory.CreateCounter("ipsec_child_sa_rekeys_total", "CHILD SA replacements observed on the network pair.", pair);
-        ChildSaRekeyInterval = factory.CreateGauge("ipsec_child_sa_rekey_interval_seconds", "Configured or observed CHILD SA rekey interval.", pair);
-        ChildSaLifetime = factory.CreateGauge("ipsec_child_sa_lifetime_seconds", "Configured or observed CHILD SA hard lifetime.", pair);
-        ChildSaPfs = factory.CreateGauge("ipsec_child_sa_pfs", "1 when rekeyed CHILD SAs carry a DH group (Perfect Forward Secrecy); absent while unknown.", pair);
 
         PublicIpInfo = factory.CreateGauge("ipsec_public_ip_info", "Observed public IP address of this site, value 1.", ["address"]);
         PublicIpMatchesExpected = factory.CreateGauge("ipsec_public_ip_matches_expected", "1 when the observed public IP equals site.public_ip.", quiet);
@@ -80,31 +59,21 @@ public sealed class ExporterMetrics
         TunnelStatus = factory.CreateGauge("ipsec_tunnel_status", "Verdict of the tunnel as a state set: exactly one status is 1.", ["tunnel", "status"]);
         BestPractice = factory.CreateGauge("ipsec_best_practice", "1 when the tunnel follows the best practice.", ["tunnel", "practice"]);
 
-        SourceUp = factory.CreateGauge("ipsec_source_up", "1 when the last collection from the source succeeded.", ["source"]);
-        SourceLastSuccess = factory.CreateGauge("ipsec_source_last_success_timestamp_seconds", "Unix time of the last successful collection from the source.", ["source"]);
-        SourceEventsConnected = factory.CreateGauge("ipsec_source_events_connected", "1 while the source's event stream (VICI SA events) is connected; 0 while rekeys are only seen by polling. Absent for sources without events.", ["source"]);
-        SourceCollectDuration = factory.CreateGauge("ipsec_source_collect_duration_seconds", "Duration of the last collection from the source.", ["source"]);
 
         BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version", "revision", "runtime"]);
         BuildInfo.WithLabels(version, revision, System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription).Set(1);
         ConfigLastReloadSuccessful = factory.CreateGauge("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.");
 
-        _tunnelRemovers = [Remover(TunnelInfo), Remover(GatewayPingRequests), Remover(GatewayPingResponses), Remover(GatewayPingRtt),
+        _tunnelRemovers = [Remover(GatewayPingRequests), Remover(GatewayPingResponses), Remover(GatewayPingRtt),
             Remover(InsidePingRequests), Remover(InsidePingResponses), Remover(InsidePingRtt), Remover(GatewayPingLateResponses),
             Remover(GatewayPingDuplicateResponses), Remover(InsidePingLateResponses), Remover(InsidePingDuplicateResponses), Remover(GatewayPingSendErrors),
-            Remover(InsidePingSendErrors), Remover(IkeSas), Remover(IkeSaEstablished),
-            Remover(IkeSaRekeys), Remover(IkeSaRekeyInterval), Remover(ChildSas), Remover(ChildSaReceivedBytes), Remover(ChildSaSentBytes),
-            Remover(ChildSaReceivedPackets), Remover(ChildSaSentPackets), Remover(ChildSaLastReceived), Remover(ChildSaLastSent),
-            Remover(ChildSaRekeys), Remover(ChildSaRekeyInterval), Remover(ChildSaLifetime), Remover(ChildSaPfs),
-            Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayResolutionSuccess), Remover(RemoteGatewayAddressChanges), Remover(TunnelCheck), Remover(TunnelStatus), Remover(BestPractice)];
+            Remover(InsidePingSendErrors), Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayResolutionSuccess), Remover(RemoteGatewayAddressChanges), Remover(TunnelCheck), Remover(TunnelStatus), Remover(BestPractice)];
     }
 
     public CollectorRegistry Registry { get; }
 
     /// <summary>The bucket bounds the RTT histograms were created with.</summary>
     public IReadOnlyList<double> RttBuckets { get; }
-
-    public Gauge TunnelInfo { get; }
 
     public Counter GatewayPingRequests { get; }
 
@@ -131,36 +100,6 @@ public sealed class ExporterMetrics
     public Counter InsidePingDuplicateResponses { get; }
 
     public Gauge ProbeKernelTimestamps { get; }
-
-    public Gauge IkeSas { get; }
-
-    public Gauge IkeSaEstablished { get; }
-
-    public Counter IkeSaRekeys { get; }
-
-    public Gauge IkeSaRekeyInterval { get; }
-
-    public Gauge ChildSas { get; }
-
-    public Counter ChildSaReceivedBytes { get; }
-
-    public Counter ChildSaSentBytes { get; }
-
-    public Counter ChildSaReceivedPackets { get; }
-
-    public Counter ChildSaSentPackets { get; }
-
-    public Gauge ChildSaLastReceived { get; }
-
-    public Gauge ChildSaLastSent { get; }
-
-    public Counter ChildSaRekeys { get; }
-
-    public Gauge ChildSaRekeyInterval { get; }
-
-    public Gauge ChildSaLifetime { get; }
-
-    public Gauge ChildSaPfs { get; }
 
     public Gauge PublicIpInfo { get; }
 
@@ -189,14 +128,6 @@ public sealed class ExporterMetrics
     public Gauge TunnelStatus { get; }
 
     public Gauge BestPractice { get; }
-
-    public Gauge SourceUp { get; }
-
-    public Gauge SourceLastSuccess { get; }
-
-    public Gauge SourceCollectDuration { get; }
-
-    public Gauge SourceEventsConnected { get; }
 
     public Gauge BuildInfo { get; }
 

@@ -9,6 +9,12 @@ public sealed record SourceState(bool Up, SaSnapshot? LastGoodSnapshot, DateTime
 {
     /// <summary>The last failure was a timeout: the collection's own, or one the source reported for a request.</summary>
     public bool TimedOut { get; init; }
+
+    /// <summary>How long the last collection took.</summary>
+    public TimeSpan Duration { get; init; }
+
+    /// <summary>Whether the source's event stream was connected after the last collection; null for a source without events.</summary>
+    public bool? EventsConnected { get; init; }
 }
 
 /// <summary>
@@ -16,12 +22,11 @@ public sealed record SourceState(bool Up, SaSnapshot? LastGoodSnapshot, DateTime
 /// (<c>ipsec_source_up</c>, last success, duration), keeps the last good snapshot, and hands results to the
 /// <see cref="ISnapshotObserver"/>s. Scrapes never wait on a source: they read what was collected last.
 /// </summary>
-public sealed partial class SourceCollector : BackgroundService
+public sealed partial class SourceCollector : BackgroundService, IMetricsContributor
 {
     private readonly ConfigStore _config;
     private readonly SaSourceRegistry _registry;
     private readonly IServiceProvider _services;
-    private readonly ExporterMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly IReadOnlyList<ISnapshotObserver> _observers;
     private readonly ILogger<SourceCollector> _logger;
@@ -34,7 +39,6 @@ public sealed partial class SourceCollector : BackgroundService
         ConfigStore config,
         SaSourceRegistry registry,
         IServiceProvider services,
-        ExporterMetrics metrics,
         TimeProvider time,
         IEnumerable<ISnapshotObserver> observers,
         ILogger<SourceCollector> logger)
@@ -42,7 +46,6 @@ public sealed partial class SourceCollector : BackgroundService
         _config = config;
         _registry = registry;
         _services = services;
-        _metrics = metrics;
         _time = time;
         _observers = observers.ToList();
         _logger = logger;
@@ -98,7 +101,6 @@ public sealed partial class SourceCollector : BackgroundService
                 if (next is null)
                 {
                     _states.TryRemove(name, out _);
-                    RemoveSourceSeries(name);
                     foreach (var observer in _observers)
                     {
                         observer.OnRemoved(name);
@@ -172,19 +174,12 @@ public sealed partial class SourceCollector : BackgroundService
 
             var duration = _time.GetElapsedTime(started);
             var previous = _states.GetValueOrDefault(config.Name);
-            _metrics.SourceCollectDuration.WithLabels(config.Name).Set(duration.TotalSeconds);
-            if (running.Source is IEventStreamSource stream)
-            {
-                _metrics.SourceEventsConnected.WithLabels(config.Name).Set(stream.EventsConnected ? 1 : 0);
-            }
-
+            var eventsConnected = running.Source is IEventStreamSource stream ? stream.EventsConnected : (bool?)null;
             if (snapshot is not null)
             {
                 snapshot = running.Guard.Sanitize(snapshot, finding => LogImplausibleValue(_logger, config.Name, finding));
                 var now = _time.GetUtcNow();
-                _metrics.SourceUp.WithLabels(config.Name).Set(1);
-                _metrics.SourceLastSuccess.WithLabels(config.Name).Set(now.ToUnixTimeMilliseconds() / 1000.0);
-                _states[config.Name] = new SourceState(true, snapshot, now, null);
+                _states[config.Name] = new SourceState(true, snapshot, now, null) { Duration = duration, EventsConnected = eventsConnected };
                 if (previous is { Up: false })
                 {
                     LogSourceRecovered(_logger, config.Name);
@@ -192,8 +187,10 @@ public sealed partial class SourceCollector : BackgroundService
             }
             else
             {
-                _metrics.SourceUp.WithLabels(config.Name).Set(0);
-                _states[config.Name] = new SourceState(false, previous?.LastGoodSnapshot, previous?.LastSuccess, error) { TimedOut = timedOut };
+                _states[config.Name] = new SourceState(false, previous?.LastGoodSnapshot, previous?.LastSuccess, error)
+                {
+                    TimedOut = timedOut, Duration = duration, EventsConnected = eventsConnected,
+                };
                 // Log the transition, not every failed retry: a dead source must not flood the log. A source's own
                 // request timeout and the collection's fire together, so which one wins varies: one timeout episode.
                 if (previous is null || previous.Up || (previous.LastError != error && !(previous.TimedOut && timedOut)))
@@ -233,12 +230,29 @@ public sealed partial class SourceCollector : BackgroundService
         running.Stop.Dispose();
     }
 
-    private void RemoveSourceSeries(string name)
+    /// <summary>The self-metrics of every configured source collected at least once, in configuration order.</summary>
+    public void Write(MetricsWriter writer)
     {
-        _metrics.SourceUp.RemoveLabelled(name);
-        _metrics.SourceLastSuccess.RemoveLabelled(name);
-        _metrics.SourceCollectDuration.RemoveLabelled(name);
-        _metrics.SourceEventsConnected.RemoveLabelled(name);
+        var sources = _config.Current.Sources
+            .Select(s => (Labels: MetricFamilies.SourceLabels.Values(s.Name), State: _states.GetValueOrDefault(s.Name)))
+            .Where(s => s.State is not null)
+            .ToList();
+        Family(MetricFamilies.SourceUp, state => state.Up ? 1 : 0);
+        Family(MetricFamilies.SourceLastSuccess, state => state.LastSuccess?.ToUnixTimeMilliseconds() / 1000.0);
+        Family(MetricFamilies.SourceEventsConnected, state => state.EventsConnected is { } connected ? (connected ? 1 : 0) : null);
+        Family(MetricFamilies.SourceCollectDuration, state => state.Duration.TotalSeconds);
+
+        void Family(MetricFamily family, Func<SourceState, double?> value)
+        {
+            writer.Family(family);
+            foreach (var (labels, state) in sources)
+            {
+                if (value(state!) is { } known)
+                {
+                    writer.Sample(labels, known);
+                }
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Source {Source} ({Type}) collection failed: {Error}; retrying on its interval")]

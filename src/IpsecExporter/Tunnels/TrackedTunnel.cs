@@ -1,4 +1,5 @@
 using IpsecExporter.Configuration;
+using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 
 namespace IpsecExporter.Tunnels;
@@ -11,7 +12,9 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 {
     public TunnelConfig Config { get; private set; } = config;
 
-    public Dictionary<NetworkPair, TrackedPair> Pairs { get; } = config.NetworkPairs.ToDictionary(p => p, p => new TrackedPair(p));
+    public Dictionary<NetworkPair, TrackedPair> Pairs { get; } = config.NetworkPairs.ToDictionary(p => p, p => new TrackedPair(config.Name, p));
+
+    public MetricLabels Labels { get; } = MetricFamilies.TunnelLabels.Values(config.Name);
 
     /// <summary>CHILD SAs of the connection matching no configured pair; created when the first one is seen.</summary>
     public TrackedPair? Unmatched { get; private set; }
@@ -26,9 +29,15 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 
     public TunnelObservation? Latest { get; set; }
 
+    /// <summary>What the metrics show: set at each successful collection, null before the first.</summary>
+    public TunnelSeries? Series { get; set; }
+
     public IEnumerable<TrackedPair> AllPairs => Unmatched is null ? Pairs.Values : Pairs.Values.Append(Unmatched);
 
-    public TrackedPair UnmatchedPair() => Unmatched ??= new TrackedPair(null);
+    /// <summary>The configured pairs in configuration order, then the unmatched bucket.</summary>
+    public IEnumerable<TrackedPair> OrderedPairs => Config.NetworkPairs.Select(p => Pairs[p]).Concat(Unmatched is null ? [] : [Unmatched]);
+
+    public TrackedPair UnmatchedPair() => Unmatched ??= new TrackedPair(Config.Name, null);
 
     public void StartCollection(SaSnapshot snapshot)
     {
@@ -85,7 +94,7 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 
         foreach (var pair in next.NetworkPairs.Where(p => !Pairs.ContainsKey(p)))
         {
-            Pairs[pair] = new TrackedPair(pair);
+            Pairs[pair] = new TrackedPair(next.Name, pair);
         }
 
         Config = next;
@@ -96,6 +105,19 @@ internal sealed class TrackedTunnel(TunnelConfig config)
     public static TimeSpan? Sum(TimeSpan? remaining, TimeSpan? age) =>
         remaining > TimeSpan.Zero && age is not null ? remaining + age : null;
 }
+
+/// <summary>
+/// The metrics of one tunnel as of its last successful collection: immutable, so that scrapes read it while the next
+/// collection runs.
+/// </summary>
+internal sealed record TunnelSeries(MetricLabels Labels, IkeObservation Ike, IReadOnlyList<PairSeries> Pairs)
+{
+    public static TunnelSeries Of(TrackedTunnel tunnel) =>
+        new(tunnel.Labels, tunnel.Latest!.Ike, [.. tunnel.OrderedPairs.Select(p => new PairSeries(p.Pair, p.Labels, p.Observe(tunnel.Counters)))]);
+}
+
+/// <summary>One pair's series (<see cref="Pair"/> null for the unmatched bucket).</summary>
+internal sealed record PairSeries(NetworkPair? Pair, MetricLabels Labels, PairObservation Values);
 
 internal sealed class TrackedIke
 {
@@ -127,11 +149,12 @@ internal sealed class TrackedPair
     private ChildSa? _newestInstalled;
     private bool _dhGroupsReported = true;
 
-    public TrackedPair(NetworkPair? pair)
+    public TrackedPair(string tunnel, NetworkPair? pair)
     {
         Pair = pair;
         LocalLabel = pair?.LocalText ?? TunnelTracker.UnmatchedLabel;
         RemoteLabel = pair?.RemoteText ?? TunnelTracker.UnmatchedLabel;
+        Labels = MetricFamilies.PairLabels.Values(tunnel, LocalLabel, RemoteLabel);
         _local = pair is null ? null : TrafficSelector.FromNetwork(pair.Local);
         _remote = pair is null ? null : TrafficSelector.FromNetwork(pair.Remote);
     }
@@ -141,6 +164,8 @@ internal sealed class TrackedPair
     public string LocalLabel { get; }
 
     public string RemoteLabel { get; }
+
+    public MetricLabels Labels { get; }
 
     public TrafficCounts Traffic { get; private set; }
 

@@ -4,18 +4,31 @@ using IpsecExporter.Metrics;
 namespace IpsecExporter.Tunnels;
 
 /// <summary>
-/// Keeps <c>ipsec_tunnel_info</c> in line with the configuration, and drops every series of a tunnel that a reload
-/// removed (series of tunnels that stay, counters included, are left alone).
+/// Writes <c>ipsec_tunnel_info</c> from the configuration in force, and drops the series still pushed into
+/// prometheus-net of a tunnel that a reload removed (series of tunnels that stay, counters included, are left alone).
 /// </summary>
-public sealed class TunnelInfoPublisher
+public sealed class TunnelInfoPublisher : IMetricsContributor
 {
     private readonly ExporterMetrics _metrics;
+
+    // Swapped whole on reload: a scrape sees the old tunnels or the new ones, never none, which would reset the for:
+    // timers of every alert joined on ipsec_tunnel_info.
+    private volatile MetricLabels[] _tunnels = [];
 
     public TunnelInfoPublisher(ConfigStore config, ExporterMetrics metrics)
     {
         _metrics = metrics;
         Publish(null, config.Current);
         config.OnChanged(ConfigStage.TunnelInfo, nameof(TunnelInfoPublisher), Publish);
+    }
+
+    public void Write(MetricsWriter writer)
+    {
+        writer.Family(MetricFamilies.TunnelInfo);
+        foreach (var labels in _tunnels)
+        {
+            writer.Sample(labels, 1);
+        }
     }
 
     private void Publish(ExporterConfig? old, ExporterConfig next)
@@ -29,28 +42,12 @@ public sealed class TunnelInfoPublisher
             }
         }
 
-        // Touch only what changed: removing and re-adding every series would let a scrape in between see no tunnels,
-        // which resets the for: timers of every alert joined on ipsec_tunnel_info.
-        var desired = next.Tunnels.Select(tunnel => new[]
-        {
+        _tunnels = [.. next.Tunnels.Select(tunnel => MetricFamilies.TunnelInfoLabels.Values(
             tunnel.Name,
             tunnel.Description ?? "",
             next.Site.Location ?? "",
             tunnel.LocalGateway?.ToString() ?? next.Site.PublicIp?.ToString() ?? "",
             tunnel.RemoteGateway,
-            tunnel.Source,
-        }).ToList();
-        foreach (var labels in _metrics.TunnelInfo.GetAllLabelValues().ToList())
-        {
-            if (!desired.Any(d => d.SequenceEqual(labels)))
-            {
-                _metrics.TunnelInfo.RemoveLabelled(labels);
-            }
-        }
-
-        foreach (var labels in desired)
-        {
-            _metrics.TunnelInfo.WithLabels(labels).Set(1);
-        }
+            tunnel.Source))];
     }
 }

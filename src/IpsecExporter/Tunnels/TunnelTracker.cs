@@ -8,7 +8,7 @@ namespace IpsecExporter.Tunnels;
 /// <summary>
 /// The tunnel model: maps every snapshot of a source onto the configured tunnels (IKE SAs by connection name, CHILD SAs
 /// onto network pairs by their selectors), keeps counters that never go backwards, publishes the Phase 1/Phase 2
-/// metrics and keeps the newest time-stamped <see cref="TunnelObservation"/> per tunnel for the diagnosis.
+/// metrics (written at scrape time from a snapshot swapped after each collection) and keeps the newest time-stamped <see cref="TunnelObservation"/> per tunnel for the diagnosis.
 /// </summary>
 /// <remarks>
 /// Counters: every SA is tracked by its <see cref="ChildSa.Key"/> with the highest counter values ever seen for it
@@ -18,7 +18,7 @@ namespace IpsecExporter.Tunnels;
 /// few collections are forgotten, but their marks are kept a while longer, so one that comes back is not counted
 /// again. docs/VICI.md explains the design.
 /// </remarks>
-public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider, IDisposable
+public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider, IMetricsContributor, IDisposable
 {
     /// <summary>The <c>local_ts</c>/<c>remote_ts</c> value of CHILD SAs whose selectors match no configured pair.</summary>
     public const string UnmatchedLabel = "unmatched";
@@ -39,7 +39,6 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     public const int MaxForgottenChildSas = 100_000;
 
     private readonly ConfigStore _config;
-    private readonly ExporterMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly IDisposable _configSubscription;
@@ -48,16 +47,22 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private readonly Dictionary<string, SourceLedger> _ledgers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrackedTunnel> _tunnels = new(StringComparer.Ordinal);
 
-    public TunnelTracker(ConfigStore config, ExporterMetrics metrics, TimeProvider time)
+    /// <summary>The tunnels in configuration order (the order of their series).</summary>
+    private List<TrackedTunnel> _ordered = [];
+
+    /// <summary>What scrapes render: replaced, never changed, after each collection and reload.</summary>
+    private volatile TunnelSeries[] _series = [];
+
+    public TunnelTracker(ConfigStore config, TimeProvider time)
     {
         _config = config;
-        _metrics = metrics;
         _time = time;
         foreach (var tunnel in config.Current.Tunnels)
         {
             _tunnels[tunnel.Name] = new TrackedTunnel(tunnel);
         }
 
+        _ordered = [.. config.Current.Tunnels.Select(t => _tunnels[t.Name])];
         _configSubscription = config.OnChanged(ConfigStage.TunnelModel, nameof(TunnelTracker), OnConfigChanged);
     }
 
@@ -118,9 +123,11 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             {
                 tunnel.SourceUp = true;
                 tunnel.LastSuccessAt = snapshot.CollectedAt;
-                Publish(tunnel);
                 Record(tunnel, snapshot.CollectedAt);
+                tunnel.Series = TunnelSeries.Of(tunnel);
             }
+
+            PublishSeries();
         }
     }
 
@@ -352,52 +359,6 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private static DateTimeOffset? Latest(DateTimeOffset? known, DateTimeOffset? seen) =>
         known is null || seen > known ? seen ?? known : known;
 
-    private void Publish(TrackedTunnel tunnel)
-    {
-        var name = tunnel.Config.Name;
-        var ike = tunnel.Ike;
-        _metrics.IkeSas.WithLabels(name).Set(ike.SaCount);
-        _metrics.IkeSaEstablished.WithLabels(name).Set(ike.SaCount > 0 ? 1 : 0);
-        _metrics.IkeSaRekeys.WithLabels(name).IncTo(ike.Rekeys);
-        if (ike.RekeyInterval is { } ikeInterval)
-        {
-            _metrics.IkeSaRekeyInterval.WithLabels(name).Set(ikeInterval.TotalSeconds);
-        }
-
-        foreach (var pair in tunnel.AllPairs)
-        {
-            string[] labels = [name, pair.LocalLabel, pair.RemoteLabel];
-            _metrics.ChildSas.WithLabels(labels).Set(pair.Installed);
-            // A counter the source does not have is absent, never a zero that would read as "idle".
-            IncToIfCounted(_metrics.ChildSaReceivedBytes, CounterCapabilities.ReceivedBytes, pair.Traffic.ReceivedBytes);
-            IncToIfCounted(_metrics.ChildSaSentBytes, CounterCapabilities.SentBytes, pair.Traffic.SentBytes);
-            IncToIfCounted(_metrics.ChildSaReceivedPackets, CounterCapabilities.ReceivedPackets, pair.Traffic.ReceivedPackets);
-            IncToIfCounted(_metrics.ChildSaSentPackets, CounterCapabilities.SentPackets, pair.Traffic.SentPackets);
-            _metrics.ChildSaRekeys.WithLabels(labels).IncTo(pair.Rekeys);
-            SetIfKnown(_metrics.ChildSaLastReceived, labels, pair.LastReceived?.ToUnixTimeMilliseconds() / 1000.0);
-            SetIfKnown(_metrics.ChildSaLastSent, labels, pair.LastSent?.ToUnixTimeMilliseconds() / 1000.0);
-            SetIfKnown(_metrics.ChildSaRekeyInterval, labels, pair.RekeyInterval?.TotalSeconds);
-            SetIfKnown(_metrics.ChildSaLifetime, labels, pair.Lifetime?.TotalSeconds);
-            SetIfKnown(_metrics.ChildSaPfs, labels, pair.Pfs is { } pfs ? (pfs ? 1 : 0) : null);
-
-            void IncToIfCounted(Prometheus.Counter counter, CounterCapabilities capability, ulong value)
-            {
-                if (tunnel.Counters.HasFlag(capability))
-                {
-                    counter.WithLabels(labels).IncTo(value);
-                }
-            }
-        }
-
-        static void SetIfKnown(Prometheus.Gauge gauge, string[] labels, double? value)
-        {
-            if (value is { } known)
-            {
-                gauge.WithLabels(labels).Set(known);
-            }
-        }
-    }
-
     private void Record(TrackedTunnel tunnel, DateTimeOffset at)
     {
         var ike = tunnel.Ike;
@@ -430,13 +391,13 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 if (!kept.TryGetValue(name, out var config))
                 {
                     _tunnels.Remove(name);
-                    RemoveSeries(name, null);
                     continue;
                 }
 
-                foreach (var removed in state.Reconfigure(config))
+                if (state.Reconfigure(config).Count > 0 && state.Series is { } series)
                 {
-                    RemoveSeries(name, removed);
+                    // A dropped pair's series go now, not at the next collection; new pairs appear with it.
+                    state.Series = series with { Pairs = [.. series.Pairs.Where(p => p.Pair is null || state.Pairs.ContainsKey(p.Pair))] };
                 }
             }
 
@@ -444,50 +405,61 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             {
                 _tunnels[tunnel.Name] = new TrackedTunnel(tunnel);
             }
+
+            _ordered = [.. next.Tunnels.Select(t => _tunnels[t.Name])];
+            PublishSeries();
         }
     }
 
-    /// <summary>Drops this model's series of a tunnel, or only those of one of its pairs.</summary>
-    private void RemoveSeries(string tunnel, NetworkPair? pair)
+    /// <summary>Swaps in the series of every tunnel collected successfully at least once, in configuration order.</summary>
+    private void PublishSeries() => _series = [.. _ordered.Select(t => t.Series).OfType<TunnelSeries>()];
+
+    /// <summary>Writes the IKE and CHILD SA families from the last published series; takes no lock.</summary>
+    public void Write(MetricsWriter writer)
     {
-        if (pair is null)
+        var tunnels = _series;
+        WriteTunnels(writer, tunnels, MetricFamilies.IkeSas, t => t.Ike.SaCount);
+        WriteTunnels(writer, tunnels, MetricFamilies.IkeSaEstablished, t => t.Ike.SaCount > 0 ? 1 : 0);
+        WriteTunnels(writer, tunnels, MetricFamilies.IkeSaRekeys, t => t.Ike.Rekeys);
+        WriteTunnels(writer, tunnels, MetricFamilies.IkeSaRekeyInterval, t => t.Ike.RekeyInterval?.TotalSeconds);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSas, p => p.InstalledChildSas);
+        // A counter the source does not have is absent (null), never a zero that would read as "idle".
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaReceivedBytes, p => p.ReceivedBytes);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaSentBytes, p => p.SentBytes);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaReceivedPackets, p => p.ReceivedPackets);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaSentPackets, p => p.SentPackets);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaLastReceived, p => p.LastReceived?.ToUnixTimeMilliseconds() / 1000.0);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaLastSent, p => p.LastSent?.ToUnixTimeMilliseconds() / 1000.0);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaRekeys, p => p.Rekeys);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaRekeyInterval, p => p.RekeyInterval?.TotalSeconds);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaLifetime, p => p.Lifetime?.TotalSeconds);
+        WritePairs(writer, tunnels, MetricFamilies.ChildSaPfs, p => p.Pfs is { } pfs ? (pfs ? 1 : 0) : null);
+    }
+
+    private static void WriteTunnels(MetricsWriter writer, TunnelSeries[] tunnels, MetricFamily family, Func<TunnelSeries, double?> value)
+    {
+        writer.Family(family);
+        foreach (var tunnel in tunnels)
         {
-            foreach (var collector in new Prometheus.Collector[] { _metrics.IkeSas, _metrics.IkeSaEstablished, _metrics.IkeSaRekeys, _metrics.IkeSaRekeyInterval })
+            if (value(tunnel) is { } known)
             {
-                RemoveWhere(collector, labels => labels[0] == tunnel);
+                writer.Sample(tunnel.Labels, known);
             }
         }
-
-        foreach (var collector in PairCollectors())
-        {
-            RemoveWhere(collector, labels => labels[0] == tunnel && (pair is null || (labels[1] == pair.LocalText && labels[2] == pair.RemoteText)));
-        }
     }
 
-    private Prometheus.Collector[] PairCollectors() =>
-    [
-        _metrics.ChildSas, _metrics.ChildSaReceivedBytes, _metrics.ChildSaSentBytes, _metrics.ChildSaReceivedPackets, _metrics.ChildSaSentPackets,
-        _metrics.ChildSaLastReceived, _metrics.ChildSaLastSent, _metrics.ChildSaRekeys, _metrics.ChildSaRekeyInterval, _metrics.ChildSaLifetime, _metrics.ChildSaPfs,
-    ];
-
-    private static void RemoveWhere(Prometheus.Collector collector, Func<string[], bool> predicate)
+    private static void WritePairs(MetricsWriter writer, TunnelSeries[] tunnels, MetricFamily family, Func<PairObservation, double?> value)
     {
-        switch (collector)
+        writer.Family(family);
+        foreach (var tunnel in tunnels)
         {
-            case Prometheus.Gauge gauge:
-                foreach (var labels in gauge.GetAllLabelValues().Where(predicate).ToList())
+            foreach (var pair in tunnel.Pairs)
+            {
+                if (value(pair.Values) is { } known)
                 {
-                    gauge.RemoveLabelled(labels);
+                    writer.Sample(pair.Labels, known);
                 }
-
-                break;
-            case Prometheus.Counter counter:
-                foreach (var labels in counter.GetAllLabelValues().Where(predicate).ToList())
-                {
-                    counter.RemoveLabelled(labels);
-                }
-
-                break;
+            }
         }
     }
 

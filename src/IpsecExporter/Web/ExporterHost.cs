@@ -8,7 +8,6 @@ using IpsecExporter.Sources;
 using IpsecExporter.Tunnels;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
-using Prometheus;
 
 namespace IpsecExporter.Web;
 
@@ -71,8 +70,8 @@ public static class ExporterHost
 
     private static void MapEndpoints(WebApplication app)
     {
-        var metrics = app.Services.GetRequiredService<ExporterMetrics>();
-        app.MapMetrics("/metrics", metrics.Registry);
+        var metrics = app.Services.GetRequiredService<MetricsExposition>();
+        app.MapMethods("/metrics", ReadMethods, metrics.HandleAsync);
         app.MapMethods("/healthz", ReadMethods, () => Results.Text("ok\n"));
         app.MapMethods("/readyz", ReadMethods, (SourceCollector collector) => collector.FirstCollectionDone
             ? Results.Text("ready\n")

@@ -9,7 +9,7 @@ internal sealed record MetricFamily(string Name, string Type)
     public IEnumerable<string> SeriesNames => Type == "histogram" ? [Name + "_bucket", Name + "_sum", Name + "_count"] : [Name];
 }
 
-/// <summary>What the exporter can expose, read from a rendered registry (TYPE lines are there even without series).</summary>
+/// <summary>What the exporter can expose: a rendered registry (TYPE lines are there even without series) and the scrape-time families.</summary>
 internal static class ExportedMetrics
 {
     public static async Task<IReadOnlyList<MetricFamily>> FamiliesAsync()
@@ -19,6 +19,7 @@ internal static class ExportedMetrics
             .Select(line => line.Split(' '))
             .Where(parts => parts is ["#", "TYPE", _, _])
             .Select(parts => new MetricFamily(parts[2], parts[3]))
+            .Concat(MetricFamilies.All.Select(f => new MetricFamily(f.Name, f.Kind.ToString().ToLowerInvariant())))
             .ToList();
     }
 

@@ -33,7 +33,7 @@ public sealed class SourceCollectorTests : IDisposable
         var loader = new ConfigLoader(registry);
         var path = _directory.Write("config.yaml", Config);
         _store = new ConfigStore(loader.Load(path), loader, _metrics, NullLogger<ConfigStore>.Instance);
-        _collector = new SourceCollector(_store, registry, new ServiceCollection().BuildServiceProvider(), _metrics, _time, [_observer], NullLogger<SourceCollector>.Instance);
+        _collector = new SourceCollector(_store, registry, new ServiceCollection().BuildServiceProvider(), _time, [_observer], NullLogger<SourceCollector>.Instance);
     }
 
     [Fact]
@@ -45,7 +45,7 @@ public sealed class SourceCollectorTests : IDisposable
 
         await _collector.CollectOnceAsync(CancellationToken.None);
 
-        var text = await _metrics.RenderAsync();
+        var text = MetricsText.Render(_collector);
         Assert.Contains("ipsec_source_up{source=\"a\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_source_up{source=\"b\"} 0", text, StringComparison.Ordinal);
         Assert.Contains($"ipsec_source_last_success_timestamp_seconds{{source=\"a\"}} {_time.GetUtcNow().ToUnixTimeSeconds()}", text, StringComparison.Ordinal);
@@ -71,13 +71,13 @@ public sealed class SourceCollectorTests : IDisposable
 
         Assert.False(_collector.States["a"].Up);
         Assert.Same(first, _collector.States["a"].LastGoodSnapshot);
-        Assert.Contains("ipsec_source_up{source=\"a\"} 0", await _metrics.RenderAsync(), StringComparison.Ordinal);
-        Assert.Contains("ipsec_source_up{source=\"b\"} 1", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_source_up{source=\"a\"} 0", MetricsText.Render(_collector), StringComparison.Ordinal);
+        Assert.Contains("ipsec_source_up{source=\"b\"} 1", MetricsText.Render(_collector), StringComparison.Ordinal);
 
         await _collector.CollectOnceAsync(CancellationToken.None);
 
         Assert.True(_collector.States["a"].Up);
-        Assert.Contains("ipsec_source_up{source=\"a\"} 1", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_source_up{source=\"a\"} 1", MetricsText.Render(_collector), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -94,14 +94,14 @@ public sealed class SourceCollectorTests : IDisposable
 
         Assert.Equal("timed out after 2s", _collector.States["a"].LastError);
         Assert.True(_collector.States["b"].Up);
-        Assert.Contains("ipsec_source_collect_duration_seconds{source=\"a\"} 2", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_source_collect_duration_seconds{source=\"a\"} 2", MetricsText.Render(_collector), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_timeout_is_one_episode_whichever_timer_reports_it()
     {
         var logs = new FakeLogCollector();
-        var collector = new SourceCollector(_store, TestSources.Registry(_factory), new ServiceCollection().BuildServiceProvider(), _metrics, _time, [_observer], new FakeLogger<SourceCollector>(logs));
+        var collector = new SourceCollector(_store, TestSources.Registry(_factory), new ServiceCollection().BuildServiceProvider(), _time, [_observer], new FakeLogger<SourceCollector>(logs));
         var source = _factory.Created["a"];
         _factory.Created["b"].Default = _ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), []));
 
@@ -136,7 +136,7 @@ public sealed class SourceCollectorTests : IDisposable
         Assert.Empty(_store.Reload());
         await Poll.UntilAsync(() => removed.Disposed, TimeSpan.FromSeconds(10));
 
-        var text = await _metrics.RenderAsync();
+        var text = MetricsText.Render(_collector);
         Assert.Contains("ipsec_source_up{source=\"a\"} 1", text, StringComparison.Ordinal);
         Assert.DoesNotContain("source=\"b\"", text, StringComparison.Ordinal);
         Assert.Equal(["b"], _observer.Removed);

@@ -18,7 +18,7 @@ public sealed class TrackerHarness : IDisposable
         _path = _directory.Write("config.yaml", yaml);
         var loader = new ConfigLoader(TestSources.Registry());
         Store = new ConfigStore(loader.Load(_path), loader, Metrics, NullLogger<ConfigStore>.Instance);
-        Tracker = new TunnelTracker(Store, Metrics, Time);
+        Tracker = new TunnelTracker(Store, Time);
     }
 
     /// <summary>One tunnel <c>t1</c> (connection <c>site</c>) with two IPv4 pairs, on a scripted source.</summary>
@@ -56,23 +56,11 @@ public sealed class TrackerHarness : IDisposable
         Assert.Empty(Store.Reload());
     }
 
-    /// <summary>The current value of a pair-labelled counter or gauge, null when the series does not exist.</summary>
-    public static double? Value(Prometheus.Collector collector, params string[] labels) => collector switch
-    {
-        Prometheus.Counter counter when counter.GetAllLabelValues().Any(l => l.SequenceEqual(labels)) => counter.WithLabels(labels).Value,
-        Prometheus.Gauge gauge when gauge.GetAllLabelValues().Any(l => l.SequenceEqual(labels)) => gauge.WithLabels(labels).Value,
-        _ => null,
-    };
+    /// <summary>The whole exposition of the tracker (with the registry's process_* and dotnet_* families), as /metrics serves it.</summary>
+    public Task<string> RenderAsync() => new MetricsExposition(Metrics, [Tracker]).RenderAsync();
 
-    /// <summary>The lines of the rendered metrics that belong to the tunnel model (IKE and CHILD SA families).</summary>
-    public async Task<string> RenderTunnelModelAsync()
-    {
-        var lines = (await Metrics.RenderAsync()).Split('\n')
-            .Where(l => l.StartsWith("ipsec_ike_sa", StringComparison.Ordinal) || l.StartsWith("ipsec_child_sa", StringComparison.Ordinal)
-                || l.StartsWith("# HELP ipsec_ike_sa", StringComparison.Ordinal) || l.StartsWith("# HELP ipsec_child_sa", StringComparison.Ordinal)
-                || l.StartsWith("# TYPE ipsec_ike_sa", StringComparison.Ordinal) || l.StartsWith("# TYPE ipsec_child_sa", StringComparison.Ordinal));
-        return string.Join('\n', lines) + "\n";
-    }
+    /// <summary>The metrics of the tunnel model (IKE and CHILD SA families), as a scrape renders them.</summary>
+    public Task<string> RenderTunnelModelAsync() => Task.FromResult(MetricsText.Render(Tracker));
 
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using IpsecExporter.Metrics;
 using System.Globalization;
 using CsCheck;
 using IpsecExporter.Sources;
@@ -94,13 +95,13 @@ public sealed class PollingRekeyPropertyTests
     /// <summary>Per series: received bytes, sent bytes, rekeys; 0 while the series does not exist.</summary>
     private static double Exported(TrackerHarness harness, int index)
     {
-        var collector = (index % 3) switch
+        var family = (index % 3) switch
         {
-            0 => (Prometheus.Collector)harness.Metrics.ChildSaReceivedBytes,
-            1 => harness.Metrics.ChildSaSentBytes,
-            _ => harness.Metrics.ChildSaRekeys,
+            0 => MetricFamilies.ChildSaReceivedBytes,
+            1 => MetricFamilies.ChildSaSentBytes,
+            _ => MetricFamilies.ChildSaRekeys,
         };
-        return TrackerHarness.Value(collector, Series[index / 3]) ?? 0;
+        return MetricsText.Value(harness.Tracker, family, Series[index / 3]) ?? 0;
     }
 
     private abstract record Op;

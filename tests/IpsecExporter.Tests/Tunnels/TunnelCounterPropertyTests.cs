@@ -1,3 +1,4 @@
+using IpsecExporter.Metrics;
 using CsCheck;
 using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
@@ -104,8 +105,8 @@ public sealed class TunnelCounterPropertyTests
     /// <summary>Received (even index) or sent (odd index) bytes of a series; 0 while it does not exist.</summary>
     private static ulong Exported(TrackerHarness harness, int index)
     {
-        var collector = index % 2 == 0 ? harness.Metrics.ChildSaReceivedBytes : harness.Metrics.ChildSaSentBytes;
-        return (ulong)(TrackerHarness.Value(collector, Series[index / 2]) ?? 0);
+        var family = index % 2 == 0 ? MetricFamilies.ChildSaReceivedBytes : MetricFamilies.ChildSaSentBytes;
+        return (ulong)(MetricsText.Value(harness.Tracker, family, Series[index / 2]) ?? 0);
     }
 
     private abstract record Op;

@@ -1,3 +1,4 @@
+using IpsecExporter.Metrics;
 using System.Globalization;
 using IpsecExporter.Sources;
 using IpsecExporter.Sources.Vici;
@@ -29,14 +30,14 @@ public sealed class TunnelTrackerTests : IDisposable
 
         Assert.Equal(180, ReceivedBytes(Net1));
         Assert.Equal(300, SentBytes(Net1));
-        Assert.Equal(1, Value(_harness.Metrics.ChildSas, Net1));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.ChildSas, Net1));
 
         Collect(Sas.Ike("1", Sas.Child("2", bytesIn: 60, bytesOut: 90, dhGroup: "ECP_256", installedAgo: 6)));
 
         Assert.Equal(210, ReceivedBytes(Net1));
         Assert.Equal(350, SentBytes(Net1));
-        Assert.Equal(1, Value(_harness.Metrics.ChildSaRekeys, Net1));
-        Assert.Equal(1, Value(_harness.Metrics.ChildSaPfs, Net1));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.ChildSaRekeys, Net1));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.ChildSaPfs, Net1));
         var pair = _harness.Tracker.Get("t1")!.Pairs[0];
         Assert.Equal((1L, "ECP_256", TimeSpan.FromSeconds(10)), (pair.Rekeys, pair.DhGroup, pair.LastRekeyAfter));
     }
@@ -49,8 +50,8 @@ public sealed class TunnelTrackerTests : IDisposable
 
         Assert.Equal(180, ReceivedBytes(Net1));
         Assert.Equal(120, SentBytes(Net1));
-        Assert.Equal(0, Value(_harness.Metrics.ChildSas, Net1));
-        Assert.Equal(0, Value(_harness.Metrics.ChildSaRekeys, Net1));
+        Assert.Equal(0, Value(_harness.Tracker, MetricFamilies.ChildSas, Net1));
+        Assert.Equal(0, Value(_harness.Tracker, MetricFamilies.ChildSaRekeys, Net1));
     }
 
     [Fact]
@@ -101,8 +102,8 @@ public sealed class TunnelTrackerTests : IDisposable
         _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), BytesOnly(150, 260)) with { Counters = CounterCapabilities.Bytes });
 
         Assert.Equal((150.0, 260.0), (ReceivedBytes(Net1), SentBytes(Net1)));
-        Assert.Null(Value(_harness.Metrics.ChildSaReceivedPackets, Net1));
-        Assert.Null(Value(_harness.Metrics.ChildSaSentPackets, Net1));
+        Assert.Null(Value(_harness.Tracker, MetricFamilies.ChildSaReceivedPackets, Net1));
+        Assert.Null(Value(_harness.Tracker, MetricFamilies.ChildSaSentPackets, Net1));
         var pair = _harness.Tracker.Get("t1")!.Pairs[0];
         Assert.Equal((150UL, 260UL, (ulong?)null, (ulong?)null), (pair.ReceivedBytes, pair.SentBytes, pair.ReceivedPackets, pair.SentPackets));
     }
@@ -121,15 +122,15 @@ public sealed class TunnelTrackerTests : IDisposable
     public void Configured_pairs_without_an_SA_export_zero_and_foreign_selectors_go_to_one_unmatched_series()
     {
         Collect(Sas.Ike("1"));
-        Assert.Equal(0, Value(_harness.Metrics.ChildSas, Net1));
-        Assert.Equal(0, Value(_harness.Metrics.ChildSas, Net3));
-        Assert.Null(Value(_harness.Metrics.ChildSas, Unmatched));
+        Assert.Equal(0, Value(_harness.Tracker, MetricFamilies.ChildSas, Net1));
+        Assert.Equal(0, Value(_harness.Tracker, MetricFamilies.ChildSas, Net3));
+        Assert.Null(Value(_harness.Tracker, MetricFamilies.ChildSas, Unmatched));
 
         Collect(Sas.Ike("1", Sas.Child("1", "10.8.0.0/24", "10.9.0.0/24", bytesIn: 10), Sas.Child("2", "192.168.0.0/24", "192.168.1.0/24", bytesIn: 20)));
 
-        Assert.Equal(2, Value(_harness.Metrics.ChildSas, Unmatched));
+        Assert.Equal(2, Value(_harness.Tracker, MetricFamilies.ChildSas, Unmatched));
         Assert.Equal(30, ReceivedBytes(Unmatched));
-        Assert.Equal(3, _harness.Metrics.ChildSas.GetAllLabelValues().Count());
+        Assert.Equal(3, MetricsText.LabelValues(MetricsText.Render(_harness.Tracker), MetricFamilies.ChildSas).Count);
     }
 
     [Fact]
@@ -137,8 +138,8 @@ public sealed class TunnelTrackerTests : IDisposable
     {
         Collect(Sas.Ike("1", Sas.Child("1", "10.0.0.0/8", "10.0.0.0/8", bytesIn: 70)));
 
-        Assert.Equal(1, Value(_harness.Metrics.ChildSas, Net1));
-        Assert.Equal(1, Value(_harness.Metrics.ChildSas, Net3));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.ChildSas, Net1));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.ChildSas, Net3));
         Assert.Equal(70, ReceivedBytes(Net1));
         Assert.Equal(70, ReceivedBytes(Net3));
     }
@@ -148,7 +149,7 @@ public sealed class TunnelTrackerTests : IDisposable
     {
         Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 100), Sas.Child("2", bytesIn: 5)));
 
-        Assert.Equal(2, Value(_harness.Metrics.ChildSas, Net1));
+        Assert.Equal(2, Value(_harness.Tracker, MetricFamilies.ChildSas, Net1));
         Assert.Equal(105, ReceivedBytes(Net1));
     }
 
@@ -156,12 +157,12 @@ public sealed class TunnelTrackerTests : IDisposable
     public void Phase1_follows_established_IKE_SAs_of_the_connection_only()
     {
         Collect(Sas.Ike("other", "1", "ESTABLISHED"), Sas.Ike("site", "2", "CONNECTING"));
-        Assert.Equal(0, Value(_harness.Metrics.IkeSaEstablished, "t1"));
+        Assert.Equal(0, Value(_harness.Tracker, MetricFamilies.IkeSaEstablished, "t1"));
 
         Collect(Sas.Ike("site", "2", "ESTABLISHED"), Sas.Ike("site", "3", "ESTABLISHED"));
 
-        Assert.Equal(1, Value(_harness.Metrics.IkeSaEstablished, "t1"));
-        Assert.Equal(2, Value(_harness.Metrics.IkeSas, "t1"));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.IkeSaEstablished, "t1"));
+        Assert.Equal(2, Value(_harness.Tracker, MetricFamilies.IkeSas, "t1"));
         var ike = _harness.Tracker.Get("t1")!.Ike;
         Assert.Equal("198.51.100.2", ike.RemoteHost?.ToString());
         Assert.Equal(TimeSpan.FromSeconds(28800), ike.RekeyInterval);
@@ -174,7 +175,7 @@ public sealed class TunnelTrackerTests : IDisposable
         CollectWithChanges([], [new IkeSaChange(_harness.Time.GetUtcNow(), "site", SaChangeKind.Rekeyed, Sas.Ike("1"), Sas.Ike("2"))], Sas.Ike("site", "1", "REKEYED"), Sas.Ike("2"));
         Collect(Sas.Ike("site", "1", "REKEYED"), Sas.Ike("2"));
 
-        Assert.Equal(1, Value(_harness.Metrics.IkeSaRekeys, "t1"));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.IkeSaRekeys, "t1"));
         Assert.Equal(TimeSpan.FromSeconds(60), _harness.Tracker.Get("t1")!.Ike.LastRekeyAfter);
     }
 
@@ -182,29 +183,29 @@ public sealed class TunnelTrackerTests : IDisposable
     public void Pfs_is_unknown_until_a_rekey_or_a_DH_group_shows_it()
     {
         Collect(Sas.Ike("1", Sas.Child("1")));
-        Assert.Null(Value(_harness.Metrics.ChildSaPfs, Net1));
+        Assert.Null(Value(_harness.Tracker, MetricFamilies.ChildSaPfs, Net1));
 
         CollectWithChanges([Rekeyed(Sas.Child("1"), Sas.Child("2", installedAgo: 0))], Sas.Ike("1", Sas.Child("2", installedAgo: 1)));
-        Assert.Equal(0, Value(_harness.Metrics.ChildSaPfs, Net1));
+        Assert.Equal(0, Value(_harness.Tracker, MetricFamilies.ChildSaPfs, Net1));
 
         Collect(Sas.Ike("1", Sas.Child("3", local: "10.3.0.0/24", remote: "10.4.0.0/24", dhGroup: "MODP_2048")));
-        Assert.Equal(1, Value(_harness.Metrics.ChildSaPfs, Net3));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.ChildSaPfs, Net3));
     }
 
     [Fact]
     public void Intervals_come_from_the_configured_connection_else_from_the_newest_SA()
     {
         Collect(Sas.Ike("1", Sas.Child("1", installedAgo: 100), Sas.Child("2", local: "10.3.0.0/24", remote: "10.4.0.0/24", installedAgo: 50)));
-        Assert.Equal(3600, Value(_harness.Metrics.ChildSaRekeyInterval, Net1));
-        Assert.Equal(3960, Value(_harness.Metrics.ChildSaLifetime, Net1));
+        Assert.Equal(3600, Value(_harness.Tracker, MetricFamilies.ChildSaRekeyInterval, Net1));
+        Assert.Equal(3960, Value(_harness.Tracker, MetricFamilies.ChildSaLifetime, Net1));
 
         var connections = new[] { new ConnectionInfo("site", TimeSpan.FromHours(8), null, [new ChildConfigInfo("net1", TimeSpan.FromMinutes(320), ["10.1.0.0/24"], ["10.2.0.0/24"])]) };
         _harness.Time.Advance(TimeSpan.FromSeconds(5));
         _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), Sas.Ike("1", Sas.Child("1", installedAgo: 105))) with { Connections = connections });
 
-        Assert.Equal(19200, Value(_harness.Metrics.ChildSaRekeyInterval, Net1));
-        Assert.Equal(3600, Value(_harness.Metrics.ChildSaRekeyInterval, Net3));
-        Assert.Equal(28800, Value(_harness.Metrics.IkeSaRekeyInterval, "t1"));
+        Assert.Equal(19200, Value(_harness.Tracker, MetricFamilies.ChildSaRekeyInterval, Net1));
+        Assert.Equal(3600, Value(_harness.Tracker, MetricFamilies.ChildSaRekeyInterval, Net3));
+        Assert.Equal(28800, Value(_harness.Tracker, MetricFamilies.IkeSaRekeyInterval, "t1"));
         Assert.True(_harness.Tracker.Get("t1")!.ConnectionLoaded);
     }
 
@@ -213,11 +214,11 @@ public sealed class TunnelTrackerTests : IDisposable
     {
         var reauthOnly = Sas.Ike("1") with { RekeyIn = null, ReauthIn = TimeSpan.FromSeconds(3540) };
         Collect(reauthOnly);
-        Assert.Equal(3600, Value(_harness.Metrics.IkeSaRekeyInterval, "t1"));
+        Assert.Equal(3600, Value(_harness.Tracker, MetricFamilies.IkeSaRekeyInterval, "t1"));
 
         _harness.Time.Advance(TimeSpan.FromSeconds(5));
         _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), reauthOnly) with { Connections = [new ConnectionInfo("site", null, TimeSpan.FromHours(4), [])] });
-        Assert.Equal(4 * 3600, Value(_harness.Metrics.IkeSaRekeyInterval, "t1"));
+        Assert.Equal(4 * 3600, Value(_harness.Tracker, MetricFamilies.IkeSaRekeyInterval, "t1"));
     }
 
     [Fact]
@@ -225,12 +226,12 @@ public sealed class TunnelTrackerTests : IDisposable
     {
         Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 10, bytesOut: 10)));
         var first = _harness.Time.GetUtcNow();
-        Assert.Equal((first - TimeSpan.FromSeconds(1)).ToUnixTimeSeconds(), Value(_harness.Metrics.ChildSaLastReceived, Net1));
-        Assert.Equal((first - TimeSpan.FromSeconds(2)).ToUnixTimeSeconds(), Value(_harness.Metrics.ChildSaLastSent, Net1));
+        Assert.Equal((first - TimeSpan.FromSeconds(1)).ToUnixTimeSeconds(), Value(_harness.Tracker, MetricFamilies.ChildSaLastReceived, Net1));
+        Assert.Equal((first - TimeSpan.FromSeconds(2)).ToUnixTimeSeconds(), Value(_harness.Tracker, MetricFamilies.ChildSaLastSent, Net1));
 
         Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 10, bytesOut: 10) with { LastInAgo = TimeSpan.FromSeconds(60) }));
 
-        Assert.Equal((first - TimeSpan.FromSeconds(1)).ToUnixTimeSeconds(), Value(_harness.Metrics.ChildSaLastReceived, Net1));
+        Assert.Equal((first - TimeSpan.FromSeconds(1)).ToUnixTimeSeconds(), Value(_harness.Tracker, MetricFamilies.ChildSaLastReceived, Net1));
     }
 
     [Fact]
@@ -246,7 +247,7 @@ public sealed class TunnelTrackerTests : IDisposable
         Assert.False(after.SourceUp);
         Assert.Equal(before.At, after.LastSuccessAt);
         Assert.Equal(_harness.Time.GetUtcNow(), after.At);
-        Assert.Equal(1, Value(_harness.Metrics.ChildSas, Net1));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.ChildSas, Net1));
         Assert.Equal(10, ReceivedBytes(Net1));
     }
 
@@ -287,17 +288,17 @@ public sealed class TunnelTrackerTests : IDisposable
                   - { local: 10.5.0.0/24, remote: 10.6.0.0/24 }
             """);
         Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 100), Sas.Child("2", "10.3.0.0/24", "10.4.0.0/24", bytesIn: 7)));
-        Assert.Equal(0, Value(_harness.Metrics.ChildSas, "t2", "10.5.0.0/24", "10.6.0.0/24"));
+        Assert.Equal(0, Value(_harness.Tracker, MetricFamilies.ChildSas, "t2", "10.5.0.0/24", "10.6.0.0/24"));
 
         _harness.Reload(Config.Replace("      - { local: 10.3.0.0/24, remote: 10.4.0.0/24 }", "      - { local: 10.7.0.0/24, remote: 10.8.0.0/24 }", StringComparison.Ordinal));
         Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 130), Sas.Child("2", "10.3.0.0/24", "10.4.0.0/24", bytesIn: 9)));
 
         Assert.Equal(130, ReceivedBytes(Net1));
-        Assert.Null(Value(_harness.Metrics.ChildSaReceivedBytes, Net3));
+        Assert.Null(Value(_harness.Tracker, MetricFamilies.ChildSaReceivedBytes, Net3));
         Assert.Equal(0, ReceivedBytes(["t1", "10.7.0.0/24", "10.8.0.0/24"]));
         Assert.Equal(2, ReceivedBytes(Unmatched));
-        Assert.DoesNotContain(_harness.Metrics.ChildSas.GetAllLabelValues(), l => l[0] == "t2");
-        Assert.DoesNotContain(_harness.Metrics.IkeSas.GetAllLabelValues(), l => l[0] == "t2");
+        Assert.DoesNotContain(MetricsText.LabelValues(MetricsText.Render(_harness.Tracker), MetricFamilies.ChildSas), l => l[0] == "t2");
+        Assert.DoesNotContain(MetricsText.LabelValues(MetricsText.Render(_harness.Tracker), MetricFamilies.IkeSas), l => l[0] == "t2");
         Assert.Null(_harness.Tracker.Get("t2"));
     }
 
@@ -331,7 +332,7 @@ public sealed class TunnelTrackerTests : IDisposable
         harness.Time.Advance(TimeSpan.FromSeconds(5));
         harness.Collect(Sas.Snapshot(harness.Time.GetUtcNow(), Sas.Ike("1", Sas.Child("1", bytesIn: 130))), "gw2");
 
-        Assert.Equal(130, TrackerHarness.Value(harness.Metrics.ChildSaReceivedBytes, Net1));
+        Assert.Equal(130, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaReceivedBytes, Net1));
     }
 
     [Theory]
@@ -350,7 +351,7 @@ public sealed class TunnelTrackerTests : IDisposable
 
         Assert.Equal(1200, ReceivedBytes(Net1));
         Assert.Equal(1100, SentBytes(Net1));
-        Assert.Equal(0, Value(_harness.Metrics.ChildSaRekeys, Net1));
+        Assert.Equal(0, Value(_harness.Tracker, MetricFamilies.ChildSaRekeys, Net1));
     }
 
     [Fact]
@@ -380,15 +381,15 @@ public sealed class TunnelTrackerTests : IDisposable
             _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), Sas.Ike("1", child)) with { DhGroupsReported = dhGroupsReported });
         }
 
-        Assert.Equal(1, Value(_harness.Metrics.ChildSaRekeys, Net1));
-        Assert.Equal(pfs, Value(_harness.Metrics.ChildSaPfs, Net1));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.ChildSaRekeys, Net1));
+        Assert.Equal(pfs, Value(_harness.Tracker, MetricFamilies.ChildSaPfs, Net1));
     }
 
-    private double ReceivedBytes(string[] labels) => Value(_harness.Metrics.ChildSaReceivedBytes, labels) ?? double.NaN;
+    private double ReceivedBytes(string[] labels) => Value(_harness.Tracker, MetricFamilies.ChildSaReceivedBytes, labels) ?? double.NaN;
 
-    private double SentBytes(string[] labels) => Value(_harness.Metrics.ChildSaSentBytes, labels) ?? double.NaN;
+    private double SentBytes(string[] labels) => Value(_harness.Tracker, MetricFamilies.ChildSaSentBytes, labels) ?? double.NaN;
 
-    private static double? Value(Prometheus.Collector collector, params string[] labels) => TrackerHarness.Value(collector, labels);
+    private static double? Value(IMetricsContributor owner, MetricFamily family, params string[] labels) => MetricsText.Value(owner, family, labels);
 
     private ChildSaChange Rekeyed(ChildSa old, ChildSa replacement) => new(_harness.Time.GetUtcNow(), "site", SaChangeKind.Rekeyed, old, replacement);
 

@@ -33,7 +33,12 @@ public sealed class MetricsEndpointTests : IDisposable
         await using var unzip = new GZipStream(await gzipped.Content.ReadAsStreamAsync(), CompressionMode.Decompress);
         Assert.Contains("ipsec_exporter_build_info{", await new StreamReader(unzip).ReadToEndAsync(), StringComparison.Ordinal);
         Assert.StartsWith("application/openmetrics-text", openMetrics.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
-        Assert.EndsWith("# EOF\n", await openMetrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var openMetricsText = await openMetrics.Content.ReadAsStringAsync();
+        Assert.EndsWith("# EOF\n", openMetricsText, StringComparison.Ordinal);
+        // The registry's process_* families and the scrape-time ones are one exposition: one # EOF, at the end.
+        Assert.Single(openMetricsText.Split('\n'), line => line == "# EOF");
+        Assert.Contains("\n# TYPE process_cpu_seconds counter\n", openMetricsText, StringComparison.Ordinal);
+        Assert.Contains("\n# TYPE ipsec_source_up gauge\n", openMetricsText, StringComparison.Ordinal);
         await app.StopAsync();
     }
 

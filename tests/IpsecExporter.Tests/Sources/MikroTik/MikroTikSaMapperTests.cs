@@ -1,3 +1,4 @@
+using IpsecExporter.Metrics;
 using System.Net;
 using IpsecExporter.Sources;
 using IpsecExporter.Sources.MikroTik;
@@ -74,8 +75,8 @@ public sealed class MikroTikSaMapperTests
 
         Assert.Equal(keys[0], keys[1]);
         Assert.NotEqual(keys[1], keys[2]);
-        Assert.Equal(1500 + 600, TrackerHarness.Value(harness.Metrics.ChildSaReceivedBytes, BranchD));
-        Assert.Equal(1, TrackerHarness.Value(harness.Metrics.ChildSaRekeys, BranchD));
+        Assert.Equal(1500 + 600, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaReceivedBytes, BranchD));
+        Assert.Equal(1, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaRekeys, BranchD));
     }
 
     [Fact]

@@ -134,7 +134,7 @@ public sealed class OpnSenseServiceStatusTests : IDisposable
         var failed = Assert.Single(_run.Logs.GetSnapshot(), r => r.Level >= LogLevel.Warning && !r.Message.Contains("plain http://", StringComparison.Ordinal));
         Assert.Contains($"OPNsense reports the IPsec service as '{status}' (api/ipsec/service/status)", failed.Message, StringComparison.Ordinal);
         Assert.Null(failed.Exception);
-        Assert.Contains("ipsec_source_up{source=\"fw\"} 0", await _run.Metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_source_up{source=\"fw\"} 0", await _run.RenderAsync(), StringComparison.Ordinal);
         Assert.DoesNotContain(_mock.Requests, r => r.AbsolutePath.Contains("/sessions/", StringComparison.Ordinal));
     }
 

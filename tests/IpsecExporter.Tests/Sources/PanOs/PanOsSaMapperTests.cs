@@ -1,3 +1,4 @@
+using IpsecExporter.Metrics;
 using System.Net;
 using IpsecExporter.Sources;
 using IpsecExporter.Sources.PanOs;
@@ -63,8 +64,8 @@ public sealed class PanOsSaMapperTests
         Assert.Equal(keys[0], keys[1]);
         Assert.NotEqual(keys[1], keys[2]);
         Assert.Equal(keys[2], keys[3]);
-        Assert.Equal(1500 + 700, TrackerHarness.Value(harness.Metrics.ChildSaReceivedBytes, BranchA));
-        Assert.Equal(1, TrackerHarness.Value(harness.Metrics.ChildSaRekeys, BranchA));
+        Assert.Equal(1500 + 700, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaReceivedBytes, BranchA));
+        Assert.Equal(1, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaRekeys, BranchA));
     }
 
     [Fact]
@@ -87,8 +88,8 @@ public sealed class PanOsSaMapperTests
 
         // The new SA starts from the tunnel's value at the last poll before it.
         Assert.Equal([1000, 1500, 100, 1000], counters);
-        Assert.Equal(2500, TrackerHarness.Value(harness.Metrics.ChildSaReceivedBytes, BranchA));
-        Assert.Equal(1, TrackerHarness.Value(harness.Metrics.ChildSaRekeys, BranchA));
+        Assert.Equal(2500, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaReceivedBytes, BranchA));
+        Assert.Equal(1, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaRekeys, BranchA));
     }
 
     [Fact]

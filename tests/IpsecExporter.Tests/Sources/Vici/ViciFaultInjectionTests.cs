@@ -1,3 +1,4 @@
+using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using IpsecExporter.Sources.Vici;
 using IpsecExporter.Tests.Support;
@@ -54,8 +55,8 @@ public sealed class ViciFaultInjectionTests
         foreach (var _ in script)
         {
             await exporter.CollectOnceAsync();
-            received.Add(TrackerHarness.Value(exporter.Harness.Metrics.ChildSaReceivedBytes, Net1));
-            up.Add(TrackerHarness.Value(exporter.Harness.Metrics.SourceUp, "gw"));
+            received.Add(MetricsText.Value(exporter.Harness.Tracker, MetricFamilies.ChildSaReceivedBytes, Net1));
+            up.Add(MetricsText.Value(exporter.Collector, MetricFamilies.SourceUp, "gw"));
         }
 
         Assert.Equal([1000, 1000, 2000, 2000, 2500, 2500, 3000, 3000, 3200, 3700], received);
@@ -83,7 +84,7 @@ public sealed class ViciFaultInjectionTests
         await first.DisposeAsync();
         await exporter.CollectOnceAsync();
         await exporter.CollectOnceAsync();
-        Assert.Equal(0, TrackerHarness.Value(exporter.Harness.Metrics.SourceUp, "gw"));
+        Assert.Equal(0, MetricsText.Value(exporter.Collector, MetricFamilies.SourceUp, "gw"));
 
         // The same charon (same run, same SAs) listens again: reconnected after the backoff, the SA's growth counted once.
         bytes = 1500;
@@ -92,12 +93,12 @@ public sealed class ViciFaultInjectionTests
             async () =>
             {
                 await exporter.CollectOnceAsync();
-                return TrackerHarness.Value(exporter.Harness.Metrics.SourceUp, "gw") == 1;
+                return MetricsText.Value(exporter.Collector, MetricFamilies.SourceUp, "gw") == 1;
             },
             TimeSpan.FromSeconds(20),
             "the source is up again once the socket is back");
 
-        Assert.Equal(1500, TrackerHarness.Value(exporter.Harness.Metrics.ChildSaReceivedBytes, Net1));
+        Assert.Equal(1500, MetricsText.Value(exporter.Harness.Tracker, MetricFamilies.ChildSaReceivedBytes, Net1));
         // One line when the open connection broke, one when reconnecting found no socket, none for the retries after.
         var warnings = exporter.Warnings();
         Assert.Equal(2, warnings.Count);
@@ -143,8 +144,8 @@ public sealed class ViciFaultInjectionTests
         // The queue held at most its bound (the oldest dropped), every collection succeeded, the tunnel read as before.
         Assert.Equal(ViciSaSource.MaxQueuedChanges, exporter.Observed.Max(s => s.ChildSaChanges.Count));
         Assert.Equal(step, exporter.Observed.Count);
-        Assert.Equal(100 * step, TrackerHarness.Value(exporter.Harness.Metrics.ChildSaReceivedBytes, Net1));
-        Assert.Equal(1, TrackerHarness.Value(exporter.Harness.Metrics.SourceUp, "gw"));
+        Assert.Equal(100 * step, MetricsText.Value(exporter.Harness.Tracker, MetricFamilies.ChildSaReceivedBytes, Net1));
+        Assert.Equal(1, MetricsText.Value(exporter.Collector, MetricFamilies.SourceUp, "gw"));
         Assert.Empty(exporter.Warnings());
     }
 
@@ -194,7 +195,6 @@ public sealed class ViciFaultInjectionTests
     private sealed class CollectingExporter : IAsyncDisposable, ISnapshotObserver
     {
         private readonly ServiceProvider _services;
-        private readonly SourceCollector _collector;
 
         public CollectingExporter(ViciEndpoint endpoint)
         {
@@ -203,16 +203,18 @@ public sealed class ViciFaultInjectionTests
                 .AddSingleton(TimeProvider.System)
                 .AddLogging(logging => logging.AddProvider(new FakeLoggerProvider(Logs)))
                 .BuildServiceProvider();
-            _collector = new SourceCollector(Harness.Store, TestSources.Registry(), _services, Harness.Metrics, TimeProvider.System, [Harness.Tracker, this], _services.GetRequiredService<ILogger<SourceCollector>>());
+            Collector = new SourceCollector(Harness.Store, TestSources.Registry(), _services, TimeProvider.System, [Harness.Tracker, this], _services.GetRequiredService<ILogger<SourceCollector>>());
         }
 
         public TrackerHarness Harness { get; }
+
+        public SourceCollector Collector { get; }
 
         public FakeLogCollector Logs { get; } = new();
 
         public List<SaSnapshot> Observed { get; } = [];
 
-        public Task CollectOnceAsync() => _collector.CollectOnceAsync(CancellationToken.None);
+        public Task CollectOnceAsync() => Collector.CollectOnceAsync(CancellationToken.None);
 
         public List<string> Warnings() => Logs.GetSnapshot().Where(r => r.Level == LogLevel.Warning && r.Category == typeof(SourceCollector).FullName).Select(r => r.Message).ToList();
 
@@ -230,8 +232,8 @@ public sealed class ViciFaultInjectionTests
 
         public async ValueTask DisposeAsync()
         {
-            await _collector.StopAsync(CancellationToken.None);
-            _collector.Dispose();
+            await Collector.StopAsync(CancellationToken.None);
+            Collector.Dispose();
             await _services.DisposeAsync();
             Harness.Dispose();
         }

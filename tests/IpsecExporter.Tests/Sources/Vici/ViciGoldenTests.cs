@@ -29,7 +29,7 @@ public sealed class ViciGoldenTests
         }
 
         Assert.Equal(File.ReadAllText(Fixtures.Path("vici", scenario, "expected.prom")), await harness.RenderTunnelModelAsync());
-        Assert.Equal((0, ""), await Promtool.RunAsync(await harness.Metrics.RenderAsync(), "check", "metrics"));
+        Assert.Equal((0, ""), await Promtool.RunAsync(await harness.RenderAsync(), "check", "metrics"));
     }
 
     /// <summary>The snapshots of a scenario, decoded from its recorded frames exactly as <see cref="ViciSaSource"/> does.</summary>

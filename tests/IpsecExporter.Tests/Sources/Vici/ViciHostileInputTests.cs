@@ -1,3 +1,4 @@
+using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using IpsecExporter.Sources.Vici;
 using IpsecExporter.Tests.Support;
@@ -33,23 +34,23 @@ public sealed class ViciHostileInputTests
             .AddSingleton<TimeProvider>(harness.Time)
             .AddLogging(logging => logging.AddProvider(new FakeLoggerProvider(logs)))
             .BuildServiceProvider();
-        var collector = new SourceCollector(harness.Store, TestSources.Registry(), services, harness.Metrics, harness.Time, [harness.Tracker], services.GetRequiredService<ILogger<SourceCollector>>());
+        var collector = new SourceCollector(harness.Store, TestSources.Registry(), services, harness.Time, [harness.Tracker], services.GetRequiredService<ILogger<SourceCollector>>());
 
         var received = new List<double?>();
         foreach (var _ in polls.ToArray())
         {
             harness.Time.Advance(TimeSpan.FromSeconds(5));
             await collector.CollectOnceAsync(CancellationToken.None);
-            Assert.Equal(1, TrackerHarness.Value(harness.Metrics.SourceUp, "gw"));
-            received.Add(TrackerHarness.Value(harness.Metrics.ChildSaReceivedBytes, Net1));
+            Assert.Equal(1, MetricsText.Value(collector, MetricFamilies.SourceUp, "gw"));
+            received.Add(MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaReceivedBytes, Net1));
         }
 
         Assert.Equal([1000, 2000, 3000], received);
-        Assert.Equal(900, TrackerHarness.Value(harness.Metrics.ChildSaReceivedBytes, Net2));
+        Assert.Equal(900, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaReceivedBytes, Net2));
         // Sane again: the last-received times are the source's, not decades off.
         var now = harness.Time.GetUtcNow().ToUnixTimeSeconds();
-        Assert.Equal(now - 3, TrackerHarness.Value(harness.Metrics.ChildSaLastReceived, Net1));
-        Assert.Equal(now - 1, TrackerHarness.Value(harness.Metrics.ChildSaLastReceived, Net2));
+        Assert.Equal(now - 3, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaLastReceived, Net1));
+        Assert.Equal(now - 1, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaLastReceived, Net2));
         var warnings = logs.GetSnapshot().Where(r => r.Level >= LogLevel.Warning).Select(r => r.Message).ToList();
         Assert.Equal(2, warnings.Count);
         Assert.Contains(warnings, m => m.Contains("(1/c1in/c1out): last received of beyond the range of a time is out of range", StringComparison.Ordinal));

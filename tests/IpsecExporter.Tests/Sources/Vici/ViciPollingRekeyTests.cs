@@ -1,3 +1,4 @@
+using IpsecExporter.Metrics;
 using IpsecExporter.Sources.Vici;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -53,15 +54,15 @@ public sealed class ViciPollingRekeyTests
             var snapshot = await source.CollectAsync(CancellationToken.None);
             Assert.Empty(snapshot.ChildSaChanges);
             harness.Collect(snapshot);
-            rekeys.Add(TrackerHarness.Value(harness.Metrics.ChildSaRekeys, Net1));
+            rekeys.Add(MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaRekeys, Net1));
         }
 
         Assert.Equal([0, 1, 1, 1], rekeys);
         // The old SA's highest counters plus the new one's: overlap polls add nothing twice.
         var oldSa = overlap == Overlap.Replaced ? 1000 : 1500;
-        Assert.Equal(oldSa + 400, TrackerHarness.Value(harness.Metrics.ChildSaReceivedBytes, Net1));
-        Assert.Equal(1, TrackerHarness.Value(harness.Metrics.ChildSas, Net1));
-        Assert.Equal(0, TrackerHarness.Value(harness.Metrics.IkeSaRekeys, "t1"));
+        Assert.Equal(oldSa + 400, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSaReceivedBytes, Net1));
+        Assert.Equal(1, MetricsText.Value(harness.Tracker, MetricFamilies.ChildSas, Net1));
+        Assert.Equal(0, MetricsText.Value(harness.Tracker, MetricFamilies.IkeSaRekeys, "t1"));
         // Both SAs were scheduled 5 s apart at most; the old one was replaced at an age of about its install time.
         Assert.InRange(harness.Tracker.Get("t1")!.Pairs[0].LastRekeyAfter!.Value.TotalSeconds, 100, 109);
     }

@@ -54,11 +54,11 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
     [Fact]
     public async Task Healthy_one_SA_per_pair_and_traffic_grows_both_ways_per_family()
     {
-        Assert.Equal(1, Value(_rig.Metrics.IkeSaEstablished, "branch"));
-        Assert.Equal(1, Value(_rig.Metrics.IkeSas, "branch"));
+        Assert.Equal(1, Value(_rig.Tracker, MetricFamilies.IkeSaEstablished, "branch"));
+        Assert.Equal(1, Value(_rig.Tracker, MetricFamilies.IkeSas, "branch"));
         foreach (var pair in new[] { Net1, Net2, Net6 })
         {
-            Assert.Equal(1, Value(_rig.Metrics.ChildSas, pair));
+            Assert.Equal(1, Value(_rig.Tracker, MetricFamilies.ChildSas, pair));
         }
 
         var before = Traffic(Net1);
@@ -91,7 +91,7 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
         var (received, sent, receivedPackets, sentPackets) = Subtract(Traffic(Net1), before);
         Assert.Equal((4 * 84.0, 4.0), (sent, sentPackets));
         Assert.Equal((0.0, 0.0), (received, receivedPackets));
-        Assert.Equal(1, Value(_rig.Metrics.ChildSas, Net1));
+        Assert.Equal(1, Value(_rig.Tracker, MetricFamilies.ChildSas, Net1));
     }
 
     [Fact]
@@ -100,15 +100,15 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
         await _testbed.RunAsync("duplicate-child");
         await CollectAsync();
 
-        Assert.Equal(2, Value(_rig.Metrics.ChildSas, Net1));
-        Assert.Equal(1, Value(_rig.Metrics.ChildSas, Net2));
+        Assert.Equal(2, Value(_rig.Tracker, MetricFamilies.ChildSas, Net1));
+        Assert.Equal(1, Value(_rig.Tracker, MetricFamilies.ChildSas, Net2));
         Assert.Equal(2, _rig.Tracker.Get("branch")!.Pairs[0].InstalledChildSas);
     }
 
     [Fact]
     public async Task Rekey_counts_once_keeps_counters_monotonic_and_shows_PFS()
     {
-        Assert.Null(Value(_rig.Metrics.ChildSaPfs, Net1)); // net1 came with IKE_AUTH: no DH group of its own yet
+        Assert.Null(Value(_rig.Tracker, MetricFamilies.ChildSaPfs, Net1)); // net1 came with IKE_AUTH: no DH group of its own yet
         Assert.True(await _testbed.PingAsync(Target("net1"), count: 3));
         await CollectAsync();
         var before = Traffic(Net1);
@@ -121,10 +121,10 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
             async () =>
             {
                 await CollectAsync();
-                return Value(_rig.Metrics.ChildSaRekeys, Net1) == 1 && Value(_rig.Metrics.IkeSaRekeys, "branch") == 1;
+                return Value(_rig.Tracker, MetricFamilies.ChildSaRekeys, Net1) == 1 && Value(_rig.Tracker, MetricFamilies.IkeSaRekeys, "branch") == 1;
             },
             Deadline,
-            () => $"rekeys: child {Value(_rig.Metrics.ChildSaRekeys, Net1)}, ike {Value(_rig.Metrics.IkeSaRekeys, "branch")}");
+            () => $"rekeys: child {Value(_rig.Tracker, MetricFamilies.ChildSaRekeys, Net1)}, ike {Value(_rig.Tracker, MetricFamilies.IkeSaRekeys, "branch")}");
 
         var (received, sent, receivedPackets, sentPackets) = Subtract(Traffic(Net1), before);
         Assert.Equal((4 * 84.0, 4.0), (received, receivedPackets));
@@ -132,18 +132,18 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
         // SA (here the 2 echo requests before the rekey) appears nowhere, not even in the child-rekey event.
         Assert.InRange(sentPackets, 2, 4);
         Assert.Equal(sentPackets * 84, sent);
-        Assert.Equal(1, Value(_rig.Metrics.ChildSaPfs, Net1));
+        Assert.Equal(1, Value(_rig.Tracker, MetricFamilies.ChildSaPfs, Net1));
         Assert.Equal("ECP_256", _rig.Tracker.Get("branch")!.Pairs[0].DhGroup);
-        Assert.Equal(0, Value(_rig.Metrics.ChildSaRekeys, Net2));
+        Assert.Equal(0, Value(_rig.Tracker, MetricFamilies.ChildSaRekeys, Net2));
         await Poll.UntilAsync(
             async () =>
             {
                 await CollectAsync();
-                return Value(_rig.Metrics.ChildSas, Net1) == 1;
+                return Value(_rig.Tracker, MetricFamilies.ChildSas, Net1) == 1;
             },
             Deadline,
-            () => $"net1 still has {Value(_rig.Metrics.ChildSas, Net1)} CHILD SAs after the overlap");
-        Assert.Equal(1, Value(_rig.Metrics.IkeSas, "branch"));
+            () => $"net1 still has {Value(_rig.Tracker, MetricFamilies.ChildSas, Net1)} CHILD SAs after the overlap");
+        Assert.Equal(1, Value(_rig.Tracker, MetricFamilies.IkeSas, "branch"));
     }
 
     [Fact]
@@ -154,9 +154,9 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
             await _testbed.RunAsync("terminate-child", "--child", "net2");
             await CollectAsync();
 
-            Assert.Equal(0, Value(_rig.Metrics.ChildSas, Net2));
-            Assert.Equal(1, Value(_rig.Metrics.ChildSas, Net1));
-            Assert.Equal(1, Value(_rig.Metrics.IkeSaEstablished, "branch"));
+            Assert.Equal(0, Value(_rig.Tracker, MetricFamilies.ChildSas, Net2));
+            Assert.Equal(1, Value(_rig.Tracker, MetricFamilies.ChildSas, Net1));
+            Assert.Equal(1, Value(_rig.Tracker, MetricFamilies.IkeSaEstablished, "branch"));
         }
         finally
         {
@@ -179,7 +179,7 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
             async () =>
             {
                 await CollectAsync();
-                return Value(_rig.Metrics.SourceUp, "gw") == 0;
+                return Value(_rig.Collector, MetricFamilies.SourceUp, "gw") == 0;
             },
             Deadline,
             () => "the source never went down");
@@ -188,10 +188,10 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
             async () =>
             {
                 await CollectAsync();
-                return Value(_rig.Metrics.SourceUp, "gw") == 1 && Value(_rig.Metrics.ChildSas, Net1) == 1 && Value(_rig.Metrics.ChildSas, Net6) == 1;
+                return Value(_rig.Collector, MetricFamilies.SourceUp, "gw") == 1 && Value(_rig.Tracker, MetricFamilies.ChildSas, Net1) == 1 && Value(_rig.Tracker, MetricFamilies.ChildSas, Net6) == 1;
             },
             Deadline,
-            () => $"source_up {Value(_rig.Metrics.SourceUp, "gw")}, net1 SAs {Value(_rig.Metrics.ChildSas, Net1)}");
+            () => $"source_up {Value(_rig.Collector, MetricFamilies.SourceUp, "gw")}, net1 SAs {Value(_rig.Tracker, MetricFamilies.ChildSas, Net1)}");
 
         Assert.Equal((5 * 84.0, 5 * 84.0, 5.0, 5.0), Subtract(Traffic(Net1), before));
         Assert.Equal(1, _rig.Tracker.Get("branch")!.SourceRestarts);
@@ -212,11 +212,11 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
             await _testbed.RunAsync("terminate-ike");
             await CollectAsync();
 
-            Assert.Equal(0, Value(_rig.Metrics.IkeSaEstablished, "branch"));
-            Assert.Equal(0, Value(_rig.Metrics.IkeSas, "branch"));
+            Assert.Equal(0, Value(_rig.Tracker, MetricFamilies.IkeSaEstablished, "branch"));
+            Assert.Equal(0, Value(_rig.Tracker, MetricFamilies.IkeSas, "branch"));
             foreach (var pair in new[] { Net1, Net2, Net6 })
             {
-                Assert.Equal(0, Value(_rig.Metrics.ChildSas, pair));
+                Assert.Equal(0, Value(_rig.Tracker, MetricFamilies.ChildSas, pair));
             }
 
             Assert.Equal(before, Traffic(Net1));
@@ -231,7 +231,7 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
     private static (double, double, double, double) Subtract((double, double, double, double) after, (double, double, double, double) before) =>
         (after.Item1 - before.Item1, after.Item2 - before.Item2, after.Item3 - before.Item3, after.Item4 - before.Item4);
 
-    private static double? Value(Prometheus.Collector collector, params string[] labels) => TrackerHarness.Value(collector, labels);
+    private static double? Value(IMetricsContributor owner, MetricFamily family, params string[] labels) => MetricsText.Value(owner, family, labels);
 
     private string[] Pair(string name)
     {
@@ -243,8 +243,8 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
 
     /// <summary>(received bytes, sent bytes, received packets, sent packets) of a pair.</summary>
     private (double Received, double Sent, double ReceivedPackets, double SentPackets) Traffic(string[] pair) =>
-        (Value(_rig.Metrics.ChildSaReceivedBytes, pair) ?? 0, Value(_rig.Metrics.ChildSaSentBytes, pair) ?? 0,
-            Value(_rig.Metrics.ChildSaReceivedPackets, pair) ?? 0, Value(_rig.Metrics.ChildSaSentPackets, pair) ?? 0);
+        (Value(_rig.Tracker, MetricFamilies.ChildSaReceivedBytes, pair) ?? 0, Value(_rig.Tracker, MetricFamilies.ChildSaSentBytes, pair) ?? 0,
+            Value(_rig.Tracker, MetricFamilies.ChildSaReceivedPackets, pair) ?? 0, Value(_rig.Tracker, MetricFamilies.ChildSaSentPackets, pair) ?? 0);
 
     /// <summary>Collects once and checks that no counter of any pair went backwards since the previous collection.</summary>
     private async Task CollectAsync()
@@ -252,9 +252,9 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
         await _rig.Collector.CollectOnceAsync(CancellationToken.None);
         var counters = new[] { Net1, Net2, Net6 }.SelectMany(pair => new[]
         {
-            Value(_rig.Metrics.ChildSaReceivedBytes, pair) ?? 0, Value(_rig.Metrics.ChildSaSentBytes, pair) ?? 0,
-            Value(_rig.Metrics.ChildSaReceivedPackets, pair) ?? 0, Value(_rig.Metrics.ChildSaSentPackets, pair) ?? 0,
-            Value(_rig.Metrics.ChildSaRekeys, pair) ?? 0,
+            Value(_rig.Tracker, MetricFamilies.ChildSaReceivedBytes, pair) ?? 0, Value(_rig.Tracker, MetricFamilies.ChildSaSentBytes, pair) ?? 0,
+            Value(_rig.Tracker, MetricFamilies.ChildSaReceivedPackets, pair) ?? 0, Value(_rig.Tracker, MetricFamilies.ChildSaSentPackets, pair) ?? 0,
+            Value(_rig.Tracker, MetricFamilies.ChildSaRekeys, pair) ?? 0,
         }).ToArray();
         if (_history.Count > 0)
         {
@@ -290,9 +290,9 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
             var registry = new SaSourceRegistry([_factory]);
             var loader = new ConfigLoader(registry);
             var store = new ConfigStore(loader.Load(_directory.Write("config.yaml", yaml)), loader, Metrics, NullLogger<ConfigStore>.Instance);
-            Tracker = new TunnelTracker(store, Metrics, TimeProvider.System);
+            Tracker = new TunnelTracker(store, TimeProvider.System);
             var services = new ServiceCollection().AddSingleton(TimeProvider.System).AddLogging().BuildServiceProvider();
-            Collector = new SourceCollector(store, registry, services, Metrics, TimeProvider.System, [Tracker], NullLogger<SourceCollector>.Instance);
+            Collector = new SourceCollector(store, registry, services, TimeProvider.System, [Tracker], NullLogger<SourceCollector>.Instance);
         }
 
         public ExporterMetrics Metrics { get; } = new("test");

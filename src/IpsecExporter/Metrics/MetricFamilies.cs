@@ -1,0 +1,48 @@
+namespace IpsecExporter.Metrics;
+
+/// <summary>
+/// The families rendered at scrape time by their owners (<see cref="IMetricsContributor"/>), docs/METRICS.md. Units
+/// are base units; counters end in <c>_total</c>; nothing is labelled by SPI.
+/// </summary>
+public static class MetricFamilies
+{
+    public static readonly LabelNames TunnelLabels = new("tunnel");
+
+    public static readonly LabelNames PairLabels = new("tunnel", "local_ts", "remote_ts");
+
+    public static readonly LabelNames TunnelInfoLabels = new("tunnel", "description", "location", "local_gateway", "remote_gateway", "source");
+
+    public static readonly MetricFamily TunnelInfo = new("ipsec_tunnel_info", "Static facts about a configured tunnel, value 1, for joins.", MetricKind.Gauge, TunnelInfoLabels);
+
+    public static readonly MetricFamily IkeSas = new("ipsec_ike_sas", "ESTABLISHED IKE SAs of the tunnel's connection.", MetricKind.Gauge, TunnelLabels);
+    public static readonly MetricFamily IkeSaEstablished = new("ipsec_ike_sa_established", "1 when Phase 1 (an IKE SA) is established.", MetricKind.Gauge, TunnelLabels);
+    public static readonly MetricFamily IkeSaRekeys = new("ipsec_ike_sa_rekeys_total", "IKE SA replacements observed.", MetricKind.Counter, TunnelLabels);
+    public static readonly MetricFamily IkeSaRekeyInterval = new("ipsec_ike_sa_rekey_interval_seconds", "Configured or observed IKE SA rekey interval.", MetricKind.Gauge, TunnelLabels);
+
+    public static readonly MetricFamily ChildSas = new("ipsec_child_sas", "INSTALLED CHILD SAs (SPI associations) per configured network pair; more than one beyond a rekey overlap means desynchronization.", MetricKind.Gauge, PairLabels);
+    public static readonly MetricFamily ChildSaReceivedBytes = new("ipsec_child_sa_received_bytes_total", "Bytes received (decrypted) on the network pair, monotonic across rekeys and reconnects.", MetricKind.Counter, PairLabels);
+    public static readonly MetricFamily ChildSaSentBytes = new("ipsec_child_sa_sent_bytes_total", "Bytes sent (encrypted) on the network pair, monotonic across rekeys and reconnects.", MetricKind.Counter, PairLabels);
+    public static readonly MetricFamily ChildSaReceivedPackets = new("ipsec_child_sa_received_packets_total", "Packets received on the network pair, monotonic across rekeys and reconnects.", MetricKind.Counter, PairLabels);
+    public static readonly MetricFamily ChildSaSentPackets = new("ipsec_child_sa_sent_packets_total", "Packets sent on the network pair, monotonic across rekeys and reconnects.", MetricKind.Counter, PairLabels);
+    public static readonly MetricFamily ChildSaLastReceived = new("ipsec_child_sa_last_received_timestamp_seconds", "Unix time of the last packet received on the network pair.", MetricKind.Gauge, PairLabels);
+    public static readonly MetricFamily ChildSaLastSent = new("ipsec_child_sa_last_sent_timestamp_seconds", "Unix time of the last packet sent on the network pair.", MetricKind.Gauge, PairLabels);
+    public static readonly MetricFamily ChildSaRekeys = new("ipsec_child_sa_rekeys_total", "CHILD SA replacements observed on the network pair.", MetricKind.Counter, PairLabels);
+    public static readonly MetricFamily ChildSaRekeyInterval = new("ipsec_child_sa_rekey_interval_seconds", "Configured or observed CHILD SA rekey interval.", MetricKind.Gauge, PairLabels);
+    public static readonly MetricFamily ChildSaLifetime = new("ipsec_child_sa_lifetime_seconds", "Configured or observed CHILD SA hard lifetime.", MetricKind.Gauge, PairLabels);
+    public static readonly MetricFamily ChildSaPfs = new("ipsec_child_sa_pfs", "1 when rekeyed CHILD SAs carry a DH group (Perfect Forward Secrecy); absent while unknown.", MetricKind.Gauge, PairLabels);
+
+    public static readonly LabelNames SourceLabels = new("source");
+
+    public static readonly MetricFamily SourceUp = new("ipsec_source_up", "1 when the last collection from the source succeeded.", MetricKind.Gauge, SourceLabels);
+    public static readonly MetricFamily SourceLastSuccess = new("ipsec_source_last_success_timestamp_seconds", "Unix time of the last successful collection from the source.", MetricKind.Gauge, SourceLabels);
+    public static readonly MetricFamily SourceEventsConnected = new("ipsec_source_events_connected", "1 while the source's event stream (VICI SA events) is connected; 0 while rekeys are only seen by polling. Absent for sources without events.", MetricKind.Gauge, SourceLabels);
+    public static readonly MetricFamily SourceCollectDuration = new("ipsec_source_collect_duration_seconds", "Duration of the last collection from the source.", MetricKind.Gauge, SourceLabels);
+
+    /// <summary>Every family above, for the checks that compare docs, alerts and dashboards with what can be exported.</summary>
+    public static IReadOnlyList<MetricFamily> All { get; } =
+    [
+        TunnelInfo, IkeSas, IkeSaEstablished, IkeSaRekeys, IkeSaRekeyInterval, ChildSas, ChildSaReceivedBytes, ChildSaSentBytes,
+        ChildSaReceivedPackets, ChildSaSentPackets, ChildSaLastReceived, ChildSaLastSent, ChildSaRekeys, ChildSaRekeyInterval, ChildSaLifetime, ChildSaPfs,
+        SourceUp, SourceLastSuccess, SourceEventsConnected, SourceCollectDuration,
+    ];
+}
