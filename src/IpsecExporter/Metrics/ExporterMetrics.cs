@@ -19,7 +19,7 @@ public sealed class ExporterMetrics
     /// <param name="rttBuckets">The RTT histograms' bucket bounds; fixed for the process (a reload cannot change them).</param>
     public ExporterMetrics(string version, string revision = "unknown", IReadOnlyList<double>? rttBuckets = null)
     {
-        RttBuckets = rttBuckets ?? DefaultRttBuckets;
+        RttBuckets = new HistogramBuckets(rttBuckets ?? DefaultRttBuckets);
         Registry = Prometheus.Metrics.NewCustomRegistry();
         // process_* (CPU, memory, file descriptors, start time) and dotnet_* (GC, threads, JIT) of this process.
         DotNetStats.Register(Registry);
@@ -27,20 +27,6 @@ public sealed class ExporterMetrics
         var quiet = new GaugeConfiguration { SuppressInitialValue = true };
         var quietCounter = new CounterConfiguration { SuppressInitialValue = true };
 
-        GatewayPingRequests = factory.CreateCounter("ipsec_gateway_ping_requests_total", "ICMP echo requests sent to the remote gateway's public address.", ["tunnel"]);
-        GatewayPingResponses = factory.CreateCounter("ipsec_gateway_ping_responses_total", "Matching ICMP echo replies from the remote gateway.", ["tunnel"]);
-        GatewayPingRtt = factory.CreateHistogram("ipsec_gateway_ping_rtt_seconds", "Round-trip time of echo replies from the remote gateway.", ["tunnel"], new HistogramConfiguration { Buckets = [.. RttBuckets] });
-        // The pair whose remote network holds the target: each pair is its own CHILD SA, so rules judge per pair.
-        string[] inside = ["tunnel", "target", "local_ts", "remote_ts"];
-        InsidePingRequests = factory.CreateCounter("ipsec_inside_ping_requests_total", "ICMP echo requests sent through the tunnel to an inside address.", inside);
-        InsidePingResponses = factory.CreateCounter("ipsec_inside_ping_responses_total", "Matching echo replies from an inside address through the tunnel.", inside);
-        InsidePingRtt = factory.CreateHistogram("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", inside, new HistogramConfiguration { Buckets = [.. RttBuckets] });
-        GatewayPingSendErrors = factory.CreateCounter("ipsec_gateway_ping_send_errors_total", "Echo requests to the remote gateway that could not be sent (no address resolved, a local socket error); not lost replies.", ["tunnel"]);
-        InsidePingSendErrors = factory.CreateCounter("ipsec_inside_ping_send_errors_total", "Echo requests to an inside address that could not be sent (a local socket error); not lost replies.", inside);
-        GatewayPingLateResponses = factory.CreateCounter("ipsec_gateway_ping_late_responses_total", "Echo replies from the remote gateway that arrived after the probe timeout (already counted as lost).", ["tunnel"]);
-        GatewayPingDuplicateResponses = factory.CreateCounter("ipsec_gateway_ping_duplicate_responses_total", "Extra echo replies from the remote gateway to an already answered request.", ["tunnel"]);
-        InsidePingLateResponses = factory.CreateCounter("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", inside);
-        InsidePingDuplicateResponses = factory.CreateCounter("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", inside);
         ProbeKernelTimestamps = factory.CreateGauge("ipsec_probe_kernel_timestamps", "1 when every ICMP probe socket times replies with kernel receive timestamps, 0 when one falls back to the monotonic clock or System.Net.NetworkInformation.Ping; absent before the first probe.", quiet);
 
         PublicIpInfo = factory.CreateGauge("ipsec_public_ip_info", "Observed public IP address of this site, value 1.", ["address"]);
@@ -64,40 +50,13 @@ public sealed class ExporterMetrics
         BuildInfo.WithLabels(version, revision, System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription).Set(1);
         ConfigLastReloadSuccessful = factory.CreateGauge("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.");
 
-        _tunnelRemovers = [Remover(GatewayPingRequests), Remover(GatewayPingResponses), Remover(GatewayPingRtt),
-            Remover(InsidePingRequests), Remover(InsidePingResponses), Remover(InsidePingRtt), Remover(GatewayPingLateResponses),
-            Remover(GatewayPingDuplicateResponses), Remover(InsidePingLateResponses), Remover(InsidePingDuplicateResponses), Remover(GatewayPingSendErrors),
-            Remover(InsidePingSendErrors), Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayResolutionSuccess), Remover(RemoteGatewayAddressChanges), Remover(TunnelCheck), Remover(TunnelStatus), Remover(BestPractice)];
+        _tunnelRemovers = [Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayResolutionSuccess), Remover(RemoteGatewayAddressChanges), Remover(TunnelCheck), Remover(TunnelStatus), Remover(BestPractice)];
     }
 
     public CollectorRegistry Registry { get; }
 
     /// <summary>The bucket bounds the RTT histograms were created with.</summary>
-    public IReadOnlyList<double> RttBuckets { get; }
-
-    public Counter GatewayPingRequests { get; }
-
-    public Counter GatewayPingResponses { get; }
-
-    public Histogram GatewayPingRtt { get; }
-
-    public Counter InsidePingRequests { get; }
-
-    public Counter InsidePingResponses { get; }
-
-    public Histogram InsidePingRtt { get; }
-
-    public Counter GatewayPingSendErrors { get; }
-
-    public Counter InsidePingSendErrors { get; }
-
-    public Counter GatewayPingLateResponses { get; }
-
-    public Counter GatewayPingDuplicateResponses { get; }
-
-    public Counter InsidePingLateResponses { get; }
-
-    public Counter InsidePingDuplicateResponses { get; }
+    public HistogramBuckets RttBuckets { get; }
 
     public Gauge ProbeKernelTimestamps { get; }
 

@@ -31,6 +31,24 @@ public static class MetricFamilies
     public static readonly MetricFamily ChildSaLifetime = new("ipsec_child_sa_lifetime_seconds", "Configured or observed CHILD SA hard lifetime.", MetricKind.Gauge, PairLabels);
     public static readonly MetricFamily ChildSaPfs = new("ipsec_child_sa_pfs", "1 when rekeyed CHILD SAs carry a DH group (Perfect Forward Secrecy); absent while unknown.", MetricKind.Gauge, PairLabels);
 
+    public static readonly LabelNames GatewayLabels = TunnelLabels;
+
+    /// <summary>The pair whose remote network holds the target: each pair is its own CHILD SA, so rules judge per pair.</summary>
+    public static readonly LabelNames InsideLabels = new("tunnel", "target", "local_ts", "remote_ts");
+
+    public static readonly MetricFamily GatewayPingRequests = new("ipsec_gateway_ping_requests_total", "ICMP echo requests sent to the remote gateway's public address.", MetricKind.Counter, GatewayLabels);
+    public static readonly MetricFamily GatewayPingResponses = new("ipsec_gateway_ping_responses_total", "Matching ICMP echo replies from the remote gateway.", MetricKind.Counter, GatewayLabels);
+    public static readonly MetricFamily GatewayPingRtt = new("ipsec_gateway_ping_rtt_seconds", "Round-trip time of echo replies from the remote gateway.", MetricKind.Histogram, GatewayLabels);
+    public static readonly MetricFamily InsidePingRequests = new("ipsec_inside_ping_requests_total", "ICMP echo requests sent through the tunnel to an inside address.", MetricKind.Counter, InsideLabels);
+    public static readonly MetricFamily InsidePingResponses = new("ipsec_inside_ping_responses_total", "Matching echo replies from an inside address through the tunnel.", MetricKind.Counter, InsideLabels);
+    public static readonly MetricFamily InsidePingRtt = new("ipsec_inside_ping_rtt_seconds", "Round-trip time through the tunnel to an inside address.", MetricKind.Histogram, InsideLabels);
+    public static readonly MetricFamily GatewayPingSendErrors = new("ipsec_gateway_ping_send_errors_total", "Echo requests to the remote gateway that could not be sent (no address resolved, a local socket error); not lost replies.", MetricKind.Counter, GatewayLabels);
+    public static readonly MetricFamily InsidePingSendErrors = new("ipsec_inside_ping_send_errors_total", "Echo requests to an inside address that could not be sent (a local socket error); not lost replies.", MetricKind.Counter, InsideLabels);
+    public static readonly MetricFamily GatewayPingLateResponses = new("ipsec_gateway_ping_late_responses_total", "Echo replies from the remote gateway that arrived after the probe timeout (already counted as lost).", MetricKind.Counter, GatewayLabels);
+    public static readonly MetricFamily GatewayPingDuplicateResponses = new("ipsec_gateway_ping_duplicate_responses_total", "Extra echo replies from the remote gateway to an already answered request.", MetricKind.Counter, GatewayLabels);
+    public static readonly MetricFamily InsidePingLateResponses = new("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", MetricKind.Counter, InsideLabels);
+    public static readonly MetricFamily InsidePingDuplicateResponses = new("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", MetricKind.Counter, InsideLabels);
+
     public static readonly LabelNames SourceLabels = new("source");
 
     public static readonly MetricFamily SourceUp = new("ipsec_source_up", "1 when the last collection from the source succeeded.", MetricKind.Gauge, SourceLabels);
@@ -41,7 +59,9 @@ public static class MetricFamilies
     /// <summary>Every family above, for the checks that compare docs, alerts and dashboards with what can be exported.</summary>
     public static IReadOnlyList<MetricFamily> All { get; } =
     [
-        TunnelInfo, IkeSas, IkeSaEstablished, IkeSaRekeys, IkeSaRekeyInterval, ChildSas, ChildSaReceivedBytes, ChildSaSentBytes,
+        TunnelInfo, GatewayPingRequests, GatewayPingResponses, GatewayPingRtt, InsidePingRequests, InsidePingResponses, InsidePingRtt,
+        GatewayPingSendErrors, InsidePingSendErrors, GatewayPingLateResponses, GatewayPingDuplicateResponses, InsidePingLateResponses, InsidePingDuplicateResponses,
+        IkeSas, IkeSaEstablished, IkeSaRekeys, IkeSaRekeyInterval, ChildSas, ChildSaReceivedBytes, ChildSaSentBytes,
         ChildSaReceivedPackets, ChildSaSentPackets, ChildSaLastReceived, ChildSaLastSent, ChildSaRekeys, ChildSaRekeyInterval, ChildSaLifetime, ChildSaPfs,
         SourceUp, SourceLastSuccess, SourceEventsConnected, SourceCollectDuration,
     ];

@@ -3,7 +3,6 @@ using IpsecExporter.Configuration;
 using IpsecExporter.Metrics;
 using IpsecExporter.Probes.Icmp;
 using IpsecExporter.Site.Gateways;
-using Prometheus;
 
 namespace IpsecExporter.Probes;
 
@@ -11,12 +10,13 @@ namespace IpsecExporter.Probes;
 /// Probes every tunnel's remote gateway and every inside target once per <c>probes.interval</c>, continuously, with
 /// the sends of a round spread evenly over the interval (no burst at the top of each second). Follows configuration
 /// reloads: kept targets keep their series and history, removed ones drop them. Results go to the
-/// <c>ipsec_gateway_ping_*</c> / <c>ipsec_inside_ping_*</c> metrics and to <see cref="ProbeResults"/>.
+/// <c>ipsec_gateway_ping_*</c> / <c>ipsec_inside_ping_*</c> metrics (lock-free counters per target, written at scrape
+/// time from the target array in force) and to <see cref="ProbeResults"/>.
 /// A target that cannot be probed (no route, no such source address, a name that does not resolve) fails alone.
 /// Remote gateways given as DNS names are probed at the address <see cref="IGatewayAddressProvider"/> (the remote
 /// gateway resolver) last resolved, read before every probe, so a gateway that moves is followed at once.
 /// </summary>
-public sealed partial class ProbeScheduler : BackgroundService
+public sealed partial class ProbeScheduler : BackgroundService, IMetricsContributor
 {
     /// <summary>Sends go out on steps this far apart, each at the first step at or after it is due: few timer wake-ups, still spread.</summary>
     private static readonly TimeSpan SendStep = TimeSpan.FromMilliseconds(50);
@@ -25,7 +25,7 @@ public sealed partial class ProbeScheduler : BackgroundService
     private readonly IDisposable _configSubscription;
     private readonly IGatewayAddressProvider _gateways;
     private readonly ProbeResults _results;
-    private readonly ExporterMetrics _metrics;
+    private readonly HistogramBuckets _rttBuckets;
     private readonly TimeProvider _time;
     private readonly ILogger<ProbeScheduler> _logger;
     private readonly IProbe _probe;
@@ -46,7 +46,7 @@ public sealed partial class ProbeScheduler : BackgroundService
         _config = config;
         _gateways = gateways;
         _results = results;
-        _metrics = metrics;
+        _rttBuckets = metrics.RttBuckets;
         _time = time;
         _logger = logger;
         _probe = registry.Create(IcmpProbe.KindName, services);
@@ -136,8 +136,8 @@ public sealed partial class ProbeScheduler : BackgroundService
         {
             // Attempted but not sent: a send error, so an unresolvable gateway shows (and pages) instead of staying at 0
             // requests. The resolver logs why; the results say it too.
-            target.Series.Requests.Inc();
-            target.Series.SendErrors.Inc();
+            target.Series.CountRequest();
+            target.Series.CountSendError();
             target.History.RecordError($"remote gateway {target.Configured} has not resolved to an address yet");
             return false;
         }
@@ -150,7 +150,7 @@ public sealed partial class ProbeScheduler : BackgroundService
         }
 
         // Counted before sending, so responses never exceed requests even for an answer that beats Send's return.
-        target.Series.Requests.Inc();
+        target.Series.CountRequest();
         target.History.RecordRequest(address, target.Source);
         _probe.Send(request, sink);
         return true;
@@ -184,18 +184,9 @@ public sealed partial class ProbeScheduler : BackgroundService
                 }
             }
 
-            foreach (var key in _byKey.Keys)
+            foreach (var key in _byKey.Keys.Where(k => !wanted.ContainsKey(k)))
             {
-                if (!wanted.TryGetValue(key, out var kept))
-                {
-                    _byKey[key].Series.Remove(_metrics);
-                    _results.Forget(key.Tunnel, key.Role, key.Key);
-                }
-                else if (kept.Series != _byKey[key].Series)
-                {
-                    // Same target, another network pair (an edited pair): its old series go.
-                    _byKey[key].Series.Remove(_metrics);
-                }
+                _results.Forget(key.Tunnel, key.Role, key.Key);
             }
 
             _byKey.Clear();
@@ -212,9 +203,15 @@ public sealed partial class ProbeScheduler : BackgroundService
     private void Keep(Dictionary<(string, ProbeRole, string), ProbeTarget> wanted, (string Tunnel, ProbeRole Role, string Key) key, string configured, IPAddress? insideAddress, IPAddress? source, int capacity, NetworkPair? pair = null)
     {
         var history = _results.Track(key.Tunnel, key.Role, key.Key, configured, capacity);
-        // Existing series are returned as they are: a kept target keeps its counters.
-        var series = TargetSeries.Create(_metrics, key.Role, key.Tunnel, key.Key, pair);
-        var target = _byKey.TryGetValue(key, out var existing) && existing.Configured == configured && Equals(existing.Source, source) && existing.Series == series
+        // check-config guarantees a pair for every inside target; "" only guards a hand-built config.
+        string[] labels = key.Role == ProbeRole.Gateway ? [key.Tunnel] : [key.Tunnel, key.Key, pair?.LocalText ?? "", pair?.RemoteText ?? ""];
+        _byKey.TryGetValue(key, out var existing);
+        // The same series keep their counters, even when the target is rebuilt (another source address); a target
+        // whose labels changed (an edited pair) starts new series, and the old ones are no longer written.
+        var series = existing is not null && existing.Series.LabelValues.SequenceEqual(labels)
+            ? existing.Series
+            : new TargetSeries(labels, (key.Role == ProbeRole.Gateway ? MetricFamilies.GatewayLabels : MetricFamilies.InsideLabels).Values(labels), _rttBuckets);
+        var target = existing is not null && existing.Configured == configured && Equals(existing.Source, source) && existing.Series == series
             ? existing
             : new ProbeTarget(key, configured, insideAddress, source, series, history, _time, _logger);
         wanted[key] = target;
@@ -236,35 +233,112 @@ public sealed partial class ProbeScheduler : BackgroundService
     [LoggerMessage(Level = LogLevel.Information, Message = "Probe of {Target} for tunnel {Tunnel} is answered again")]
     private static partial void LogProbeRecovered(ILogger logger, string tunnel, string target);
 
-    /// <summary>The metric series of one target, and the label values they were made with (to remove exactly those).</summary>
-    private sealed record TargetSeries(ProbeRole Role, string[] Labels, Counter.Child Requests, Counter.Child Responses, Histogram.Child RoundTrip, Counter.Child Late, Counter.Child Duplicates, Counter.Child SendErrors)
+    /// <summary>Writes the gateway and inside ping families from the targets in force; takes no lock.</summary>
+    public void Write(MetricsWriter writer)
     {
-        public static TargetSeries Create(ExporterMetrics metrics, ProbeRole role, string tunnel, string target, NetworkPair? pair)
+        var targets = _targets;
+        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingRequests, s => s.Requests);
+        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingResponses, s => s.Responses);
+        WriteRoundTrips(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingRtt);
+        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingRequests, s => s.Requests);
+        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingResponses, s => s.Responses);
+        WriteRoundTrips(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingRtt);
+        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingSendErrors, s => s.SendErrors);
+        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingSendErrors, s => s.SendErrors);
+        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingLateResponses, s => s.Late);
+        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingDuplicateResponses, s => s.Duplicates);
+        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingLateResponses, s => s.Late);
+        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingDuplicateResponses, s => s.Duplicates);
+    }
+
+    private static void WriteCounters(MetricsWriter writer, ProbeTarget[] targets, ProbeRole role, MetricFamily family, Func<TargetSeries, long> value)
+    {
+        writer.Family(family);
+        foreach (var target in targets)
         {
-            // check-config guarantees a pair for every inside target; "" only guards a hand-built config.
-            string[] labels = role == ProbeRole.Gateway ? [tunnel] : [tunnel, target, pair?.LocalText ?? "", pair?.RemoteText ?? ""];
-            return role == ProbeRole.Gateway
-                ? new(role, labels, metrics.GatewayPingRequests.WithLabels(labels), metrics.GatewayPingResponses.WithLabels(labels), metrics.GatewayPingRtt.WithLabels(labels),
-                    metrics.GatewayPingLateResponses.WithLabels(labels), metrics.GatewayPingDuplicateResponses.WithLabels(labels), metrics.GatewayPingSendErrors.WithLabels(labels))
-                : new(role, labels, metrics.InsidePingRequests.WithLabels(labels), metrics.InsidePingResponses.WithLabels(labels), metrics.InsidePingRtt.WithLabels(labels),
-                    metrics.InsidePingLateResponses.WithLabels(labels), metrics.InsidePingDuplicateResponses.WithLabels(labels), metrics.InsidePingSendErrors.WithLabels(labels));
+            if (target.Key.Role == role)
+            {
+                writer.Sample(target.Series.Labels, value(target.Series));
+            }
+        }
+    }
+
+    private void WriteRoundTrips(MetricsWriter writer, ProbeTarget[] targets, ProbeRole role, MetricFamily family)
+    {
+        writer.Family(family);
+        Span<long> counts = stackalloc long[_rttBuckets.Bounds.Count + 1];
+        foreach (var target in targets)
+        {
+            if (target.Key.Role == role)
+            {
+                var sum = target.Series.ReadRoundTrips(counts);
+                writer.Histogram(target.Series.Labels, _rttBuckets, counts, sum);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The counters and RTT histogram of one target's series, lock-free (probe outcomes arrive on the ICMP engine's
+    /// threads while scrapes read them), and the label values they are written with.
+    /// </summary>
+    private sealed class TargetSeries(string[] labelValues, MetricLabels labels, HistogramBuckets buckets)
+    {
+        private readonly HistogramBuckets _buckets = buckets;
+        private readonly long[] _roundTripBuckets = new long[buckets.Bounds.Count + 1];
+        private long _requests;
+        private long _responses;
+        private long _late;
+        private long _duplicates;
+        private long _sendErrors;
+        private long _roundTripSumBits;
+
+        public string[] LabelValues { get; } = labelValues;
+
+        public MetricLabels Labels { get; } = labels;
+
+        public long Requests => Interlocked.Read(ref _requests);
+
+        public long Responses => Interlocked.Read(ref _responses);
+
+        public long Late => Interlocked.Read(ref _late);
+
+        public long Duplicates => Interlocked.Read(ref _duplicates);
+
+        public long SendErrors => Interlocked.Read(ref _sendErrors);
+
+        public void CountRequest() => Interlocked.Increment(ref _requests);
+
+        public void CountLate() => Interlocked.Increment(ref _late);
+
+        public void CountDuplicate() => Interlocked.Increment(ref _duplicates);
+
+        public void CountSendError() => Interlocked.Increment(ref _sendErrors);
+
+        public void CountResponse(TimeSpan roundTrip)
+        {
+            var seconds = roundTrip.TotalSeconds;
+            Interlocked.Increment(ref _roundTripBuckets[_buckets.IndexOf(seconds)]);
+            long seen, next;
+            do
+            {
+                seen = Interlocked.Read(ref _roundTripSumBits);
+                next = BitConverter.DoubleToInt64Bits(BitConverter.Int64BitsToDouble(seen) + seconds);
+            }
+            while (Interlocked.CompareExchange(ref _roundTripSumBits, next, seen) != seen);
+
+            Interlocked.Increment(ref _responses);
         }
 
-        public void Remove(ExporterMetrics metrics)
+        /// <summary>Copies the per-bucket counts into <paramref name="counts"/> and returns the sum of the round trips.</summary>
+        public double ReadRoundTrips(Span<long> counts)
         {
-            var gateway = Role == ProbeRole.Gateway;
-            (gateway ? metrics.GatewayPingRequests : metrics.InsidePingRequests).RemoveLabelled(Labels);
-            (gateway ? metrics.GatewayPingResponses : metrics.InsidePingResponses).RemoveLabelled(Labels);
-            (gateway ? metrics.GatewayPingRtt : metrics.InsidePingRtt).RemoveLabelled(Labels);
-            (gateway ? metrics.GatewayPingLateResponses : metrics.InsidePingLateResponses).RemoveLabelled(Labels);
-            (gateway ? metrics.GatewayPingDuplicateResponses : metrics.InsidePingDuplicateResponses).RemoveLabelled(Labels);
-            (gateway ? metrics.GatewayPingSendErrors : metrics.InsidePingSendErrors).RemoveLabelled(Labels);
+            for (var i = 0; i < counts.Length; i++)
+            {
+                counts[i] = Interlocked.Read(ref _roundTripBuckets[i]);
+            }
+
+            return BitConverter.Int64BitsToDouble(Interlocked.Read(ref _roundTripSumBits));
         }
-
-        // Records compare arrays by reference: series are equal when they are the same children.
-        public bool Equals(TargetSeries? other) => other is not null && Requests == other.Requests;
-
-        public override int GetHashCode() => Requests.GetHashCode();
     }
 
     /// <summary>One probed address: turns outcomes into metrics, history, and logs of failure transitions.</summary>
@@ -301,8 +375,7 @@ public sealed partial class ProbeScheduler : BackgroundService
             switch (outcome.Kind)
             {
                 case ProbeOutcomeKind.Reply:
-                    Series.Responses.Inc();
-                    Series.RoundTrip.Observe(outcome.RoundTripTime.TotalSeconds);
+                    Series.CountResponse(outcome.RoundTripTime);
                     History.RecordSettled(time.GetUtcNow(), outcome.RoundTripTime, null);
                     LogTransition(null);
                     break;
@@ -310,16 +383,16 @@ public sealed partial class ProbeScheduler : BackgroundService
                     History.RecordSettled(time.GetUtcNow(), null, null);
                     break;
                 case ProbeOutcomeKind.Failed:
-                    Series.SendErrors.Inc();
+                    Series.CountSendError();
                     History.RecordSettled(time.GetUtcNow(), null, outcome.Error);
                     LogTransition(outcome.Error);
                     break;
                 case ProbeOutcomeKind.LateReply:
-                    Series.Late.Inc();
+                    Series.CountLate();
                     History.RecordLate();
                     break;
                 case ProbeOutcomeKind.DuplicateReply:
-                    Series.Duplicates.Inc();
+                    Series.CountDuplicate();
                     History.RecordDuplicate();
                     break;
             }

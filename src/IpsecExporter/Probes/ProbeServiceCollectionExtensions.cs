@@ -1,3 +1,5 @@
+using IpsecExporter.Metrics;
+
 namespace IpsecExporter.Probes;
 
 public static class ProbeServiceCollectionExtensions
@@ -13,6 +15,7 @@ public static class ProbeServiceCollectionExtensions
         services.AddSingleton(ProbeRegistry.CreateDefault());
         services.AddSingleton<ProbeResults>();
         services.AddSingleton<ProbeScheduler>();
+        services.AddMetricsContributor<ProbeScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<ProbeScheduler>());
         return services;
     }

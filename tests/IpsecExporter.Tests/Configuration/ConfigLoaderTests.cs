@@ -56,13 +56,18 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
-    public async Task Rtt_buckets_are_configurable_and_shape_the_probe_histograms()
+    public void Rtt_buckets_are_configurable_and_shape_the_probe_histograms()
     {
         var config = _loader.Parse("config.yaml", "site: { name: hq }\nsources: [ { name: gw, type: vici } ]\nprobes: { rtt_buckets: [0.0005, 0.005, 0.05, 0.5] }\n");
-        var metrics = new IpsecExporter.Metrics.ExporterMetrics("test", rttBuckets: config.Probes.RttBuckets);
-        metrics.GatewayPingRtt.WithLabels("t1").Observe(0.003);
+        var buckets = new IpsecExporter.Metrics.ExporterMetrics("test", rttBuckets: config.Probes.RttBuckets).RttBuckets;
+        var counts = new long[buckets.Bounds.Count + 1];
+        counts[buckets.IndexOf(0.003)]++;
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new IpsecExporter.Metrics.MetricsWriter(output, IpsecExporter.Metrics.MetricsFormat.PrometheusText);
+        writer.Family(IpsecExporter.Metrics.MetricFamilies.GatewayPingRtt);
+        writer.Histogram(IpsecExporter.Metrics.MetricFamilies.GatewayLabels.Values("t1"), buckets, counts, 0.003);
 
-        var text = await metrics.RenderAsync();
+        var text = System.Text.Encoding.UTF8.GetString(output.WrittenSpan);
 
         Assert.Equal([0.0005, 0.005, 0.05, 0.5], config.Probes.RttBuckets);
         Assert.Equal(

@@ -41,6 +41,7 @@ public sealed class ProbeSchedulerTests : IDisposable
     private ConfigStore? _store;
     private ProbeResults? _results;
     private RemoteGatewayResolver? _resolver;
+    private ProbeScheduler? _scheduler;
 
     [Fact]
     [Trait("Needs", "root")]
@@ -53,7 +54,7 @@ public sealed class ProbeSchedulerTests : IDisposable
             await scheduler.CollectOnceAsync(CancellationToken.None);
         }
 
-        var text = await _metrics.RenderAsync();
+        var text = await RenderAsync();
         foreach (var labels in new[] { "tunnel=\"lo\"", "tunnel=\"lo\",target=\"127.0.1.1\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"", "tunnel=\"lo\",target=\"127.0.1.2\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"" })
         {
             var kind = labels.Contains("target", StringComparison.Ordinal) ? "inside" : "gateway";
@@ -109,7 +110,7 @@ public sealed class ProbeSchedulerTests : IDisposable
             """);
         Assert.Empty(_store!.Reload());
 
-        var reloaded = await _metrics.RenderAsync();
+        var reloaded = await RenderAsync();
         Assert.Equal(3, MetricsText.Value(reloaded, "ipsec_gateway_ping_responses_total{tunnel=\"a\"}"));
         Assert.Equal(3, MetricsText.Value(reloaded, "ipsec_inside_ping_responses_total{tunnel=\"a\",target=\"127.0.1.1\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"}"));
         Assert.DoesNotContain(PingSeries(reloaded), line => line.Contains("target=\"127.0.1.2\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"", StringComparison.Ordinal));
@@ -120,7 +121,7 @@ public sealed class ProbeSchedulerTests : IDisposable
 
         await scheduler.CollectOnceAsync(CancellationToken.None);
 
-        var after = await _metrics.RenderAsync();
+        var after = await RenderAsync();
         Assert.Equal(4, MetricsText.Value(after, "ipsec_gateway_ping_responses_total{tunnel=\"a\"}"));
         Assert.Equal(4, MetricsText.Value(after, "ipsec_inside_ping_requests_total{tunnel=\"a\",target=\"127.0.1.1\",local_ts=\"127.0.0.0/24\",remote_ts=\"127.0.1.0/24\"}"));
         Assert.Equal(1, MetricsText.Value(after, "ipsec_gateway_ping_responses_total{tunnel=\"c\"}"));
@@ -156,7 +157,7 @@ public sealed class ProbeSchedulerTests : IDisposable
             await scheduler.CollectOnceAsync(CancellationToken.None);
         }
 
-        var text = await _metrics.RenderAsync();
+        var text = await RenderAsync();
         Assert.Equal(3, MetricsText.Value(text, "ipsec_gateway_ping_responses_total{tunnel=\"good\"}"));
         Assert.Equal(3, MetricsText.Value(text, "ipsec_inside_ping_responses_total{tunnel=\"good\",target=\"10.2.0.1\",local_ts=\"10.1.0.0/24\",remote_ts=\"10.2.0.0/24\"}"));
         Assert.Equal(3, MetricsText.Value(text, "ipsec_inside_ping_responses_total{tunnel=\"good\",target=\"10.2.0.2\",local_ts=\"10.1.0.0/24\",remote_ts=\"10.2.0.0/24\"}"));
@@ -214,7 +215,7 @@ public sealed class ProbeSchedulerTests : IDisposable
 
         var result = _results.Get("dyn")!;
         Assert.Equal(("gw.dyn.test", IPAddress.Parse("127.0.0.2"), 2L, 2L), (result.Target, result.Address, result.Requests, result.Responses));
-        Assert.Equal(2, MetricsText.Value(await _metrics.RenderAsync(), "ipsec_gateway_ping_responses_total{tunnel=\"dyn\"}"));
+        Assert.Equal(2, MetricsText.Value(await RenderAsync(), "ipsec_gateway_ping_responses_total{tunnel=\"dyn\"}"));
     }
 
     [Fact]
@@ -243,7 +244,7 @@ public sealed class ProbeSchedulerTests : IDisposable
             var now = time.GetUtcNow() - start;
             // Real time for the scheduler's loop to run what the last step made due (not an assertion).
             await Task.Delay(5);
-            var text = await _metrics.RenderAsync();
+            var text = await RenderAsync();
             foreach (var tunnel in new[] { "t0", "t1", "t2", "t3" })
             {
                 var requests = MetricsText.Value(text, $"ipsec_gateway_ping_requests_total{{tunnel=\"{tunnel}\"}}");
@@ -301,6 +302,10 @@ public sealed class ProbeSchedulerTests : IDisposable
         _disposables.Add(services);
         var scheduler = new ProbeScheduler(_store, ProbeRegistry.CreateDefault(), services, _resolver, _results, _metrics, time, _logger);
         _disposables.Add(scheduler);
+        _scheduler = scheduler;
         return scheduler;
     }
+
+    /// <summary>What /metrics would serve: the registry and the scheduler's families.</summary>
+    private Task<string> RenderAsync() => new MetricsExposition(_metrics, [_scheduler!]).RenderAsync();
 }
