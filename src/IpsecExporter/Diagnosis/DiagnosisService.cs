@@ -16,9 +16,10 @@ public sealed record TunnelView(
 
 /// <summary>
 /// Samples every tunnel on an interval, keeps the samples of the diagnosis window, diagnoses each tunnel, exports
-/// <c>ipsec_tunnel_check</c> and <c>ipsec_tunnel_status</c>, and keeps an in-memory event log per tunnel.
+/// <c>ipsec_tunnel_check</c> and <c>ipsec_tunnel_status</c> (written at scrape time from each tunnel's last published
+/// series), and keeps an in-memory event log per tunnel.
 /// </summary>
-public sealed partial class DiagnosisService : PeriodicService
+public sealed partial class DiagnosisService : PeriodicService, IMetricsContributor
 {
     public static readonly TimeSpan SampleInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan EventRetention = TimeSpan.FromHours(24);
@@ -26,17 +27,15 @@ public sealed partial class DiagnosisService : PeriodicService
 
     private readonly ConfigStore _config;
     private readonly ITunnelSampler _sampler;
-    private readonly ExporterMetrics _metrics;
     private readonly ILogger<DiagnosisService> _logger;
     private readonly ConcurrentDictionary<string, TunnelState> _tunnels = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    public DiagnosisService(ConfigStore config, ITunnelSampler sampler, ExporterMetrics metrics, TimeProvider time, ILogger<DiagnosisService> logger)
+    public DiagnosisService(ConfigStore config, ITunnelSampler sampler, TimeProvider time, ILogger<DiagnosisService> logger)
         : base(time, logger)
     {
         _config = config;
         _sampler = sampler;
-        _metrics = metrics;
         _logger = logger;
         _config.OnChanged(ConfigStage.Diagnosis, nameof(DiagnosisService), (_, next) =>
         {
@@ -99,7 +98,7 @@ public sealed partial class DiagnosisService : PeriodicService
     private void Update(ExporterConfig config, TunnelConfig tunnel, DiagnosisOptions options, DateTimeOffset now)
     {
         var sample = _sampler.Sample(config, tunnel, now);
-        var state = _tunnels.GetOrAdd(tunnel.Name, _ => new TunnelState());
+        var state = _tunnels.GetOrAdd(tunnel.Name, name => new TunnelState(name));
         lock (state)
         {
             var previous = state.History.Count > 0 ? state.History[^1] : null;
@@ -131,36 +130,50 @@ public sealed partial class DiagnosisService : PeriodicService
             }
 
             state.Diagnosis = diagnosis;
-            Export(diagnosis);
+            state.Publish(diagnosis);
         }
     }
 
-    private void Export(TunnelDiagnosis diagnosis)
+    /// <summary>Writes the check and status families of every configured tunnel diagnosed so far; takes no lock.</summary>
+    public void Write(MetricsWriter writer)
     {
-        foreach (var check in diagnosis.Checks)
+        var tunnels = _config.Current.Tunnels.Select(t => _tunnels.GetValueOrDefault(t.Name)?.Published).OfType<DiagnosisSeries>().ToList();
+        writer.Family(MetricFamilies.TunnelCheck);
+        foreach (var tunnel in tunnels)
         {
-            // Absent means unknown: a 0 would claim the check failed.
-            if (check.State == CheckState.Unknown)
+            foreach (var (labels, value) in tunnel.Checks)
             {
-                _metrics.TunnelCheck.RemoveLabelled(diagnosis.Tunnel, check.Check);
-            }
-            else
-            {
-                _metrics.TunnelCheck.WithLabels(diagnosis.Tunnel, check.Check).Set(check.State == CheckState.Pass ? 1 : 0);
+                writer.Sample(labels, value);
             }
         }
 
-        foreach (var verdict in Enum.GetValues<Verdict>())
+        writer.Family(MetricFamilies.TunnelStatus);
+        foreach (var tunnel in tunnels)
         {
-            _metrics.TunnelStatus.WithLabels(diagnosis.Tunnel, TunnelDiagnosis.StatusLabel(verdict)).Set(verdict == diagnosis.Verdict ? 1 : 0);
+            for (var i = 0; i < tunnel.Statuses.Length; i++)
+            {
+                writer.Sample(tunnel.Statuses[i], tunnel.Verdict == Verdicts[i] ? 1 : 0);
+            }
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tunnel {Tunnel} is {Verdict}: {Reason}")]
     private static partial void LogVerdict(ILogger logger, string tunnel, Verdict verdict, string reason);
 
-    private sealed class TunnelState
+    private static readonly Verdict[] Verdicts = Enum.GetValues<Verdict>();
+
+    /// <summary>What the metrics show of a tunnel's last diagnosis: immutable, replaced after each one.</summary>
+    private sealed record DiagnosisSeries(IReadOnlyList<(MetricLabels Labels, double Value)> Checks, MetricLabels[] Statuses, Verdict Verdict);
+
+    private sealed class TunnelState(string tunnel)
     {
+        private readonly Dictionary<string, MetricLabels> _checkLabels = new(StringComparer.Ordinal);
+        private readonly MetricLabels[] _statusLabels = [.. Verdicts.Select(v => MetricFamilies.TunnelStatusLabels.Values(tunnel, TunnelDiagnosis.StatusLabel(v)))];
+        private DiagnosisSeries? _published;
+
+        /// <summary>Read by scrapes without the lock.</summary>
+        public DiagnosisSeries? Published => Volatile.Read(ref _published);
+
         public List<TunnelSample> History { get; } = [];
 
         public List<TunnelEvent> Events { get; } = [];
@@ -168,5 +181,27 @@ public sealed partial class DiagnosisService : PeriodicService
         public TunnelDiagnosis? Diagnosis { get; set; }
 
         public DateTimeOffset VerdictSince { get; set; }
+
+        /// <summary>Swaps in the series of <paramref name="diagnosis"/> (under the state's lock).</summary>
+        public void Publish(TunnelDiagnosis diagnosis)
+        {
+            // Absent means unknown: a 0 would claim the check failed.
+            var checks = diagnosis.Checks
+                .Where(c => c.State != CheckState.Unknown)
+                .Select(c => (Labels(c.Check), c.State == CheckState.Pass ? 1.0 : 0.0))
+                .ToList();
+            Volatile.Write(ref _published, new DiagnosisSeries(checks, _statusLabels, diagnosis.Verdict));
+        }
+
+        private MetricLabels Labels(string check)
+        {
+            if (!_checkLabels.TryGetValue(check, out var labels))
+            {
+                labels = MetricFamilies.TunnelCheckLabels.Values(tunnel, check);
+                _checkLabels[check] = labels;
+            }
+
+            return labels;
+        }
     }
 }

@@ -42,6 +42,7 @@ public static class ExporterServices
         services.AddProbes();
         services.AddSingleton<ITunnelSampler, TunnelSampler>();
         services.AddSingleton<DiagnosisService>();
+        services.AddMetricsContributor<DiagnosisService>();
         services.AddHostedService(sp => sp.GetRequiredService<DiagnosisService>());
         return services;
     }

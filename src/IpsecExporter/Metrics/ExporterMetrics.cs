@@ -41,16 +41,13 @@ public sealed class ExporterMetrics
         PublicIpLookupSuccess = factory.CreateGauge("ipsec_public_ip_lookup_success", "1 when the last public IP lookup answered with an address (lookup: primary or cross_check).", ["lookup"]);
         PublicIpCrossCheckMatches = factory.CreateGauge("ipsec_public_ip_cross_check_matches", "1 when a second opinion agrees with the observed public IP (check: lookup or ike_local_host); absent while unknown.", ["check"]);
 
-        TunnelCheck = factory.CreateGauge("ipsec_tunnel_check", "1 when the troubleshooting check passes for the tunnel.", ["tunnel", "check"]);
-        TunnelStatus = factory.CreateGauge("ipsec_tunnel_status", "Verdict of the tunnel as a state set: exactly one status is 1.", ["tunnel", "status"]);
-        BestPractice = factory.CreateGauge("ipsec_best_practice", "1 when the tunnel follows the best practice.", ["tunnel", "practice"]);
 
 
         BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version", "revision", "runtime"]);
         BuildInfo.WithLabels(version, revision, System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription).Set(1);
         ConfigLastReloadSuccessful = factory.CreateGauge("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.");
 
-        _tunnelRemovers = [Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayResolutionSuccess), Remover(RemoteGatewayAddressChanges), Remover(TunnelCheck), Remover(TunnelStatus), Remover(BestPractice)];
+        _tunnelRemovers = [Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayResolutionSuccess), Remover(RemoteGatewayAddressChanges)];
     }
 
     public CollectorRegistry Registry { get; }
@@ -81,12 +78,6 @@ public sealed class ExporterMetrics
     public Gauge PublicIpLookupSuccess { get; }
 
     public Gauge PublicIpCrossCheckMatches { get; }
-
-    public Gauge TunnelCheck { get; }
-
-    public Gauge TunnelStatus { get; }
-
-    public Gauge BestPractice { get; }
 
     public Gauge BuildInfo { get; }
 

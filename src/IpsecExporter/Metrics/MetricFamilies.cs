@@ -49,6 +49,16 @@ public static class MetricFamilies
     public static readonly MetricFamily InsidePingLateResponses = new("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", MetricKind.Counter, InsideLabels);
     public static readonly MetricFamily InsidePingDuplicateResponses = new("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", MetricKind.Counter, InsideLabels);
 
+    public static readonly LabelNames TunnelCheckLabels = new("tunnel", "check");
+
+    public static readonly LabelNames TunnelStatusLabels = new("tunnel", "status");
+
+    public static readonly LabelNames BestPracticeLabels = new("tunnel", "practice");
+
+    public static readonly MetricFamily TunnelCheck = new("ipsec_tunnel_check", "1 when the troubleshooting check passes for the tunnel.", MetricKind.Gauge, TunnelCheckLabels);
+    public static readonly MetricFamily TunnelStatus = new("ipsec_tunnel_status", "Verdict of the tunnel as a state set: exactly one status is 1.", MetricKind.Gauge, TunnelStatusLabels);
+    public static readonly MetricFamily BestPractice = new("ipsec_best_practice", "1 when the tunnel follows the best practice.", MetricKind.Gauge, BestPracticeLabels);
+
     public static readonly LabelNames SourceLabels = new("source");
 
     public static readonly MetricFamily SourceUp = new("ipsec_source_up", "1 when the last collection from the source succeeded.", MetricKind.Gauge, SourceLabels);
@@ -63,6 +73,6 @@ public static class MetricFamilies
         GatewayPingSendErrors, InsidePingSendErrors, GatewayPingLateResponses, GatewayPingDuplicateResponses, InsidePingLateResponses, InsidePingDuplicateResponses,
         IkeSas, IkeSaEstablished, IkeSaRekeys, IkeSaRekeyInterval, ChildSas, ChildSaReceivedBytes, ChildSaSentBytes,
         ChildSaReceivedPackets, ChildSaSentPackets, ChildSaLastReceived, ChildSaLastSent, ChildSaRekeys, ChildSaRekeyInterval, ChildSaLifetime, ChildSaPfs,
-        SourceUp, SourceLastSuccess, SourceEventsConnected, SourceCollectDuration,
+        TunnelCheck, TunnelStatus, BestPractice, SourceUp, SourceLastSuccess, SourceEventsConnected, SourceCollectDuration,
     ];
 }

@@ -1,4 +1,5 @@
 using IpsecExporter.Diagnosis.BestPractices;
+using IpsecExporter.Metrics;
 using IpsecExporter.Site.Connectivity;
 using IpsecExporter.Site.Gateways;
 using IpsecExporter.Site.Ntp;
@@ -39,6 +40,7 @@ public static class SiteServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ClockMonitor>());
 
         services.AddSingleton<BestPracticeService>();
+        services.AddMetricsContributor<BestPracticeService>();
         services.AddHostedService(sp => sp.GetRequiredService<BestPracticeService>());
         return services;
     }

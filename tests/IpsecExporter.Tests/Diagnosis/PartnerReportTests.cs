@@ -26,7 +26,7 @@ public sealed class PartnerReportTests
         var loader = new ConfigLoader(TestSources.Registry());
         _config = loader.Load(Fixtures.Path("config", "valid-full.yaml"));
         var store = new ConfigStore(_config, loader, _metrics, NullLogger<ConfigStore>.Instance);
-        _service = new DiagnosisService(store, _sampler, _metrics, _time, NullLogger<DiagnosisService>.Instance);
+        _service = new DiagnosisService(store, _sampler, _time, NullLogger<DiagnosisService>.Instance);
     }
 
     [Theory]
@@ -73,7 +73,7 @@ public sealed class PartnerReportTests
     {
         await RunDesynchronizedAsync();
 
-        var text = await _metrics.RenderAsync();
+        var text = MetricsText.Render(_service);
 
         Assert.Contains("ipsec_tunnel_status{tunnel=\"hq-branch-b\",status=\"desynchronized\"} 1", text, StringComparison.Ordinal);
         foreach (var other in new[] { "healthy", "degraded", "down", "unknown" })

@@ -14,21 +14,23 @@ public interface IObservedSaFactsProvider
 
 /// <summary>
 /// Evaluates the best practices of every tunnel every best_practices.interval into <c>ipsec_best_practice</c> (absent
-/// while unknown) and keeps the results, with their reasons, for the diagnosis and the partner report.
+/// while unknown; written at scrape time from the last evaluation) and keeps the results, with their reasons, for the
+/// diagnosis and the partner report.
 /// </summary>
-public sealed class BestPracticeService : PeriodicService
+public sealed class BestPracticeService : PeriodicService, IMetricsContributor
 {
     private readonly ConfigStore _config;
     private readonly ClockMonitor _clock;
     private readonly IObservedSaFactsProvider? _observed;
-    private readonly ExporterMetrics _metrics;
     private readonly ConcurrentDictionary<string, IReadOnlyList<BestPracticeResult>> _results = new(StringComparer.Ordinal);
+
+    /// <summary>Per tunnel, the series of its last evaluation (known results only), replaced whole.</summary>
+    private readonly ConcurrentDictionary<string, (MetricLabels Labels, double Value)[]> _series = new(StringComparer.Ordinal);
 
     /// <summary>Without an <see cref="IObservedSaFactsProvider"/> registered, the configured expectations are evaluated.</summary>
     public BestPracticeService(
         ConfigStore config,
         ClockMonitor clock,
-        ExporterMetrics metrics,
         TimeProvider time,
         ILogger<BestPracticeService> logger,
         IObservedSaFactsProvider? observed = null)
@@ -37,7 +39,6 @@ public sealed class BestPracticeService : PeriodicService
         _config = config;
         _clock = clock;
         _observed = observed;
-        _metrics = metrics;
     }
 
     /// <summary>The last evaluation per tunnel.</summary>
@@ -52,6 +53,7 @@ public sealed class BestPracticeService : PeriodicService
         foreach (var tunnel in _results.Keys.Where(t => !config.Tunnels.Any(c => c.Name == t)).ToList())
         {
             _results.TryRemove(tunnel, out _);
+            _series.TryRemove(tunnel, out _);
         }
 
         foreach (var tunnel in config.Tunnels)
@@ -59,19 +61,24 @@ public sealed class BestPracticeService : PeriodicService
             var inputs = new BestPracticeInputs(tunnel.Expect, _observed?.FactsFor(tunnel.Name) ?? ObservedSaFacts.None, clock);
             var results = BestPracticeEvaluator.Evaluate(inputs, config.BestPractices);
             _results[tunnel.Name] = results;
-            foreach (var result in results)
-            {
-                if (result.Followed is { } followed)
-                {
-                    _metrics.BestPractice.WithLabels(tunnel.Name, result.Label).Set(followed ? 1 : 0);
-                }
-                else
-                {
-                    _metrics.BestPractice.RemoveLabelled(tunnel.Name, result.Label);
-                }
-            }
+            _series[tunnel.Name] = [.. results
+                .Where(r => r.Followed is not null)
+                .Select(r => (MetricFamilies.BestPracticeLabels.Values(tunnel.Name, r.Label), r.Followed!.Value ? 1.0 : 0.0))];
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Writes <c>ipsec_best_practice</c> for the configured tunnels evaluated so far, in configuration order.</summary>
+    public void Write(MetricsWriter writer)
+    {
+        writer.Family(MetricFamilies.BestPractice);
+        foreach (var tunnel in _config.Current.Tunnels)
+        {
+            foreach (var (labels, value) in _series.GetValueOrDefault(tunnel.Name) ?? [])
+            {
+                writer.Sample(labels, value);
+            }
+        }
     }
 }

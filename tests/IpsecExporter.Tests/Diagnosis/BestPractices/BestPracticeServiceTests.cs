@@ -32,12 +32,12 @@ public sealed class BestPracticeServiceTests
         var metrics = new ExporterMetrics("test");
         var store = TestConfigs.Store(Yaml($"\"{ntp.Server}\""), metrics);
         var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
-        var service = new BestPracticeService(store, clock, metrics, TimeProvider.System, NullLogger<BestPracticeService>.Instance);
+        var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance);
         await clock.CollectOnceAsync(CancellationToken.None);
 
         await service.CollectOnceAsync(CancellationToken.None);
 
-        var text = await metrics.RenderAsync();
+        var text = MetricsText.Render(service);
         Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"pfs\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"short_lifetimes\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"phase2_two_thirds_phase1\"} 1", text, StringComparison.Ordinal);
@@ -57,11 +57,11 @@ public sealed class BestPracticeServiceTests
         var store = TestConfigs.Store(Yaml(""), metrics);
         var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
         var observed = new Observations { ["by-the-book"] = new ObservedSaFacts(false, null, TimeSpan.FromHours(8), TimeSpan.FromHours(8)) };
-        var service = new BestPracticeService(store, clock, metrics, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
+        var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
 
         await service.CollectOnceAsync(CancellationToken.None);
 
-        var text = await metrics.RenderAsync();
+        var text = MetricsText.Render(service);
         Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"pfs\"} 0", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"phase2_two_thirds_phase1\"} 0", text, StringComparison.Ordinal);
         Assert.DoesNotContain("practice=\"time_sync\"", text, StringComparison.Ordinal);
