@@ -3,8 +3,10 @@ using Prometheus;
 namespace IpsecExporter.Metrics;
 
 /// <summary>
-/// Every metric of the exporter (docs/METRICS.md), in one isolated registry so tests can render exactly what
-/// <c>/metrics</c> serves. Units are base units; counters end in <c>_total</c>; nothing is labelled by SPI.
+/// The metrics still pushed into prometheus-net (process_*, dotnet_*, the site checks, build info, config reload), in
+/// one isolated registry that <see cref="MetricsExposition"/> renders before the scrape-time families of
+/// <see cref="MetricFamilies"/>; and the RTT buckets, fixed for the process. Units are base units; counters end in
+/// <c>_total</c>; nothing is labelled by SPI.
 /// </summary>
 public sealed class ExporterMetrics
 {
@@ -83,7 +85,7 @@ public sealed class ExporterMetrics
 
     public Gauge ConfigLastReloadSuccessful { get; }
 
-    /// <summary>Drops every series labelled with <paramref name="tunnel"/> (the tunnel left the configuration).</summary>
+    /// <summary>Drops this registry's series labelled with <paramref name="tunnel"/> (the tunnel left the configuration).</summary>
     public void RemoveTunnel(string tunnel)
     {
         foreach (var removeTunnel in _tunnelRemovers)
@@ -106,7 +108,7 @@ public sealed class ExporterMetrics
         };
     }
 
-    /// <summary>Renders the registry as Prometheus text, exactly as <c>/metrics</c> would.</summary>
+    /// <summary>Renders this registry alone as Prometheus text (<see cref="MetricsExposition"/> renders all of <c>/metrics</c>).</summary>
     public async Task<string> RenderAsync(CancellationToken cancellationToken = default)
     {
         using var stream = new MemoryStream();
