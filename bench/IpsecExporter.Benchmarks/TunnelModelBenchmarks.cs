@@ -10,34 +10,20 @@ namespace IpsecExporter.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [InvocationCount(Invocations)]
-public class TunnelModelBenchmarks
+public class TunnelModelBenchmarks : HubModelBenchmarks
 {
-    private const int Invocations = 16;
+    private const int Invocations = 32;
     private readonly Queue<SaSnapshot> _snapshots = new(Invocations);
-    private HubModel _hub = null!;
-
-    [Params(100, 1000)]
-    public int Tunnels { get; set; }
-
-    [GlobalSetup]
-    public void Setup()
-    {
-        _hub = new HubModel(Tunnels);
-        _hub.Collect(_hub.NextSnapshot());
-    }
 
     [IterationSetup]
     public void BuildSnapshots()
     {
         for (var i = 0; i < Invocations; i++)
         {
-            _snapshots.Enqueue(_hub.NextSnapshot());
+            _snapshots.Enqueue(Hub.NextSnapshot());
         }
     }
 
     [Benchmark]
-    public void OnCollected() => _hub.Collect(_snapshots.Dequeue());
-
-    [GlobalCleanup]
-    public void Cleanup() => _hub.Dispose();
+    public void OnCollected() => Hub.Collect(_snapshots.Dequeue());
 }
