@@ -12,7 +12,7 @@ namespace IpsecExporter.Benchmarks;
 [InvocationCount(Invocations)]
 public class TunnelModelBenchmarks : HubModelBenchmarks
 {
-    private const int Invocations = 32;
+    private const int Invocations = 64;
     private readonly Queue<SaSnapshot> _snapshots = new(Invocations);
 
     [IterationSetup]
