@@ -34,9 +34,9 @@ public sealed class SaCounterLedger
         {
             // Another SA in the slot: the slot's counters either run on (the old values are the new SA's zero) or
             // started again with it.
-            known = new Slot(sa, known.Generation + 1, Decreased(known.Last, counters) ? default : known.Last, counters, _collection);
+            known = new Slot(sa, known.Generation + 1, counters.IsBelow(known.Last) ? default : known.Last, counters, _collection);
         }
-        else if (Decreased(known.Last, counters))
+        else if (counters.IsBelow(known.Last))
         {
             known = new Slot(sa, known.Generation + 1, default, counters, _collection);
         }
@@ -62,10 +62,6 @@ public sealed class SaCounterLedger
 
         _collection++;
     }
-
-    private static bool Decreased(SaCounters before, SaCounters now) =>
-        now.ReceivedBytes < before.ReceivedBytes || now.SentBytes < before.SentBytes
-        || now.ReceivedPackets < before.ReceivedPackets || now.SentPackets < before.SentPackets;
 
     private static SaCounters Subtract(SaCounters value, SaCounters zero) => new(
         value.ReceivedBytes - (zero.ReceivedBytes ?? 0),

@@ -125,6 +125,11 @@ public enum CounterCapabilities
 public readonly record struct SaCounters(ulong? ReceivedBytes, ulong? SentBytes, ulong? ReceivedPackets, ulong? SentPackets)
 {
     public static SaCounters Bytes(ulong received, ulong sent) => new(received, sent, null, null);
+
+    /// <summary>True when one of these counters is below the same counter of <paramref name="mark"/>: they started again.
+    /// A counter that either side lacks is not compared.</summary>
+    public bool IsBelow(SaCounters mark) =>
+        ReceivedBytes < mark.ReceivedBytes || SentBytes < mark.SentBytes || ReceivedPackets < mark.ReceivedPackets || SentPackets < mark.SentPackets;
 }
 
 /// <param name="Connection">The source's connection name, matched against the tunnel's <c>connection</c> key.</param>

@@ -583,12 +583,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         }
 
         /// <summary>True when one of <paramref name="child"/>'s counters is below its high-water mark.</summary>
-        public bool WentBackwards(ChildSa child)
-        {
-            var seen = child.Counters;
-            return seen.ReceivedBytes < _highest.ReceivedBytes || seen.SentBytes < _highest.SentBytes
-                || seen.ReceivedPackets < _highest.ReceivedPackets || seen.SentPackets < _highest.SentPackets;
-        }
+        public bool WentBackwards(ChildSa child) =>
+            child.Counters.IsBelow(new SaCounters(_highest.ReceivedBytes, _highest.SentBytes, _highest.ReceivedPackets, _highest.SentPackets));
     }
 
     private sealed class IkeTrack

@@ -1,8 +1,6 @@
 using IpsecExporter.Metrics;
 using CsCheck;
-using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
-using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Tests.Tunnels;
 
@@ -21,16 +19,6 @@ public sealed class TunnelCounterPropertyTests
         "      - { local: 10.1.0.0/24, remote: 10.2.0.0/24 }\n      - { local: 10.3.0.0/24, remote: 10.4.0.0/24 }",
         "      - { local: 10.5.0.0/24, remote: 10.6.0.0/24 }\n      - { local: 10.3.0.0/24, remote: 10.4.0.0/24 }\n      - { local: 10.1.0.0/24, remote: 10.2.0.0/24 }",
         StringComparison.Ordinal);
-
-    /// <summary>Selectors of the simulated SAs: the two configured pairs and one the configuration does not know.</summary>
-    private static readonly (string Local, string Remote)[] Selectors = [("10.1.0.0/24", "10.2.0.0/24"), ("10.3.0.0/24", "10.4.0.0/24"), ("192.168.0.0/24", "192.168.1.0/24")];
-
-    private static readonly string[][] Series =
-    [
-        ["t1", "10.1.0.0/24", "10.2.0.0/24"],
-        ["t1", "10.3.0.0/24", "10.4.0.0/24"],
-        ["t1", TunnelTracker.UnmatchedLabel, TunnelTracker.UnmatchedLabel],
-    ];
 
     private static readonly Gen<Op> Operation = Gen.Frequency(
         (3, Gen.Int[0, 2].Select(pair => (Op)new Appear(pair))),
@@ -52,10 +40,10 @@ public sealed class TunnelCounterPropertyTests
     private static void Run(Op[] operations)
     {
         using var harness = new TrackerHarness(Config);
-        var daemon = new SimulatedDaemon();
-        var exported = new ulong[Series.Length * 2];
-        var lag = new ulong[Series.Length * 2];
-        var trafficSincePoll = new ulong[Series.Length * 2];
+        var daemon = new SimulatedChildSas();
+        var exported = new ulong[SimulatedChildSas.Series.Length * 2];
+        var lag = new ulong[exported.Length];
+        var trafficSincePoll = new ulong[exported.Length];
         var reloaded = false;
         foreach (var operation in operations.Append(new Poll()))
         {
@@ -63,13 +51,13 @@ public sealed class TunnelCounterPropertyTests
             {
                 case Poll:
                     harness.Time.Advance(TimeSpan.FromSeconds(5));
-                    harness.Collect(daemon.Snapshot(harness.Time.GetUtcNow()));
+                    harness.Collect(daemon.Poll(harness.Time.GetUtcNow()));
                     for (var i = 0; i < exported.Length; i++)
                     {
                         var now = Exported(harness, i);
-                        var truth = daemon.Truth[i];
+                        var truth = Bytes(daemon.Truth(i / 2), i);
                         Assert.True(now <= truth, $"series {i}: exported {now} > true traffic {truth}: counted twice");
-                        Assert.Equal(daemon.Observed[i], now);
+                        Assert.Equal(Bytes(daemon.Observed(i / 2), i), now);
                         var newLag = truth - now;
                         Assert.True(newLag <= lag[i] + trafficSincePoll[i], $"series {i}: lag grew by {newLag - lag[i]}, more than the {trafficSincePoll[i]} of traffic since the last poll");
                         lag[i] = newLag;
@@ -85,7 +73,7 @@ public sealed class TunnelCounterPropertyTests
                     reloaded = !reloaded;
                     break;
                 default:
-                    foreach (var (series, amount) in daemon.Apply(operation))
+                    foreach (var (series, amount) in Apply(daemon, operation))
                     {
                         trafficSincePoll[series] += amount;
                     }
@@ -106,7 +94,41 @@ public sealed class TunnelCounterPropertyTests
     private static ulong Exported(TrackerHarness harness, int index)
     {
         var family = index % 2 == 0 ? MetricFamilies.ChildSaReceivedBytes : MetricFamilies.ChildSaSentBytes;
-        return (ulong)(MetricsText.Value(harness.Tracker, family, Series[index / 2]) ?? 0);
+        return (ulong)(MetricsText.Value(harness.Tracker, family, SimulatedChildSas.Series[index / 2]) ?? 0);
+    }
+
+    /// <summary>Received (even index) or sent (odd index) bytes.</summary>
+    private static ulong Bytes((ulong Received, ulong Sent) bytes, int index) => index % 2 == 0 ? bytes.Received : bytes.Sent;
+
+    /// <summary>Applies a change to the daemon; returns the traffic it carried, per series index.</summary>
+    private static IEnumerable<(int Series, ulong Amount)> Apply(SimulatedChildSas daemon, Op operation)
+    {
+        var listed = daemon.Listed;
+        var installed = daemon.Installed;
+        switch (operation)
+        {
+            case Appear appear:
+                daemon.Install(appear.Selector);
+                break;
+            case Grow grow when listed.Count > 0:
+                var sa = listed[grow.Sa % listed.Count];
+                sa.Grow(grow.Received, grow.Sent);
+                return [(sa.Selector * 2, grow.Received), ((sa.Selector * 2) + 1, grow.Sent)];
+            case Rekey rekey when installed.Count > 0:
+                daemon.Replace(installed[rekey.Sa % installed.Count], "DELETED", rekey.WithEvent);
+                break;
+            case Delete delete when installed.Count > 0:
+                daemon.Delete(installed[delete.Sa % installed.Count], delete.WithEvent);
+                break;
+            case Vanish vanish when listed.Count > 0:
+                daemon.Remove(listed[vanish.Sa % listed.Count]);
+                break;
+            case Restart restart:
+                daemon.Restart(restart.Graceful);
+                break;
+        }
+
+        return [];
     }
 
     private abstract record Op;
@@ -132,143 +154,4 @@ public sealed class TunnelCounterPropertyTests
     private sealed record FailedPoll : Op;
 
     private sealed record Reload : Op;
-
-    /// <summary>What charon would hold and report, plus the truth the exporter is measured against.</summary>
-    private sealed class SimulatedDaemon
-    {
-        private readonly List<Sa> _sas = [];
-        private readonly List<Sa> _all = [];
-        private readonly List<ChildSaChange> _pending = [];
-        private int _nextUniqueId = 1;
-        private int _nextSpi = 1;
-
-        /// <summary>All traffic that ever happened, per series (received, sent per selector).</summary>
-        public ulong[] Truth { get; } = new ulong[Series.Length * 2];
-
-        /// <summary>Per series, the sum over all SAs of the highest counters a poll or a delivered event showed.</summary>
-        public ulong[] Observed
-        {
-            get
-            {
-                var observed = new ulong[Series.Length * 2];
-                foreach (var sa in _all)
-                {
-                    observed[sa.Selector * 2] += sa.ObservedReceived;
-                    observed[(sa.Selector * 2) + 1] += sa.ObservedSent;
-                }
-
-                return observed;
-            }
-        }
-
-        public IEnumerable<(int Series, ulong Amount)> Apply(Op operation)
-        {
-            switch (operation)
-            {
-                case Appear appear:
-                    Install(appear.Selector);
-                    break;
-                case Grow grow when _sas.Count > 0:
-                    var sa = _sas[grow.Sa % _sas.Count];
-                    sa.Received += grow.Received;
-                    sa.Sent += grow.Sent;
-                    Truth[sa.Selector * 2] += grow.Received;
-                    Truth[(sa.Selector * 2) + 1] += grow.Sent;
-                    return [(sa.Selector * 2, grow.Received), ((sa.Selector * 2) + 1, grow.Sent)];
-                case Rekey rekey when Installed().Count > 0:
-                    var old = Installed()[rekey.Sa % Installed().Count];
-                    old.State = "DELETED";
-                    var replacement = Install(old.Selector);
-                    if (rekey.WithEvent)
-                    {
-                        _pending.Add(new ChildSaChange(DateTimeOffset.UnixEpoch, "site", SaChangeKind.Rekeyed, old.ToChildSa(), replacement.ToChildSa()));
-                        old.Deliver();
-                    }
-
-                    break;
-                case Delete delete when Installed().Count > 0:
-                    var deleted = Installed()[delete.Sa % Installed().Count];
-                    deleted.State = "DELETED";
-                    if (delete.WithEvent)
-                    {
-                        _pending.Add(new ChildSaChange(DateTimeOffset.UnixEpoch, "site", SaChangeKind.Deleted, deleted.ToChildSa(), null));
-                        deleted.Deliver();
-                    }
-
-                    break;
-                case Vanish vanish when _sas.Count > 0:
-                    _sas.RemoveAt(vanish.Sa % _sas.Count);
-                    break;
-                case Restart restart:
-                    foreach (var gone in _sas.Where(_ => restart.Graceful))
-                    {
-                        _pending.Add(new ChildSaChange(DateTimeOffset.UnixEpoch, "site", SaChangeKind.Deleted, gone.ToChildSa(), null));
-                        gone.Deliver();
-                    }
-
-                    _sas.Clear();
-                    _nextUniqueId = 1;
-                    break;
-            }
-
-            return [];
-        }
-
-        /// <summary>A poll: the listed SAs are observed now, and the pending events are handed over with it.</summary>
-        public SaSnapshot Snapshot(DateTimeOffset at)
-        {
-            var ike = Sas.Ike("1", [.. _sas.Select(sa => sa.ToChildSa())]);
-            foreach (var sa in _sas)
-            {
-                sa.Deliver();
-            }
-
-            var snapshot = Sas.Snapshot(at, ike) with { ChildSaChanges = _pending.Select(c => c with { At = at }).ToList() };
-            _pending.Clear();
-            return snapshot;
-        }
-
-        private List<Sa> Installed() => _sas.Where(s => s.State == "INSTALLED").ToList();
-
-        private Sa Install(int selector)
-        {
-            var sa = new Sa(selector, (_nextUniqueId++).ToString(System.Globalization.CultureInfo.InvariantCulture), $"{_nextSpi++:x8}");
-            _sas.Add(sa);
-            _all.Add(sa);
-            return sa;
-        }
-
-        private sealed class Sa(int selector, string uniqueId, string spi)
-        {
-            private ulong _reportedReceived;
-            private ulong _reportedSent;
-
-            public int Selector { get; } = selector;
-
-            public string State { get; set; } = "INSTALLED";
-
-            public ulong Received { get; set; }
-
-            public ulong Sent { get; set; }
-
-            public ulong ObservedReceived { get; private set; }
-
-            public ulong ObservedSent { get; private set; }
-
-            /// <summary>Counters as they are at this moment, as a poll or an event would report them.</summary>
-            public ChildSa ToChildSa()
-            {
-                _reportedReceived = Received;
-                _reportedSent = Sent;
-                return Sas.Child(uniqueId, Selectors[Selector].Local, Selectors[Selector].Remote, Received, Sent, State, spi: spi);
-            }
-
-            /// <summary>What was last reported reached the exporter.</summary>
-            public void Deliver()
-            {
-                ObservedReceived = Math.Max(ObservedReceived, _reportedReceived);
-                ObservedSent = Math.Max(ObservedSent, _reportedSent);
-            }
-        }
-    }
 }

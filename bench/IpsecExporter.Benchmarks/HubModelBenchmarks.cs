@@ -1,0 +1,23 @@
+using BenchmarkDotNet.Attributes;
+
+namespace IpsecExporter.Benchmarks;
+
+/// <summary>Benchmarks on a <see cref="HubModel"/> of <see cref="Tunnels"/> tunnels that has collected two polls.</summary>
+public abstract class HubModelBenchmarks
+{
+    [Params(100, 1000)]
+    public int Tunnels { get; set; }
+
+    protected HubModel Hub { get; private set; } = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Hub = new HubModel(Tunnels);
+        Hub.Collect(Hub.NextSnapshot());
+        Hub.Collect(Hub.NextSnapshot());
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Hub.Dispose();
+}

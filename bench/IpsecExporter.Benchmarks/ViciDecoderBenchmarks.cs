@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using BenchmarkDotNet.Attributes;
+using IpsecExporter.Sources.Vici;
+
+namespace IpsecExporter.Benchmarks;
+
+/// <summary>
+/// The VICI decoder on a <c>list-sas</c> answer as charon streams it: one <c>list-sa</c> event per IKE SA, then the
+/// command response. The stream is built from the recorded frames of tests/.../Fixtures/vici/healthy, as
+/// bench/vici-hub/server.cs builds its answers: every IKE SA (connection <c>c&lt;i&gt;</c>) carries two copies of the
+/// recorded CHILD SA, each with its own unique id, SPIs and selectors.
+/// </summary>
+[MemoryDiagnoser]
+public class ViciDecoderBenchmarks
+{
+    private byte[] _stream = [];
+
+    [Params(100, 1000)]
+    public int IkeSas { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var recorded = Decode(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "healthy-01.bin")))
+            .First(p => p is { Type: ViciPacketType.Event, Name: "list-sa" }).Message!.Sections[0].Section;
+        var recordedChild = recorded.Section("child-sas")!.Sections[0].Section;
+        using var stream = new MemoryStream();
+        for (var i = 0; i < IkeSas; i++)
+        {
+            var children = new ViciSection();
+            foreach (var (name, id, local, remote) in new[] { ("net", (2 * i) + 1, $"10.{i / 256 % 256}.{i % 256}.0/24", $"172.16.{i / 256 % 256}.{i % 256}/32"), ("net6", (2 * i) + 2, $"fd00:{i:x}:1::/64", $"fd00:{i:x}:2::/64") })
+            {
+                var uniqueId = id.ToString(CultureInfo.InvariantCulture);
+                children.AddSection($"{name}-{uniqueId}", Replaced(recordedChild, new() { ["name"] = name, ["uniqueid"] = uniqueId, ["spi-in"] = $"c{id:x7}", ["spi-out"] = $"d{id:x7}", ["local-ts"] = local, ["remote-ts"] = remote }));
+            }
+
+            var ike = Replaced(recorded, new() { ["uniqueid"] = (i + 1).ToString(CultureInfo.InvariantCulture), ["initiator-spi"] = $"{i:x8}a1000000", ["responder-spi"] = $"{i:x8}e5000000" })
+                .AddSection("child-sas", children);
+            stream.Write(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection($"c{i}", ike))));
+        }
+
+        stream.Write(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.CmdResponse, null, new ViciSection())));
+        _stream = stream.ToArray();
+    }
+
+    /// <summary>Every frame of the stream decoded into packets and message trees.</summary>
+    [Benchmark]
+    public List<ViciPacket> DecodeFrames() => Decode(_stream);
+
+    /// <summary>The same, and the <c>list-sa</c> messages mapped into the source-neutral SAs, as a collection does.</summary>
+    [Benchmark]
+    public int DecodeAndMap() =>
+        ViciSaMapper.MapListSas(Decode(_stream).Where(p => p.Type == ViciPacketType.Event).Select(p => p.Message!)).Count;
+
+    /// <summary>Each length-prefixed frame of <paramref name="stream"/>, decoded.</summary>
+    private static List<ViciPacket> Decode(byte[] stream)
+    {
+        var packets = new List<ViciPacket>();
+        for (var offset = 0; offset < stream.Length;)
+        {
+            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(stream.AsSpan(offset));
+            packets.Add(ViciCodec.DecodePacket(stream.AsSpan(offset + 4, length)));
+            offset += 4 + length;
+        }
+
+        return packets;
+    }
+
+    /// <summary>A copy of a recorded section with some values (and single-item lists) replaced and without its CHILD SAs.</summary>
+    private static ViciSection Replaced(ViciSection recorded, Dictionary<string, string> replacements)
+    {
+        var copy = new ViciSection();
+        foreach (var (name, value) in recorded.Values)
+        {
+            copy.Add(name, replacements.GetValueOrDefault(name, value));
+        }
+
+        foreach (var (name, items) in recorded.Lists)
+        {
+            copy.AddList(name, replacements.TryGetValue(name, out var item) ? [item] : items);
+        }
+
+        foreach (var (name, section) in recorded.Sections.Where(s => s.Name != "child-sas"))
+        {
+            copy.AddSection(name, section);
+        }
+
+        return copy;
+    }
+}

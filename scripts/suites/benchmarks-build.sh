@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The BenchmarkDotNet micro-benchmarks (bench/IpsecExporter.Benchmarks, docs/PERFORMANCE.md "Micro-benchmarks") keep
+# compiling against the exporter, warnings as errors (Directory.Build.props), and list every benchmark. Nothing is
+# measured here: the figures come from running them by hand on a quiet machine.
+# Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+project=bench/IpsecExporter.Benchmarks
+
+echo "-- build"
+dotnet build "$project" -c Release -nologo -v quiet
+
+echo "-- every benchmark listed"
+listed=$(dotnet run --project "$project" -c Release --no-build -- --list flat)
+for benchmark in ViciDecoderBenchmarks.DecodeFrames ViciDecoderBenchmarks.DecodeAndMap TunnelModelBenchmarks.OnCollected MetricsRenderingBenchmarks.Render; do
+  grep -q "IpsecExporter.Benchmarks.$benchmark\$" <<<"$listed" || { echo "FAIL: $benchmark not listed in: $listed" >&2; exit 1; }
+done
+echo "-- benchmarks-build: all checks passed"
