@@ -22,9 +22,8 @@ public sealed class DiagnosisServiceTests
     public DiagnosisServiceTests()
     {
         var loader = new ConfigLoader(TestSources.Registry());
-        var metrics = new ExporterMetrics("test");
-        var store = new ConfigStore(loader.Load(Fixtures.Path("config", "valid-full.yaml")), loader, metrics, NullLogger<ConfigStore>.Instance);
-        _service = new DiagnosisService(store, _sampler, metrics, _time, NullLogger<DiagnosisService>.Instance);
+        var store = new ConfigStore(loader.Load(Fixtures.Path("config", "valid-full.yaml")), loader, new ExporterMetrics("test"), NullLogger<ConfigStore>.Instance);
+        _service = new DiagnosisService(store, _sampler, _time, NullLogger<DiagnosisService>.Instance);
     }
 
     [Fact]
