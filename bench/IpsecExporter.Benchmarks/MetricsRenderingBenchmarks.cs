@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Microsoft.AspNetCore.Http;
 
 namespace IpsecExporter.Benchmarks;
 
@@ -9,7 +10,17 @@ namespace IpsecExporter.Benchmarks;
 [MemoryDiagnoser]
 public class MetricsRenderingBenchmarks : HubModelBenchmarks
 {
-    /// <summary>The scrape-time renderer, as <c>/metrics</c> runs it (text format).</summary>
+    /// <summary>The whole exposition as one string (what the tests compare).</summary>
     [Benchmark]
     public Task<string> Render() => Hub.Exposition.RenderAsync();
+
+    /// <summary>One scrape through the <c>/metrics</c> handler, into a response body that discards what it gets.</summary>
+    [Benchmark]
+    public Task Scrape()
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = HttpMethods.Get;
+        context.Response.Body = Stream.Null;
+        return Hub.Exposition.HandleAsync(context);
+    }
 }

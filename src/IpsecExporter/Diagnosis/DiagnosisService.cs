@@ -140,7 +140,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     }
 
     /// <summary>Writes the check and status families of every configured tunnel diagnosed so far; takes no lock.</summary>
-    public void Write(MetricsWriter writer)
+    public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
         var tunnels = _config.Current.Tunnels.Select(t => _tunnels.GetValueOrDefault(t.Name)?.Published).OfType<DiagnosisSeries>().ToList();
         writer.Family(MetricFamilies.TunnelCheck);
@@ -150,6 +150,8 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
             {
                 writer.Sample(labels, value);
             }
+
+            await writer.FlushIfFullAsync(cancellationToken);
         }
 
         writer.Family(MetricFamilies.TunnelStatus);
@@ -159,6 +161,8 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
             {
                 writer.Sample(tunnel.Statuses[i], tunnel.Verdict == Verdicts[i] ? 1 : 0);
             }
+
+            await writer.FlushIfFullAsync(cancellationToken);
         }
     }
 
@@ -168,7 +172,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     private static readonly Verdict[] Verdicts = Enum.GetValues<Verdict>();
 
     /// <summary>What the metrics show of a tunnel's last diagnosis: immutable, replaced after each one.</summary>
-    private sealed record DiagnosisSeries(IReadOnlyList<(MetricLabels Labels, double Value)> Checks, MetricLabels[] Statuses, Verdict Verdict);
+    private sealed record DiagnosisSeries((MetricLabels Labels, double Value)[] Checks, MetricLabels[] Statuses, Verdict Verdict);
 
     private sealed class TunnelState(string tunnel)
     {
@@ -194,7 +198,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
             var checks = diagnosis.Checks
                 .Where(c => c.State != CheckState.Unknown)
                 .Select(c => (Labels(c.Check), c.State == CheckState.Pass ? 1.0 : 0.0))
-                .ToList();
+                .ToArray();
             Volatile.Write(ref _published, new DiagnosisSeries(checks, _statusLabels, diagnosis.Verdict));
         }
 

@@ -8,6 +8,10 @@ namespace IpsecExporter.Metrics;
 /// </summary>
 public interface IMetricsContributor
 {
-    /// <summary>Writes every family this owner has (headers too when it has no series yet); must not block.</summary>
-    void Write(MetricsWriter writer);
+    /// <summary>
+    /// Writes every family this owner has (headers too when it has no series yet), awaiting
+    /// <see cref="MetricsWriter.FlushIfFullAsync"/> after each series or tunnel so a hub's exposition goes out in chunks;
+    /// awaits nothing else (no lock, no I/O).
+    /// </summary>
+    ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken);
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using Microsoft.Net.Http.Headers;
 using Prometheus;
@@ -8,7 +9,8 @@ namespace IpsecExporter.Metrics;
 /// <summary>
 /// What <c>/metrics</c> serves, rendered when it is scraped: prometheus-net's registry (the process_* and dotnet_*
 /// families of <see cref="DotNetStats"/>, and what is still pushed there) followed by every
-/// <see cref="IMetricsContributor"/>'s families, in the format the scraper negotiated.
+/// <see cref="IMetricsContributor"/>'s families, in the format the scraper negotiated, streamed to the response in
+/// chunks (<see cref="MetricsWriter.ChunkBytes"/>) so a scrape's memory does not grow with the exposition.
 /// </summary>
 public sealed class MetricsExposition(ExporterMetrics metrics, IEnumerable<IMetricsContributor> contributors)
 {
@@ -16,9 +18,6 @@ public sealed class MetricsExposition(ExporterMetrics metrics, IEnumerable<IMetr
     public const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
     private readonly IMetricsContributor[] _contributors = [.. contributors];
-
-    // The last scrape's size: the next one's buffer starts there instead of doubling its way up to megabytes.
-    private int _sizeHint = 64 * 1024;
 
     /// <summary>OpenMetrics when the Accept header offers it (with a non-zero quality), the text format otherwise.</summary>
     public static MetricsFormat Negotiate(IList<string>? accept)
@@ -37,21 +36,23 @@ public sealed class MetricsExposition(ExporterMetrics metrics, IEnumerable<IMetr
         return MetricsFormat.PrometheusText;
     }
 
+    /// <summary>
+    /// Writes the whole exposition into <paramref name="output"/>: in chunks, flushed as they fill, when it is a
+    /// <see cref="PipeWriter"/>; all of it otherwise.
+    /// </summary>
     public async Task RenderAsync(IBufferWriter<byte> output, MetricsFormat format, CancellationToken cancellationToken = default)
     {
-        using var registry = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(
-            registry, format == MetricsFormat.OpenMetrics ? ExpositionFormat.OpenMetricsText : ExpositionFormat.PrometheusText, cancellationToken);
         var writer = new MetricsWriter(output, format);
-        var text = registry.GetBuffer().AsSpan(0, (int)registry.Length);
-        // The registry ends its OpenMetrics output; the contributors' families still follow, then the one # EOF.
-        writer.Raw(text.EndsWith("# EOF\n"u8) ? text[..^6] : text);
-        foreach (var contributor in _contributors)
+        using (var registry = new MemoryStream())
         {
-            contributor.Write(writer);
+            await metrics.Registry.CollectAndExportAsTextAsync(
+                registry, format == MetricsFormat.OpenMetrics ? ExpositionFormat.OpenMetricsText : ExpositionFormat.PrometheusText, cancellationToken);
+            var text = registry.GetBuffer().AsSpan(0, (int)registry.Length);
+            // The registry ends its OpenMetrics output; the contributors' families still follow, then the one # EOF.
+            writer.Raw(text.EndsWith("# EOF\n"u8) ? text[..^6] : text);
         }
 
-        writer.End();
+        await WriteAsync(writer, _contributors, cancellationToken);
     }
 
     /// <summary>Renders the whole exposition as text, exactly as <c>/metrics</c> would.</summary>
@@ -62,17 +63,30 @@ public sealed class MetricsExposition(ExporterMetrics metrics, IEnumerable<IMetr
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    /// <summary>The <c>/metrics</c> handler (GET and HEAD; the host refuses other methods, and gzips when asked).</summary>
+    /// <summary>Writes the families of <paramref name="owners"/> in order, then ends the exposition and flushes it.</summary>
+    public static async ValueTask WriteAsync(MetricsWriter writer, IEnumerable<IMetricsContributor> owners, CancellationToken cancellationToken)
+    {
+        foreach (var owner in owners)
+        {
+            await owner.WriteAsync(writer, cancellationToken);
+            await writer.FlushIfFullAsync(cancellationToken);
+        }
+
+        writer.End();
+        await writer.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The <c>/metrics</c> handler (GET and HEAD; the host refuses other methods, and gzips when asked): streams the
+    /// exposition into the response body, without a length (chunked); HEAD gets the headers only.
+    /// </summary>
     public async Task HandleAsync(HttpContext context)
     {
         var format = Negotiate(context.Request.Headers.Accept);
-        var buffer = new ArrayBufferWriter<byte>(_sizeHint);
-        await RenderAsync(buffer, format, context.RequestAborted);
-        _sizeHint = Math.Max(buffer.WrittenCount, 64 * 1024);
         context.Response.ContentType = format == MetricsFormat.OpenMetrics ? OpenMetricsContentType : PrometheusTextContentType;
         if (!HttpMethods.IsHead(context.Request.Method))
         {
-            await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+            await RenderAsync(context.Response.BodyWriter, format, context.RequestAborted);
         }
     }
 }

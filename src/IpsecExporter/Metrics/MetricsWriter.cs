@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text;
 
 namespace IpsecExporter.Metrics;
@@ -142,10 +143,18 @@ public sealed class HistogramBuckets
 /// as prometheus-net 8 does (the golden files of the tests compare bytes): doubles in the shortest round-trip "g" form
 /// (<c>28800</c>, <c>1e-07</c>), in OpenMetrics with a <c>.0</c> when that form has neither dot nor exponent; histogram
 /// counts as integers; a histogram's <c>_sum</c> and <c>_count</c> before its cumulative <c>_bucket</c> lines.
+/// Into a <see cref="PipeWriter"/> (a response body) the text goes out in chunks: <see cref="FlushIfFullAsync"/>,
+/// called by writers between series, flushes once <see cref="ChunkBytes"/> are buffered, so a scrape holds one chunk
+/// whatever the exposition's size. Into any other buffer it stays in memory.
 /// </summary>
 public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat format)
 {
+    /// <summary>What a scrape buffers before it flushes to the response (the pipe's segments are pooled).</summary>
+    public const int ChunkBytes = 64 * 1024;
+
+    private readonly PipeWriter? _pipe = output as PipeWriter;
     private MetricFamily? _family;
+    private int _unflushed;
 
     public MetricsFormat Format { get; } = format;
 
@@ -216,6 +225,20 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
         }
     }
 
+    /// <summary>Flushes what is buffered to the response once it is a chunk; call it between series, never inside one.</summary>
+    public ValueTask FlushIfFullAsync(CancellationToken cancellationToken) =>
+        _unflushed >= ChunkBytes ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
+
+    /// <summary>Flushes what is buffered to the response (nothing to do for an in-memory buffer).</summary>
+    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        _unflushed = 0;
+        if (_pipe is not null)
+        {
+            await _pipe.FlushAsync(cancellationToken);
+        }
+    }
+
     private MetricFamily Current(MetricLabels labels, bool histogram)
     {
         var family = _family ?? throw new InvalidOperationException("a sample needs a family first");
@@ -278,7 +301,7 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
         }
 
         var needsDot = Format == MetricsFormat.OpenMetrics && !double.IsNaN(value) && span[..written].IndexOfAny((byte)'.', (byte)'e') < 0;
-        output.Advance(written);
+        Advance(written);
         if (needsDot)
         {
             Write(".0"u8);
@@ -289,12 +312,18 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
     {
         var span = output.GetSpan(24);
         value.TryFormat(span, out var written, default, CultureInfo.InvariantCulture);
-        output.Advance(written);
+        Advance(written);
     }
 
     private void Write(ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(output.GetSpan(bytes.Length));
-        output.Advance(bytes.Length);
+        Advance(bytes.Length);
+    }
+
+    private void Advance(int bytes)
+    {
+        output.Advance(bytes);
+        _unflushed += bytes;
     }
 }

@@ -234,24 +234,24 @@ public sealed partial class ProbeScheduler : BackgroundService, IMetricsContribu
     private static partial void LogProbeRecovered(ILogger logger, string tunnel, string target);
 
     /// <summary>Writes the gateway and inside ping families from the targets in force; takes no lock.</summary>
-    public void Write(MetricsWriter writer)
+    public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
         var targets = _targets;
-        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingRequests, s => s.Requests);
-        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingResponses, s => s.Responses);
-        WriteRoundTrips(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingRtt);
-        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingRequests, s => s.Requests);
-        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingResponses, s => s.Responses);
-        WriteRoundTrips(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingRtt);
-        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingSendErrors, s => s.SendErrors);
-        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingSendErrors, s => s.SendErrors);
-        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingLateResponses, s => s.Late);
-        WriteCounters(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingDuplicateResponses, s => s.Duplicates);
-        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingLateResponses, s => s.Late);
-        WriteCounters(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingDuplicateResponses, s => s.Duplicates);
+        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingRequests, s => s.Requests, cancellationToken);
+        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingResponses, s => s.Responses, cancellationToken);
+        await WriteRoundTripsAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingRtt, cancellationToken);
+        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingRequests, s => s.Requests, cancellationToken);
+        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingResponses, s => s.Responses, cancellationToken);
+        await WriteRoundTripsAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingRtt, cancellationToken);
+        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingSendErrors, s => s.SendErrors, cancellationToken);
+        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingSendErrors, s => s.SendErrors, cancellationToken);
+        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingLateResponses, s => s.Late, cancellationToken);
+        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingDuplicateResponses, s => s.Duplicates, cancellationToken);
+        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingLateResponses, s => s.Late, cancellationToken);
+        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingDuplicateResponses, s => s.Duplicates, cancellationToken);
     }
 
-    private static void WriteCounters(MetricsWriter writer, ProbeTarget[] targets, ProbeRole role, MetricFamily family, Func<TargetSeries, long> value)
+    private static async ValueTask WriteCountersAsync(MetricsWriter writer, ProbeTarget[] targets, ProbeRole role, MetricFamily family, Func<TargetSeries, long> value, CancellationToken cancellationToken)
     {
         writer.Family(family);
         foreach (var target in targets)
@@ -259,20 +259,22 @@ public sealed partial class ProbeScheduler : BackgroundService, IMetricsContribu
             if (target.Key.Role == role)
             {
                 writer.Sample(target.Series.Labels, value(target.Series));
+                await writer.FlushIfFullAsync(cancellationToken);
             }
         }
     }
 
-    private void WriteRoundTrips(MetricsWriter writer, ProbeTarget[] targets, ProbeRole role, MetricFamily family)
+    private async ValueTask WriteRoundTripsAsync(MetricsWriter writer, ProbeTarget[] targets, ProbeRole role, MetricFamily family, CancellationToken cancellationToken)
     {
         writer.Family(family);
-        Span<long> counts = stackalloc long[_rttBuckets.Bounds.Count + 1];
+        var counts = new long[_rttBuckets.Bounds.Count + 1];
         foreach (var target in targets)
         {
             if (target.Key.Role == role)
             {
                 var sum = target.Series.ReadRoundTrips(counts);
                 writer.Histogram(target.Series.Labels, _rttBuckets, counts, sum);
+                await writer.FlushIfFullAsync(cancellationToken);
             }
         }
     }

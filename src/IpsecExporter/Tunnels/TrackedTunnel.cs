@@ -110,7 +110,7 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 /// The metrics of one tunnel as of its last successful collection: immutable, so that scrapes read it while the next
 /// collection runs.
 /// </summary>
-internal sealed record TunnelSeries(MetricLabels Labels, IkeObservation Ike, IReadOnlyList<PairSeries> Pairs)
+internal sealed record TunnelSeries(MetricLabels Labels, IkeObservation Ike, PairSeries[] Pairs)
 {
     public static TunnelSeries Of(TrackedTunnel tunnel) =>
         new(tunnel.Labels, tunnel.Latest!.Ike, [.. tunnel.OrderedPairs.Select(p => new PairSeries(p.Pair, p.Labels, p.Observe(tunnel.Counters)))]);

@@ -22,12 +22,13 @@ public sealed class TunnelInfoPublisher : IMetricsContributor
         config.OnChanged(ConfigStage.TunnelInfo, nameof(TunnelInfoPublisher), Publish);
     }
 
-    public void Write(MetricsWriter writer)
+    public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
         writer.Family(MetricFamilies.TunnelInfo);
         foreach (var labels in _tunnels)
         {
             writer.Sample(labels, 1);
+            await writer.FlushIfFullAsync(cancellationToken);
         }
     }
 

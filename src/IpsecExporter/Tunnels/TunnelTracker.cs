@@ -457,28 +457,28 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private void PublishSeries() => _series = [.. _ordered.Select(t => t.Series).OfType<TunnelSeries>()];
 
     /// <summary>Writes the IKE and CHILD SA families from the last published series; takes no lock.</summary>
-    public void Write(MetricsWriter writer)
+    public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
         var tunnels = _series;
-        WriteTunnels(writer, tunnels, MetricFamilies.IkeSas, t => t.Ike.SaCount);
-        WriteTunnels(writer, tunnels, MetricFamilies.IkeSaEstablished, t => t.Ike.SaCount > 0 ? 1 : 0);
-        WriteTunnels(writer, tunnels, MetricFamilies.IkeSaRekeys, t => t.Ike.Rekeys);
-        WriteTunnels(writer, tunnels, MetricFamilies.IkeSaRekeyInterval, t => t.Ike.RekeyInterval?.TotalSeconds);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSas, p => p.InstalledChildSas);
+        await WriteTunnelsAsync(writer, tunnels, MetricFamilies.IkeSas, t => t.Ike.SaCount, cancellationToken);
+        await WriteTunnelsAsync(writer, tunnels, MetricFamilies.IkeSaEstablished, t => t.Ike.SaCount > 0 ? 1 : 0, cancellationToken);
+        await WriteTunnelsAsync(writer, tunnels, MetricFamilies.IkeSaRekeys, t => t.Ike.Rekeys, cancellationToken);
+        await WriteTunnelsAsync(writer, tunnels, MetricFamilies.IkeSaRekeyInterval, t => t.Ike.RekeyInterval?.TotalSeconds, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSas, p => p.InstalledChildSas, cancellationToken);
         // A counter the source does not have is absent (null), never a zero that would read as "idle".
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaReceivedBytes, p => p.ReceivedBytes);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaSentBytes, p => p.SentBytes);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaReceivedPackets, p => p.ReceivedPackets);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaSentPackets, p => p.SentPackets);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaLastReceived, p => p.LastReceived?.ToUnixTimeMilliseconds() / 1000.0);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaLastSent, p => p.LastSent?.ToUnixTimeMilliseconds() / 1000.0);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaRekeys, p => p.Rekeys);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaRekeyInterval, p => p.RekeyInterval?.TotalSeconds);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaLifetime, p => p.Lifetime?.TotalSeconds);
-        WritePairs(writer, tunnels, MetricFamilies.ChildSaPfs, p => p.Pfs is { } pfs ? (pfs ? 1 : 0) : null);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaReceivedBytes, p => p.ReceivedBytes, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaSentBytes, p => p.SentBytes, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaReceivedPackets, p => p.ReceivedPackets, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaSentPackets, p => p.SentPackets, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaLastReceived, p => p.LastReceived?.ToUnixTimeMilliseconds() / 1000.0, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaLastSent, p => p.LastSent?.ToUnixTimeMilliseconds() / 1000.0, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaRekeys, p => p.Rekeys, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaRekeyInterval, p => p.RekeyInterval?.TotalSeconds, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaLifetime, p => p.Lifetime?.TotalSeconds, cancellationToken);
+        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaPfs, p => p.Pfs is { } pfs ? (pfs ? 1 : 0) : null, cancellationToken);
     }
 
-    private static void WriteTunnels(MetricsWriter writer, TunnelSeries[] tunnels, MetricFamily family, Func<TunnelSeries, double?> value)
+    private static async ValueTask WriteTunnelsAsync(MetricsWriter writer, TunnelSeries[] tunnels, MetricFamily family, Func<TunnelSeries, double?> value, CancellationToken cancellationToken)
     {
         writer.Family(family);
         foreach (var tunnel in tunnels)
@@ -486,11 +486,12 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             if (value(tunnel) is { } known)
             {
                 writer.Sample(tunnel.Labels, known);
+                await writer.FlushIfFullAsync(cancellationToken);
             }
         }
     }
 
-    private static void WritePairs(MetricsWriter writer, TunnelSeries[] tunnels, MetricFamily family, Func<PairObservation, double?> value)
+    private static async ValueTask WritePairsAsync(MetricsWriter writer, TunnelSeries[] tunnels, MetricFamily family, Func<PairObservation, double?> value, CancellationToken cancellationToken)
     {
         writer.Family(family);
         foreach (var tunnel in tunnels)
@@ -502,6 +503,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                     writer.Sample(pair.Labels, known);
                 }
             }
+
+            await writer.FlushIfFullAsync(cancellationToken);
         }
     }
 

@@ -12,13 +12,9 @@ public static class MetricsText
     public static string Render(params IMetricsContributor[] owners)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        var writer = new MetricsWriter(buffer, MetricsFormat.PrometheusText);
-        foreach (var owner in owners)
-        {
-            owner.Write(writer);
-        }
-
-        writer.End();
+        var written = MetricsExposition.WriteAsync(new MetricsWriter(buffer, MetricsFormat.PrometheusText), owners, CancellationToken.None);
+        // Into memory nothing is flushed, and contributors await nothing else: the loop completes synchronously.
+        Assert.True(written.IsCompletedSuccessfully, "a contributor awaited something other than the writer's flush");
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 

@@ -2,7 +2,9 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using IpsecExporter.Configuration;
+using IpsecExporter.Metrics;
 using IpsecExporter.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IpsecExporter.Tests.Web;
 
@@ -41,6 +43,42 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Contains("\n# TYPE ipsec_source_up gauge\n", openMetricsText, StringComparison.Ordinal);
         await app.StopAsync();
     }
+
+    [Fact]
+    public async Task An_exposition_of_many_chunks_streams_whole_plain_gzipped_and_as_OpenMetrics()
+    {
+        const int series = 30_000;
+        var registry = TestSources.Registry();
+        var path = _directory.Write("ipsec.yaml", "site: { name: hq }\nsources: [ { name: gw, type: scripted } ]\n");
+        var (app, baseAddress) = await InProcessExporter.StartAsync(
+            new ConfigLoader(registry).Load(path), registry, configureServices: services => services.AddSingleton(new ManySeries(series)).AddMetricsContributor<ManySeries>());
+        await using var running = app;
+        using var http = new HttpClient(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = baseAddress };
+
+        using var plain = await http.GetAsync("metrics");
+        using var gzipRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { AcceptEncoding = { new StringWithQualityHeaderValue("gzip") } } };
+        using var gzipped = await http.SendAsync(gzipRequest);
+        using var openMetricsRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { Accept = { MediaTypeWithQualityHeaderValue.Parse("application/openmetrics-text; version=1.0.0") } } };
+        using var openMetrics = await http.SendAsync(openMetricsRequest);
+        using var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "metrics"));
+
+        var text = await plain.Content.ReadAsStringAsync();
+        Assert.True(text.Length > 10 * MetricsWriter.ChunkBytes, $"{text.Length} bytes");
+        Assert.Equal(series, ManySeriesLines(text).Count);
+        Assert.Equal(["gzip"], gzipped.Content.Headers.ContentEncoding);
+        await using var unzip = new GZipStream(await gzipped.Content.ReadAsStreamAsync(), CompressionMode.Decompress);
+        Assert.Equal(ManySeriesLines(text), ManySeriesLines(await new StreamReader(unzip).ReadToEndAsync()));
+        var openMetricsText = await openMetrics.Content.ReadAsStringAsync();
+        Assert.Equal(series, ManySeriesLines(openMetricsText).Count);
+        Assert.Single(openMetricsText.Split('\n'), line => line == "# EOF");
+        Assert.EndsWith("# EOF\n", openMetricsText, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.StartsWith("text/plain; version=0.0.4", head.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        await app.StopAsync();
+    }
+
+    private static List<string> ManySeriesLines(string text) => [.. text.Split('\n').Where(line => line.StartsWith(ManySeries.Family.Name + "{", StringComparison.Ordinal))];
 
     public void Dispose() => _directory.Dispose();
 }

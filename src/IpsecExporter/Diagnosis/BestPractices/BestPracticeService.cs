@@ -86,7 +86,7 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
     }
 
     /// <summary>Writes <c>ipsec_best_practice</c> for the configured tunnels evaluated so far, in configuration order.</summary>
-    public void Write(MetricsWriter writer)
+    public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
         writer.Family(MetricFamilies.BestPractice);
         foreach (var tunnel in _config.Current.Tunnels)
@@ -95,6 +95,8 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
             {
                 writer.Sample(labels, value);
             }
+
+            await writer.FlushIfFullAsync(cancellationToken);
         }
     }
 }
