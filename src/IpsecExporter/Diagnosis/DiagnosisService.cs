@@ -102,11 +102,11 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
 
     private void Update(ExporterConfig config, TunnelConfig tunnel, DiagnosisOptions options, DateTimeOffset now)
     {
-        var sample = _sampler.Sample(config, tunnel, now);
         var state = _tunnels.GetOrAdd(tunnel.Name, name => new TunnelState(name));
         lock (state)
         {
             var previous = state.History.Count > 0 ? state.History[^1] : null;
+            var sample = TunnelSample.SharingWith(_sampler.Sample(config, tunnel, now), previous);
             state.History.Add(sample);
             // Keep one sample from before the window so that its start is always covered.
             var windowStart = now - options.Window;

@@ -376,8 +376,19 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 (local, remote) = ledger.FindChild(child.Key) is { } track ? track.ParsedSelectors(child) : ParsedSelectors.Of(child);
             }
 
-            var matched = tunnel.Pairs.Values.Where(p => p.Matches(local, remote)).ToList();
-            targets.AddRange(matched.Count > 0 ? matched : [tunnel.UnmatchedPair()]);
+            var before = targets.Count;
+            foreach (var pair in tunnel.Pairs.Values)
+            {
+                if (pair.Matches(local, remote))
+                {
+                    targets.Add(pair);
+                }
+            }
+
+            if (targets.Count == before)
+            {
+                targets.Add(tunnel.UnmatchedPair());
+            }
         }
 
         return targets;
@@ -417,7 +428,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             tunnel.ConnectionLoaded,
             new IkeObservation(ike.SaCount > 0, ike.SaCount, ike.Newest?.LocalHost, ike.Newest?.RemoteHost, ike.Newest?.EstablishedAgo, ike.Newest?.DhGroup,
                 ike.Rekeys, ike.Downs, ike.RekeyInterval, ike.LastRekeyAfter),
-            tunnel.Pairs.Values.Select(p => p.Observe(tunnel.Counters)).ToList(),
+            [.. tunnel.Config.NetworkPairs.Select(p => tunnel.Pairs[p].Observe(tunnel.Counters))],
             tunnel.Unmatched?.Observe(tunnel.Counters),
             ledger?.Epoch,
             ledger?.EpochChanges ?? 0);
