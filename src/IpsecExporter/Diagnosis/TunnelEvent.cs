@@ -43,16 +43,15 @@ public static class TunnelEvents
                     continue;
                 }
 
-                var name = $"{pair.Local} <-> {pair.Remote}";
                 if (pair.Rekeys > before.Rekeys)
                 {
-                    yield return new(at, "rekey", $"{name}: CHILD SA rekeyed ({pair.Rekeys - before.Rekeys}x){(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}");
+                    yield return new(at, "rekey", $"{Name(pair)}: CHILD SA rekeyed ({pair.Rekeys - before.Rekeys}x){(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}");
                 }
 
                 if (pair.ChildSas != before.ChildSas)
                 {
                     var kind = pair.ChildSas > before.ChildSas ? "installed" : "deleted";
-                    yield return new(at, "child_sa", $"{name}: CHILD SA {kind}, now {pair.ChildSas} (was {before.ChildSas})");
+                    yield return new(at, "child_sa", $"{Name(pair)}: CHILD SA {kind}, now {pair.ChildSas} (was {before.ChildSas})");
                 }
             }
         }
@@ -83,4 +82,6 @@ public static class TunnelEvents
             yield return new(at, "verdict", $"{TunnelDiagnosis.StatusLabel(previousDiagnosis.Verdict)} -> {TunnelDiagnosis.StatusLabel(diagnosis.Verdict)}: {diagnosis.Reason}");
         }
     }
+
+    private static string Name(PairSample pair) => $"{pair.Local} <-> {pair.Remote}";
 }
