@@ -102,11 +102,11 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
 
     private void Update(ExporterConfig config, TunnelConfig tunnel, DiagnosisOptions options, DateTimeOffset now)
     {
-        var sample = _sampler.Sample(config, tunnel, now);
         var state = _tunnels.GetOrAdd(tunnel.Name, name => new TunnelState(name));
         lock (state)
         {
             var previous = state.History.Count > 0 ? state.History[^1] : null;
+            var sample = TunnelSample.SharingWith(_sampler.Sample(config, tunnel, now), previous);
             state.History.Add(sample);
             // Keep one sample from before the window so that its start is always covered.
             var windowStart = now - options.Window;
@@ -173,7 +173,8 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     private static readonly Verdict[] Verdicts = Enum.GetValues<Verdict>();
 
     /// <summary>What the metrics show of a tunnel's last diagnosis: immutable, replaced after each one.</summary>
-    private sealed record DiagnosisSeries((MetricLabels Labels, double Value)[] Checks, MetricLabels[] Statuses, Verdict Verdict);
+    private sealed record DiagnosisSeries(
+        (MetricLabels Labels, double Value)[] Checks, MetricLabels[] Statuses, Verdict Verdict, IReadOnlyList<(string Check, CheckState State)> States);
 
     private sealed class TunnelState(string tunnel)
     {
@@ -195,12 +196,36 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
         /// <summary>Swaps in the series of <paramref name="diagnosis"/> (under the state's lock).</summary>
         public void Publish(TunnelDiagnosis diagnosis)
         {
+            // Most rounds change no check and no verdict: the published series stay.
+            if (_published is { } published && published.Verdict == diagnosis.Verdict && SameStates(published.States, diagnosis.Checks))
+            {
+                return;
+            }
+
             // Absent means unknown: a 0 would claim the check failed.
             var checks = diagnosis.Checks
                 .Where(c => c.State != CheckState.Unknown)
                 .Select(c => (Labels(c.Check), c.State == CheckState.Pass ? 1.0 : 0.0))
                 .ToArray();
-            Volatile.Write(ref _published, new DiagnosisSeries(checks, _statusLabels, diagnosis.Verdict));
+            Volatile.Write(ref _published, new DiagnosisSeries(checks, _statusLabels, diagnosis.Verdict, [.. diagnosis.Checks.Select(c => (c.Check, c.State))]));
+        }
+
+        private static bool SameStates(IReadOnlyList<(string Check, CheckState State)> published, IReadOnlyList<CheckResult> checks)
+        {
+            if (published.Count != checks.Count)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < checks.Count; i++)
+            {
+                if (published[i].Check != checks[i].Check || published[i].State != checks[i].State)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         private MetricLabels Labels(string check)

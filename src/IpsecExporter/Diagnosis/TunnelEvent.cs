@@ -84,16 +84,15 @@ public static class TunnelEvents
                     continue;
                 }
 
-                var name = $"{pair.Local} <-> {pair.Remote}";
                 if (pair.Rekeys > before.Rekeys)
                 {
-                    yield return new(at, "rekey", $"{name}: CHILD SA rekeyed{(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}", name) { Count = (long)(pair.Rekeys - before.Rekeys) };
+                    yield return new(at, "rekey", $"{Name(pair)}: CHILD SA rekeyed{(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}", Name(pair)) { Count = (long)(pair.Rekeys - before.Rekeys) };
                 }
 
                 if (pair.ChildSas != before.ChildSas)
                 {
                     var kind = pair.ChildSas > before.ChildSas ? "installed" : "deleted";
-                    yield return new(at, "child_sa", $"{name}: CHILD SA {kind}, now {pair.ChildSas} (was {before.ChildSas})", name);
+                    yield return new(at, "child_sa", $"{Name(pair)}: CHILD SA {kind}, now {pair.ChildSas} (was {before.ChildSas})", Name(pair));
                 }
             }
         }
@@ -124,4 +123,6 @@ public static class TunnelEvents
             yield return new(at, "verdict", $"{TunnelDiagnosis.StatusLabel(previousDiagnosis.Verdict)} -> {TunnelDiagnosis.StatusLabel(diagnosis.Verdict)}: {diagnosis.Reason}");
         }
     }
+
+    private static string Name(PairSample pair) => $"{pair.Local} <-> {pair.Remote}";
 }

@@ -35,9 +35,6 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 
     public IEnumerable<TrackedPair> AllPairs => Unmatched is null ? Pairs.Values : Pairs.Values.Append(Unmatched);
 
-    /// <summary>The configured pairs in configuration order, then the unmatched bucket.</summary>
-    public IEnumerable<TrackedPair> OrderedPairs => Config.NetworkPairs.Select(p => Pairs[p]).Concat(Unmatched is null ? [] : [Unmatched]);
-
     public TrackedPair UnmatchedPair() => Unmatched ??= new TrackedPair(Config.Name, null);
 
     /// <summary>Starts a collection; <paramref name="connection"/> is the source's connection of this tunnel, if loaded.</summary>
@@ -112,8 +109,23 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 /// </summary>
 internal sealed record TunnelSeries(MetricLabels Labels, IkeObservation Ike, PairSeries[] Pairs)
 {
-    public static TunnelSeries Of(TrackedTunnel tunnel) =>
-        new(tunnel.Labels, tunnel.Latest!.Ike, [.. tunnel.OrderedPairs.Select(p => new PairSeries(p.Pair, p.Labels, p.Observe(tunnel.Counters)))]);
+    /// <summary>The series of <paramref name="tunnel"/>'s latest observation (its pairs in configuration order, then the unmatched bucket).</summary>
+    public static TunnelSeries Of(TrackedTunnel tunnel)
+    {
+        var latest = tunnel.Latest!;
+        var pairs = new List<PairSeries>(latest.Pairs.Count + 1);
+        foreach (var observed in latest.Pairs)
+        {
+            pairs.Add(new PairSeries(observed.Pair, tunnel.Pairs[observed.Pair!].Labels, observed));
+        }
+
+        if (latest.Unmatched is { } unmatched)
+        {
+            pairs.Add(new PairSeries(null, tunnel.Unmatched!.Labels, unmatched));
+        }
+
+        return new(tunnel.Labels, latest.Ike, [.. pairs]);
+    }
 }
 
 /// <summary>One pair's series (<see cref="Pair"/> null for the unmatched bucket).</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Metrics;
@@ -48,6 +49,10 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private readonly Dictionary<string, SourceLedger> _ledgers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrackedTunnel> _tunnels = new(StringComparer.Ordinal);
 
+    /// <summary>Each configured tunnel's <see cref="TrackedTunnel.Latest"/>, read without the lock: the diagnosis reads
+    /// every tunnel every few seconds and must not wait for a hub's collection to be applied.</summary>
+    private readonly ConcurrentDictionary<string, TunnelObservation> _latest = new(StringComparer.Ordinal);
+
     /// <summary>The tunnels in configuration order (the order of their series).</summary>
     private List<TrackedTunnel> _ordered = [];
 
@@ -68,13 +73,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     }
 
     /// <summary>The newest view of <paramref name="tunnel"/>; null when it is not configured or its source was never collected.</summary>
-    public TunnelObservation? Get(string tunnel)
-    {
-        lock (_lock)
-        {
-            return _tunnels.GetValueOrDefault(tunnel)?.Latest;
-        }
-    }
+    public TunnelObservation? Get(string tunnel) => _latest.GetValueOrDefault(tunnel);
 
     /// <summary>
     /// PFS and rekey intervals for the best practices: PFS off as soon as one pair shows it off; the intervals the
@@ -104,10 +103,11 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             if (snapshot is null)
             {
                 var now = _time.GetUtcNow();
+                var known = CurrentLedger(source.Name);
                 foreach (var tunnel in tunnels)
                 {
                     tunnel.SourceUp = false;
-                    Record(tunnel, now);
+                    Record(tunnel, now, known);
                 }
 
                 return;
@@ -119,12 +119,14 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 _ledgers[LedgerKey(source)] = ledger;
             }
 
+            var current = CurrentLedger(source.Name);
+
             Apply(ledger, tunnels, snapshot);
             foreach (var tunnel in tunnels)
             {
                 tunnel.SourceUp = true;
                 tunnel.LastSuccessAt = snapshot.CollectedAt;
-                Record(tunnel, snapshot.CollectedAt);
+                Record(tunnel, snapshot.CollectedAt, current);
                 tunnel.Series = TunnelSeries.Of(tunnel);
             }
 
@@ -376,8 +378,19 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 (local, remote) = ledger.FindChild(child.Key) is { } track ? track.ParsedSelectors(child) : ParsedSelectors.Of(child);
             }
 
-            var matched = tunnel.Pairs.Values.Where(p => p.Matches(local, remote)).ToList();
-            targets.AddRange(matched.Count > 0 ? matched : [tunnel.UnmatchedPair()]);
+            var before = targets.Count;
+            foreach (var pair in tunnel.Pairs.Values)
+            {
+                if (pair.Matches(local, remote))
+                {
+                    targets.Add(pair);
+                }
+            }
+
+            if (targets.Count == before)
+            {
+                targets.Add(tunnel.UnmatchedPair());
+            }
         }
 
         return targets;
@@ -401,12 +414,13 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private static DateTimeOffset? Latest(DateTimeOffset? known, DateTimeOffset? seen) =>
         known is null || seen > known ? seen ?? known : known;
 
-    private void Record(TrackedTunnel tunnel, DateTimeOffset at)
+    /// <summary>The ledger of the source configured now under <paramref name="sourceName"/>, if any.</summary>
+    private SourceLedger? CurrentLedger(string sourceName) =>
+        _config.Current.Sources.FirstOrDefault(s => s.Name == sourceName) is { } source ? _ledgers.GetValueOrDefault(LedgerKey(source)) : null;
+
+    private void Record(TrackedTunnel tunnel, DateTimeOffset at, SourceLedger? ledger)
     {
         var ike = tunnel.Ike;
-        var ledger = _config.Current.Sources.FirstOrDefault(s => s.Name == tunnel.Config.Source) is { } source
-            ? _ledgers.GetValueOrDefault(LedgerKey(source))
-            : null;
         tunnel.Latest = new TunnelObservation(
             tunnel.Config.Name,
             tunnel.Config.Source,
@@ -417,10 +431,11 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             tunnel.ConnectionLoaded,
             new IkeObservation(ike.SaCount > 0, ike.SaCount, ike.Newest?.LocalHost, ike.Newest?.RemoteHost, ike.Newest?.EstablishedAgo, ike.Newest?.DhGroup,
                 ike.Rekeys, ike.Downs, ike.RekeyInterval, ike.LastRekeyAfter),
-            tunnel.Pairs.Values.Select(p => p.Observe(tunnel.Counters)).ToList(),
+            [.. tunnel.Config.NetworkPairs.Select(p => tunnel.Pairs[p].Observe(tunnel.Counters))],
             tunnel.Unmatched?.Observe(tunnel.Counters),
             ledger?.Epoch,
             ledger?.EpochChanges ?? 0);
+        _latest[tunnel.Config.Name] = tunnel.Latest;
     }
 
     private void OnConfigChanged(ExporterConfig old, ExporterConfig next)
@@ -433,6 +448,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 if (!kept.TryGetValue(name, out var config))
                 {
                     _tunnels.Remove(name);
+                    _latest.TryRemove(name, out _);
                     continue;
                 }
 
