@@ -6,10 +6,10 @@ Every second it reads /proc/PID: VmRSS, Threads, the open file descriptors and h
 counter: the *_total series) or of a histogram (_bucket, _count, _sum) went down or vanished, and that
 ipsec_source_up is 1. At the end it compares the first and the last window after the warm-up (rss_windows):
   - RSS: the mean of the last window against the mean of the first, growth under --max-rss-growth percent. RSS is a
-    sawtooth of the GC's committed memory (here a tooth of 15-25 MiB every 15-35 s, and a slower wander of a few
+    sawtooth of the GC's committed memory (in the soak it drops by 8-40 MiB every 4-55 s, and wanders a few
     percent over minutes), so a window is a third of the time after the warm-up but at least 60 s (at most half of
     it), and the mean over it averages whole teeth: the median, minimum or maximum of a 30 s window compares one
-    tooth's phase with another's (the old judgement: a 5.4 % false failure in a quiet 3-minute soak). Printed too:
+    tooth's phase with another's (the old judgement: 1.3 to 5.4 %, a false failure, in 3-minute soaks). Printed too:
     the old figure (medians of windows of at most 60 s), the lows and peaks of the windows, and the least-squares slope;
   - threads, fds, sockets: the last window's maximum against the first window's maximum, at most the tolerance more;
 and checks the traffic the exporter counted over the time after the warm-up against what the scripted server sent
