@@ -100,7 +100,7 @@ public static class ViciCodec
         }
 
         var reader = new Reader(span, 1);
-        var name = IsNamed(type) ? reader.Name("packet name") : null;
+        var name = IsNamed(type) ? reader.Name(new What("packet name")) : null;
         ViciSection? message = null;
         if (HasMessage(type))
         {
@@ -166,7 +166,7 @@ public static class ViciCodec
         while (!reader.AtEnd)
         {
             var at = reader.Offset;
-            var element = reader.Byte("element type");
+            var element = reader.Byte(new What("element type"));
             if (listItems is not null && element is not (ListItem or ListEnd))
             {
                 throw new ViciProtocolException($"element type {element} at offset {at} inside list '{listName}' (only list items may appear there)");
@@ -180,7 +180,7 @@ public static class ViciCodec
                         throw new ViciProtocolException($"section at offset {at} nested deeper than {MaxSectionDepth} levels");
                     }
 
-                    scratch.Open.Push(new OpenSection(reader.Name("section name"), scratch.Values.Count, scratch.Lists.Count, scratch.Sections.Count));
+                    scratch.Open.Push(new OpenSection(reader.Name(new What("section name")), scratch.Values.Count, scratch.Lists.Count, scratch.Sections.Count));
                     break;
                 case SectionEnd:
                     if (scratch.Open.Count == 0)
@@ -192,12 +192,12 @@ public static class ViciCodec
                     scratch.Sections.Add((open.Name, scratch.Take(frame, open)));
                     break;
                 case KeyValue:
-                    var key = reader.Name("key name");
-                    var (offset, length) = reader.ValueRange($"value of '{key}'");
+                    var key = reader.Name(new What("key name"));
+                    var (offset, length) = reader.ValueRange(new What("value of", key));
                     scratch.Values.Add(new ViciSection.Entry(key, null, offset, length));
                     break;
                 case ListStart:
-                    listName = reader.Name("list name");
+                    listName = reader.Name(new What("list name"));
                     listItems = [];
                     break;
                 case ListItem:
@@ -206,7 +206,7 @@ public static class ViciCodec
                         throw new ViciProtocolException($"list item at offset {at} outside a list");
                     }
 
-                    listItems.Add(reader.Value($"item of list '{listName}'"));
+                    listItems.Add(reader.Value(new What("item of list", listName)));
                     break;
                 case ListEnd:
                     if (listItems is null)
@@ -261,6 +261,15 @@ public static class ViciCodec
         output.AddRange(bytes);
     }
 
+    /// <summary>What is being read, for the error message: made into text only when the data is invalid (decoding a
+    /// hub's <c>list-sas</c> formatted one for every element before).</summary>
+    private readonly record struct What(string Kind, string? Name = null, bool LengthOf = false)
+    {
+        public What Length => this with { LengthOf = true };
+
+        public override string ToString() => (LengthOf ? "length of " : "") + (Name is null ? Kind : $"{Kind} '{Name}'");
+    }
+
     private readonly record struct OpenSection(string Name, int Values, int Lists, int Sections);
 
     /// <summary>The entries of the sections open while one message is decoded (decoding never awaits: one per thread).</summary>
@@ -291,7 +300,7 @@ public static class ViciCodec
         public ViciSection Take(ReadOnlyMemory<byte> frame, OpenSection open) =>
             new(frame, Move(Values, open.Values), Move(Lists, open.Lists), Move(Sections, open.Sections));
 
-        private static List<T>? Move<T>(List<T> scratch, int start)
+        private static T[]? Move<T>(List<T> scratch, int start)
         {
             var count = scratch.Count - start;
             if (count == 0)
@@ -299,8 +308,7 @@ public static class ViciCodec
                 return null;
             }
 
-            var moved = new List<T>(count);
-            moved.AddRange(CollectionsMarshal.AsSpan(scratch).Slice(start, count));
+            var moved = CollectionsMarshal.AsSpan(scratch).Slice(start, count).ToArray();
             scratch.RemoveRange(start, count);
             return moved;
         }
@@ -314,24 +322,24 @@ public static class ViciCodec
 
         public readonly bool AtEnd => Offset >= _data.Length;
 
-        public byte Byte(string what)
+        public byte Byte(What what)
         {
             Need(1, what);
             return _data[Offset++];
         }
 
-        public string Name(string what)
+        public string Name(What what)
         {
-            var length = Byte($"length of {what}");
+            var length = Byte(what.Length);
             Need(length, what);
             var text = ViciNames.Intern(_data.Slice(Offset, length));
             Offset += length;
             return text;
         }
 
-        public (int Offset, int Length) ValueRange(string what)
+        public (int Offset, int Length) ValueRange(What what)
         {
-            Need(2, $"length of {what}");
+            Need(2, what.Length);
             var length = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(Offset, 2));
             Offset += 2;
             Need(length, what);
@@ -340,9 +348,9 @@ public static class ViciCodec
             return range;
         }
 
-        public string Value(string what)
+        public string Value(What what)
         {
-            Need(2, $"length of {what}");
+            Need(2, what.Length);
             var length = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(Offset, 2));
             Offset += 2;
             Need(length, what);
@@ -351,7 +359,7 @@ public static class ViciCodec
             return text;
         }
 
-        private readonly void Need(int count, string what)
+        private readonly void Need(int count, What what)
         {
             if (_data.Length - Offset < count)
             {

@@ -11,14 +11,13 @@ namespace IpsecExporter.Sources.Vici;
 /// </summary>
 public sealed class ViciSection
 {
-    private static readonly List<(string Name, IReadOnlyList<string> Items)> NoLists = [];
-    private static readonly List<(string Name, ViciSection Section)> NoSections = [];
-
     /// <summary>The frame a decoded section's values point into; empty for a section built with <see cref="Add"/>.</summary>
     private readonly ReadOnlyMemory<byte> _frame;
-    private List<Entry>? _values;
-    private List<(string Name, IReadOnlyList<string> Items)>? _lists;
-    private List<(string Name, ViciSection Section)>? _sections;
+
+    // Decoded sections hold exactly sized arrays; built ones lists that Add grows.
+    private IList<Entry>? _values;
+    private IList<(string Name, IReadOnlyList<string> Items)>? _lists;
+    private IList<(string Name, ViciSection Section)>? _sections;
 
     public ViciSection()
     {
@@ -27,9 +26,9 @@ public sealed class ViciSection
     /// <summary>A decoded section (<see cref="ViciCodec"/>): the entries, exactly sized, over <paramref name="frame"/>.</summary>
     internal ViciSection(
         ReadOnlyMemory<byte> frame,
-        List<Entry>? values,
-        List<(string Name, IReadOnlyList<string> Items)>? lists,
-        List<(string Name, ViciSection Section)>? sections)
+        Entry[]? values,
+        (string Name, IReadOnlyList<string> Items)[]? lists,
+        (string Name, ViciSection Section)[]? sections)
     {
         _frame = frame;
         _values = values;
@@ -40,10 +39,10 @@ public sealed class ViciSection
     /// <summary>The key/values in wire order, as strings (made on each call: meant for encoding and display).</summary>
     public IReadOnlyList<(string Name, string Value)> Values => _values?.Select(e => (e.Name, Text(e))).ToList() ?? [];
 
-    public IReadOnlyList<(string Name, IReadOnlyList<string> Items)> Lists => _lists ?? NoLists;
+    public IReadOnlyList<(string Name, IReadOnlyList<string> Items)> Lists => (IReadOnlyList<(string, IReadOnlyList<string>)>?)_lists ?? [];
 
     /// <summary>Sub-sections in wire order (their order matters, e.g. CHILD SAs in a <c>list-sa</c> event).</summary>
-    public IReadOnlyList<(string Name, ViciSection Section)> Sections => _sections ?? NoSections;
+    public IReadOnlyList<(string Name, ViciSection Section)> Sections => (IReadOnlyList<(string, ViciSection)>?)_sections ?? [];
 
     public string? Value(string name) => Find(name, out var entry) ? Text(entry) : null;
 
@@ -90,19 +89,19 @@ public sealed class ViciSection
 
     public ViciSection Add(string name, string value)
     {
-        (_values ??= []).Add(new Entry(name, value, 0, 0));
+        (_values ??= new List<Entry>()).Add(new Entry(name, value, 0, 0));
         return this;
     }
 
     public ViciSection AddList(string name, IReadOnlyList<string> items)
     {
-        (_lists ??= []).Add((name, items));
+        (_lists ??= new List<(string, IReadOnlyList<string>)>()).Add((name, items));
         return this;
     }
 
     public ViciSection AddSection(string name, ViciSection section)
     {
-        (_sections ??= []).Add((name, section));
+        (_sections ??= new List<(string, ViciSection)>()).Add((name, section));
         return this;
     }
 

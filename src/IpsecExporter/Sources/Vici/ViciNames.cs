@@ -8,7 +8,7 @@ namespace IpsecExporter.Sources.Vici;
 /// A small direct-mapped cache: a name that collides with another replaces it, so the cache never grows; a string
 /// is immutable, so threads may race on a slot and only lose a hit.
 /// </summary>
-public static class ViciNames
+internal static class ViciNames
 {
     /// <summary>Longer names (and non-ASCII ones) are rare and not cached.</summary>
     public const int MaxCachedLength = 48;

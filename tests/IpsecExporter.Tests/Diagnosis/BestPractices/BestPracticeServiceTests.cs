@@ -67,6 +67,26 @@ public sealed class BestPracticeServiceTests
         Assert.DoesNotContain("practice=\"time_sync\"", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_round_keeps_the_results_of_unchanged_inputs_and_reevaluates_changed_ones()
+    {
+        var metrics = new ExporterMetrics("test");
+        var store = TestConfigs.Store(Yaml(""), metrics);
+        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+        var observed = new Observations { ["by-the-book"] = new ObservedSaFacts(false, null, TimeSpan.FromHours(8), TimeSpan.FromHours(8)) };
+        var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
+        await service.CollectOnceAsync(CancellationToken.None);
+        var before = service.Results["legacy"];
+
+        observed["by-the-book"] = new ObservedSaFacts(true, "ecp256", TimeSpan.FromHours(8), TimeSpan.FromHours(5));
+        await service.CollectOnceAsync(CancellationToken.None);
+
+        Assert.Same(before, service.Results["legacy"]);
+        var text = MetricsText.Render(service);
+        Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"pfs\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"phase2_two_thirds_phase1\"} 1", text, StringComparison.Ordinal);
+    }
+
     /// <summary>What the tunnel model will provide, as plain data.</summary>
     private sealed class Observations : Dictionary<string, ObservedSaFacts>, IObservedSaFactsProvider
     {

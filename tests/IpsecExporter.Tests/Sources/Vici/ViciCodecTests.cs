@@ -31,6 +31,31 @@ public sealed class ViciCodecTests
     }
 
     [Fact]
+    public void A_frame_decoded_in_place_reads_its_values_from_the_frame_and_shares_repeated_names()
+    {
+        var message = new ViciSection()
+            .Add("bytes-in", "18446744073709551615")
+            .Add("state", "INSTALLED")
+            .Add("name", "n\u00e9t")
+            .AddSection("child", new ViciSection().Add("state", "INSTALLED").Add("install-time", "-3"));
+        var first = ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, "list-sa", message));
+        var second = ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, "list-sa", message));
+
+        var a = ViciCodec.DecodeFrame(first.AsMemory(4)).Message!;
+        var b = ViciCodec.DecodeFrame(second.AsMemory(4)).Message!;
+
+        Assert.Equal(message.Values, a.Values);
+        Assert.Equal("n\u00e9t", a.Value("name"));
+        Assert.True(a.TryGetUtf8("bytes-in", out var counter));
+        Assert.Equal("18446744073709551615"u8.ToArray(), counter.ToArray());
+        Assert.False(a.TryGetUtf8("bytes-out", out _));
+        Assert.Equal("-3", a.Section("child")!.Value("install-time"));
+        // The same key from two frames is one string, not one per element read.
+        Assert.Same(a.Values[0].Name, b.Values[0].Name);
+        Assert.Same(a.Section("child")!.Values[0].Name, b.Values[1].Name);
+    }
+
+    [Fact]
     public void A_request_frame_has_the_length_prefix_type_name_and_message()
     {
         var frame = ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.CmdRequest, "list-sas", new ViciSection().Add("noblock", "yes")));

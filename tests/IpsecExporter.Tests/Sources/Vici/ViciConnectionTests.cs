@@ -65,6 +65,39 @@ public sealed class ViciConnectionTests
     }
 
     [Fact]
+    public async Task Events_handed_to_a_callback_share_one_buffer_but_an_unsolicited_event_keeps_its_own_copy()
+    {
+        ScriptedViciServer? server = null;
+        server = new ScriptedViciServer(async stream =>
+        {
+            await server!.ReadAsync(stream);
+            await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.EventConfirm, null, null));
+            await server.ReadAsync(stream);
+            await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("a", new ViciSection().Add("state", "ESTABLISHED"))));
+            await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "child-rekey", new ViciSection().Add("old", "c1000001")));
+            // Longer than the frames before: it overwrites the whole of the reused buffer.
+            await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("b", new ViciSection().Add("state", new string('x', 200)))));
+            await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.CmdResponse, null, new ViciSection()));
+            await server.ReadAsync(stream);
+            await ScriptedViciServer.WriteAsync(stream, new ViciPacket(ViciPacketType.EventConfirm, null, null));
+            await server.ReadAsync(stream);
+        });
+        await using (server)
+        {
+            await using var connection = await ViciConnection.ConnectAsync(server.Endpoint, TimeProvider.System, ReadTimeout, CancellationToken.None);
+            var unsolicited = new List<ViciPacket>();
+            connection.UnsolicitedEvent += unsolicited.Add;
+            var seen = new List<string?>();
+
+            await connection.CallStreamedAsync("list-sas", "list-sa", null, message => seen.Add($"{message.Sections[0].Name}:{message.Sections[0].Section.Value("state")?.Length}"), CancellationToken.None);
+
+            Assert.Equal(["a:11", "b:200"], seen);
+            Assert.Equal("c1000001", Assert.Single(unsolicited).Message!.Value("old"));
+            Assert.False(connection.IsBroken);
+        }
+    }
+
+    [Fact]
     public async Task An_unknown_command_answer_is_a_command_error()
     {
         await using var server = Replying(ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.CmdUnknown, null, null)));

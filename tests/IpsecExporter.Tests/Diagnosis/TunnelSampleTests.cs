@@ -1,0 +1,44 @@
+using System.Net;
+using IpsecExporter.Diagnosis;
+
+namespace IpsecExporter.Tests.Diagnosis;
+
+public sealed class TunnelSampleTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 12, 3, 12, 0, 0, TimeSpan.Zero);
+
+    private static TunnelSample Sample(int second, ulong sentBytes, ulong gatewayResponses) => new(
+        Start.AddSeconds(second),
+        SourceUp: true,
+        IkeEstablished: true,
+        IkeSaCount: 1,
+        Pairs: [new PairSample("10.1.0.0/24", "10.2.0.0/24", 1, sentBytes, 100, 10, 10)],
+        Gateway: new ProbeCounts(10, gatewayResponses, TimeSpan.FromMilliseconds(3)),
+        Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(4, 4, null))],
+        new InternetSample(true, IPAddress.Parse("198.51.100.7"), true, null),
+        [new PracticeResult("pfs", true, "PFS on")])
+    {
+        IkeLocalHost = IPAddress.Parse("198.51.100.7"),
+        IkeRemoteHost = IPAddress.Parse("203.0.113.9"),
+    };
+
+    [Fact]
+    public void A_sample_takes_the_parts_equal_to_the_previous_ones_from_it_and_keeps_its_own_where_they_differ()
+    {
+        var previous = Sample(0, sentBytes: 1000, gatewayResponses: 10);
+        var next = Sample(5, sentBytes: 2000, gatewayResponses: 10);
+
+        var shared = TunnelSample.SharingWith(next, previous);
+
+        Assert.Equal(next, shared with { Pairs = next.Pairs, Inside = next.Inside, BestPractices = next.BestPractices });
+        Assert.Same(next.Pairs, shared.Pairs);
+        Assert.Same(previous.Gateway, shared.Gateway);
+        Assert.Same(previous.Inside, shared.Inside);
+        Assert.Same(previous.Internet, shared.Internet);
+        Assert.Same(previous.BestPractices, shared.BestPractices);
+        Assert.Same(previous.IkeLocalHost, shared.IkeLocalHost);
+        Assert.Same(previous.IkeRemoteHost, shared.IkeRemoteHost);
+        Assert.Equal(next.At, shared.At);
+        Assert.Same(next, TunnelSample.SharingWith(next, null));
+    }
+}
