@@ -33,6 +33,7 @@ public static class SiteServiceCollectionExtensions
 
         services.AddSingleton<RemoteGatewayResolver>();
         services.AddSingleton<IGatewayAddressProvider>(sp => sp.GetRequiredService<RemoteGatewayResolver>());
+        services.AddMetricsContributor<RemoteGatewayResolver>();
         services.AddHostedService(sp => sp.GetRequiredService<RemoteGatewayResolver>());
 
         services.AddSingleton<SntpClient>();
