@@ -315,6 +315,19 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
             return;
         }
 
+        // Whole numbers below 1e15 (counters, counts, most gauges) are what "g" prints for them, without its
+        // shortest-round-trip search; -0 keeps its sign through "g".
+        if (Math.Abs(value) < 1e15 && value == Math.Truncate(value) && !(value == 0 && double.IsNegative(value)))
+        {
+            WriteLong((long)value);
+            if (Format == MetricsFormat.OpenMetrics)
+            {
+                Write(".0"u8);
+            }
+
+            return;
+        }
+
         var span = Room(NumberBytes);
         if (!value.TryFormat(span, out var written, "g", CultureInfo.InvariantCulture))
         {
