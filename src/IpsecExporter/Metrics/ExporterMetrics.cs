@@ -33,9 +33,6 @@ public sealed class ExporterMetrics
         PublicIpInfo = factory.CreateGauge("ipsec_public_ip_info", "Observed public IP address of this site, value 1.", ["address"]);
         PublicIpMatchesExpected = factory.CreateGauge("ipsec_public_ip_matches_expected", "1 when the observed public IP equals site.public_ip.", quiet);
         PublicIpChanges = factory.CreateCounter("ipsec_public_ip_changes_total", "Changes of the observed public IP address.", quietCounter);
-        ClockOffset = factory.CreateGauge("ipsec_clock_offset_seconds", "SNTP clock offset of this host against the server (negative when the local clock is behind).", ["server"]);
-        ClockDelay = factory.CreateGauge("ipsec_clock_delay_seconds", "Round-trip delay of the SNTP exchange that decided the offset (the shortest of the round); the offset's error is at most half of it.", ["server"]);
-        ClockProbeSuccess = factory.CreateGauge("ipsec_clock_probe_success", "1 when the last SNTP query to the server succeeded.", ["server"]);
         PublicIpLookupSuccess = factory.CreateGauge("ipsec_public_ip_lookup_success", "1 when the last public IP lookup answered with an address (lookup: primary or cross_check).", ["lookup"]);
         PublicIpCrossCheckMatches = factory.CreateGauge("ipsec_public_ip_cross_check_matches", "1 when a second opinion agrees with the observed public IP (check: lookup or ike_local_host); absent while unknown.", ["check"]);
 
@@ -56,12 +53,6 @@ public sealed class ExporterMetrics
     public Gauge PublicIpMatchesExpected { get; }
 
     public Counter PublicIpChanges { get; }
-
-    public Gauge ClockOffset { get; }
-
-    public Gauge ClockDelay { get; }
-
-    public Gauge ClockProbeSuccess { get; }
 
     public Gauge PublicIpLookupSuccess { get; }
 

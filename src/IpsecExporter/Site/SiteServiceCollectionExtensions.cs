@@ -38,6 +38,7 @@ public static class SiteServiceCollectionExtensions
 
         services.AddSingleton<SntpClient>();
         services.AddSingleton<ClockMonitor>();
+        services.AddMetricsContributor<ClockMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ClockMonitor>());
 
         services.AddSingleton<BestPracticeService>();
