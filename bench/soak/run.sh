@@ -5,9 +5,10 @@
 # events; counters growing), with TARGETS/5 tunnels, each probing its own loopback gateway 127.1.x.y and 4 inside
 # targets 127.<2+t/256>.<t%256>.1-4 from 127.0.0.1 every second (every 127/8 address answers on Linux's loopback), the
 # source read every 2 s. bench/soak/monitor.py samples /proc/PID every second and scrapes /metrics every 5 s, checks
-# every counter and histogram series for monotonicity and ipsec_source_up, compares RSS, threads, fds and sockets of
-# the first and last window after the warm-up, and checks the counted traffic and rekeys against the server's
-# schedule. Exits non-zero when a bound is violated (or the exporter logged an error).
+# every counter and histogram series for monotonicity and ipsec_source_up, compares RSS (window means: the GC's
+# sawtooth averages out), threads, fds and sockets of the first and last window after the warm-up, and checks the
+# counted traffic and rekeys against the server's schedule. Exits non-zero when a bound is violated (or the exporter
+# logged an error).
 # Usage: bench/soak/run.sh [--minutes 10] [--targets 1000] [--warmup 60] [--out DIR (keeps samples and logs)]
 # Needs dotnet, python3 and raw ICMP sockets (root, as CI runs it) or a ping_group_range that lets datagram ICMP
 # sockets be opened. Run from anywhere.

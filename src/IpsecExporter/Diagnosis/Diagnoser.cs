@@ -1,5 +1,6 @@
 using System.Net;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace IpsecExporter.Diagnosis;
@@ -369,7 +370,13 @@ public static class Diagnoser
         return (new(Checks.InsideReachable, state, evidence), probedPairs > 0 && answeringTargets == 0);
     }
 
-    private static CheckResult CheckBestPractices(IReadOnlyList<PracticeResult> practices)
+    /// <summary>Samples share an unchanged list of practices (<see cref="TunnelSample.SharingWith"/>): judged once per list.</summary>
+    private static readonly ConditionalWeakTable<IReadOnlyList<PracticeResult>, CheckResult> PracticeChecks = new();
+
+    private static CheckResult CheckBestPractices(IReadOnlyList<PracticeResult> practices) =>
+        PracticeChecks.GetValue(practices, JudgeBestPractices);
+
+    private static CheckResult JudgeBestPractices(IReadOnlyList<PracticeResult> practices)
     {
         var known = practices.Where(p => p.Ok is not null).ToList();
         if (known.Count == 0)

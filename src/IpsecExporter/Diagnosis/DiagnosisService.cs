@@ -25,8 +25,8 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     public static readonly TimeSpan EventRetention = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// The event log's bound per tunnel, whatever the churn: a pair rekeyed every few seconds fills it within the hour
-    /// (the soak: 200 tunnels reach 100,000 events, about 19 MB, after 33 minutes, and stay there).
+    /// The event log's bound per tunnel, whatever the churn. Repeated rekeys are folded into one event, so routine churn
+    /// keeps a few events per tunnel; the bound holds against distinct events (a flapping pair, changing DH groups).
     /// </summary>
     public const int MaxEventsPerTunnel = 500;
 
@@ -102,11 +102,11 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
 
     private void Update(ExporterConfig config, TunnelConfig tunnel, DiagnosisOptions options, DateTimeOffset now)
     {
-        var sample = _sampler.Sample(config, tunnel, now);
         var state = _tunnels.GetOrAdd(tunnel.Name, name => new TunnelState(name));
         lock (state)
         {
             var previous = state.History.Count > 0 ? state.History[^1] : null;
+            var sample = TunnelSample.SharingWith(_sampler.Sample(config, tunnel, now), previous);
             state.History.Add(sample);
             // Keep one sample from before the window so that its start is always covered.
             var windowStart = now - options.Window;
@@ -119,9 +119,10 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
             var diagnosis = Diagnoser.Diagnose(tunnel.Name, state.History, options, now);
             foreach (var change in TunnelEvents.Between(previous, sample, state.Diagnosis, diagnosis))
             {
-                state.Events.Add(change);
+                TunnelEvents.Append(state.Events, change);
             }
 
+            // By the last time: a run of rekeys that still goes on stays, however long ago it began.
             state.Events.RemoveAll(e => e.At < now - EventRetention);
             if (state.Events.Count > MaxEventsPerTunnel)
             {
@@ -172,7 +173,8 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     private static readonly Verdict[] Verdicts = Enum.GetValues<Verdict>();
 
     /// <summary>What the metrics show of a tunnel's last diagnosis: immutable, replaced after each one.</summary>
-    private sealed record DiagnosisSeries((MetricLabels Labels, double Value)[] Checks, MetricLabels[] Statuses, Verdict Verdict);
+    private sealed record DiagnosisSeries(
+        (MetricLabels Labels, double Value)[] Checks, MetricLabels[] Statuses, Verdict Verdict, IReadOnlyList<(string Check, CheckState State)> States);
 
     private sealed class TunnelState(string tunnel)
     {
@@ -194,12 +196,36 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
         /// <summary>Swaps in the series of <paramref name="diagnosis"/> (under the state's lock).</summary>
         public void Publish(TunnelDiagnosis diagnosis)
         {
+            // Most rounds change no check and no verdict: the published series stay.
+            if (_published is { } published && published.Verdict == diagnosis.Verdict && SameStates(published.States, diagnosis.Checks))
+            {
+                return;
+            }
+
             // Absent means unknown: a 0 would claim the check failed.
             var checks = diagnosis.Checks
                 .Where(c => c.State != CheckState.Unknown)
                 .Select(c => (Labels(c.Check), c.State == CheckState.Pass ? 1.0 : 0.0))
                 .ToArray();
-            Volatile.Write(ref _published, new DiagnosisSeries(checks, _statusLabels, diagnosis.Verdict));
+            Volatile.Write(ref _published, new DiagnosisSeries(checks, _statusLabels, diagnosis.Verdict, [.. diagnosis.Checks.Select(c => (c.Check, c.State))]));
+        }
+
+        private static bool SameStates(IReadOnlyList<(string Check, CheckState State)> published, IReadOnlyList<CheckResult> checks)
+        {
+            if (published.Count != checks.Count)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < checks.Count; i++)
+            {
+                if (published[i].Check != checks[i].Check || published[i].State != checks[i].State)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         private MetricLabels Labels(string check)

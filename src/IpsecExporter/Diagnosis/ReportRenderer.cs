@@ -82,7 +82,7 @@ public static class ReportRenderer
 
         foreach (var e in r.Events.TakeLast(30))
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"- {Time(e.At)} {e.Message}");
+            md.AppendLine(CultureInfo.InvariantCulture, $"- {Time(e.At)} {Describe(e)}");
         }
 
         md.AppendLine();
@@ -145,7 +145,7 @@ public static class ReportRenderer
 
         foreach (var e in r.Events.TakeLast(30))
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {Time(e.At)} {e.Message}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {Time(e.At)} {Describe(e)}");
         }
 
         text.AppendLine();
@@ -233,6 +233,15 @@ public static class ReportRenderer
     private static string N(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
 
     private static string Rtt(double? seconds) => seconds is { } s ? Diagnoser.FormatRtt(TimeSpan.FromSeconds(s)) : "-";
+
+    /// <summary>An event's text; of folded repetitions, how many and since when.</summary>
+    private static string Describe(TunnelEvent e) => e.Count == 1 ? e.Message
+        : e.First == e.At ? $"{e.Message} (×{N(e.Count)})"
+        : $"{e.Message} (×{N(e.Count)} between {(e.First.UtcDateTime.Date == e.At.UtcDateTime.Date ? Clock(e.First) : Time(e.First))} and {Clock(e.At)})";
+
+    private static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Clock(DateTimeOffset at) => at.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture);
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 }

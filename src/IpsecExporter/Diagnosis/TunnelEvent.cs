@@ -1,7 +1,19 @@
 namespace IpsecExporter.Diagnosis;
 
-/// <summary>Something that happened to a tunnel, for the status page and the partner report.</summary>
-public sealed record TunnelEvent(DateTimeOffset At, string Kind, string Message);
+/// <summary>
+/// Something that happened to a tunnel, for the partner report. Repetitions of a routine event (a CHILD SA rekeyed
+/// every few seconds) are folded into one (<see cref="TunnelEvents.Append"/>) with a <see cref="Count"/> and the time
+/// of the <see cref="First"/>, so the bounded log covers hours of them and a distinct event still stands out.
+/// </summary>
+/// <param name="At">When it happened; of folded repetitions, the last time.</param>
+/// <param name="Subject">What in the tunnel it concerns (a network pair, the IKE SA); null for the tunnel as a whole.</param>
+public sealed record TunnelEvent(DateTimeOffset At, string Kind, string Message, string? Subject = null)
+{
+    /// <summary>How often it happened from <see cref="First"/> to <see cref="At"/> (of a rekey event: rekeys).</summary>
+    public long Count { get; init; } = 1;
+
+    public DateTimeOffset First { get; init; } = At;
+}
 
 /// <summary>
 /// Derives events from consecutive samples and diagnoses (SA installs, rekeys and deletes, source up/down, address
@@ -9,6 +21,35 @@ public sealed record TunnelEvent(DateTimeOffset At, string Kind, string Message)
 /// </summary>
 public static class TunnelEvents
 {
+    /// <summary>
+    /// Appends <paramref name="next"/> to <paramref name="log"/> (oldest first), or folds it into its subject's latest
+    /// event when it repeats that one and only events of the same kind came since (the other pairs' rekeys): an event
+    /// of another kind ends every run, so the order around it stays readable. The folded event moves to the end, to keep
+    /// the log ordered by <see cref="TunnelEvent.At"/>.
+    /// </summary>
+    public static void Append(List<TunnelEvent> log, TunnelEvent next)
+    {
+        for (var i = log.Count - 1; i >= 0 && log[i].Kind == next.Kind; i--)
+        {
+            if (log[i].Subject != next.Subject)
+            {
+                continue;
+            }
+
+            if (log[i].Message == next.Message)
+            {
+                var folded = log[i] with { At = next.At, Count = log[i].Count + next.Count };
+                log.RemoveAt(i);
+                log.Add(folded);
+                return;
+            }
+
+            break;
+        }
+
+        log.Add(next);
+    }
+
     public static IEnumerable<TunnelEvent> Between(TunnelSample? previous, TunnelSample current, TunnelDiagnosis? previousDiagnosis, TunnelDiagnosis diagnosis)
     {
         var at = current.At;
@@ -32,7 +73,7 @@ public static class TunnelEvents
 
             if (current.IkeRekeys > previous.IkeRekeys)
             {
-                yield return new(at, "rekey", $"IKE SA rekeyed ({current.IkeRekeys - previous.IkeRekeys}x)");
+                yield return new(at, "rekey", "IKE SA rekeyed", "IKE SA") { Count = (long)(current.IkeRekeys - previous.IkeRekeys) };
             }
 
             foreach (var pair in current.Pairs)
@@ -43,16 +84,15 @@ public static class TunnelEvents
                     continue;
                 }
 
-                var name = $"{pair.Local} <-> {pair.Remote}";
                 if (pair.Rekeys > before.Rekeys)
                 {
-                    yield return new(at, "rekey", $"{name}: CHILD SA rekeyed ({pair.Rekeys - before.Rekeys}x){(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}");
+                    yield return new(at, "rekey", $"{Name(pair)}: CHILD SA rekeyed{(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}", Name(pair)) { Count = (long)(pair.Rekeys - before.Rekeys) };
                 }
 
                 if (pair.ChildSas != before.ChildSas)
                 {
                     var kind = pair.ChildSas > before.ChildSas ? "installed" : "deleted";
-                    yield return new(at, "child_sa", $"{name}: CHILD SA {kind}, now {pair.ChildSas} (was {before.ChildSas})");
+                    yield return new(at, "child_sa", $"{Name(pair)}: CHILD SA {kind}, now {pair.ChildSas} (was {before.ChildSas})", Name(pair));
                 }
             }
         }
@@ -83,4 +123,6 @@ public static class TunnelEvents
             yield return new(at, "verdict", $"{TunnelDiagnosis.StatusLabel(previousDiagnosis.Verdict)} -> {TunnelDiagnosis.StatusLabel(diagnosis.Verdict)}: {diagnosis.Reason}");
         }
     }
+
+    private static string Name(PairSample pair) => $"{pair.Local} <-> {pair.Remote}";
 }

@@ -28,6 +28,33 @@ public sealed record TunnelSample(
 
     /// <summary>What <c>remote_gateway</c> resolves to now.</summary>
     public IPAddress? RemoteGatewayAddress { get; init; }
+
+    /// <summary>
+    /// <paramref name="sample"/> with the parts equal to <paramref name="previous"/>'s taken from it: the diagnosis
+    /// keeps a window of samples per tunnel, and on a hub most parts of most samples (probe counts between probes, the
+    /// best practices, the internet check, the pairs of an idle tunnel) are the same as the sample before.
+    /// </summary>
+    public static TunnelSample SharingWith(TunnelSample sample, TunnelSample? previous)
+    {
+        if (previous is null)
+        {
+            return sample;
+        }
+
+        return sample with
+        {
+            Pairs = Same(sample.Pairs, previous.Pairs),
+            Gateway = sample.Gateway == previous.Gateway ? previous.Gateway : sample.Gateway,
+            Inside = Same(sample.Inside, previous.Inside),
+            Internet = sample.Internet == previous.Internet ? previous.Internet : sample.Internet,
+            BestPractices = Same(sample.BestPractices, previous.BestPractices),
+            IkeLocalHost = Equals(sample.IkeLocalHost, previous.IkeLocalHost) ? previous.IkeLocalHost : sample.IkeLocalHost,
+            IkeRemoteHost = Equals(sample.IkeRemoteHost, previous.IkeRemoteHost) ? previous.IkeRemoteHost : sample.IkeRemoteHost,
+            RemoteGatewayAddress = Equals(sample.RemoteGatewayAddress, previous.RemoteGatewayAddress) ? previous.RemoteGatewayAddress : sample.RemoteGatewayAddress,
+        };
+
+        static IReadOnlyList<T> Same<T>(IReadOnlyList<T> next, IReadOnlyList<T> before) => next.SequenceEqual(before) ? before : next;
+    }
 }
 
 /// <summary>

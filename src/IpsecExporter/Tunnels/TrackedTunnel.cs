@@ -1,6 +1,7 @@
 using IpsecExporter.Configuration;
 using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
+using ConnectionInfo = IpsecExporter.Sources.ConnectionInfo;
 
 namespace IpsecExporter.Tunnels;
 
@@ -34,12 +35,10 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 
     public IEnumerable<TrackedPair> AllPairs => Unmatched is null ? Pairs.Values : Pairs.Values.Append(Unmatched);
 
-    /// <summary>The configured pairs in configuration order, then the unmatched bucket.</summary>
-    public IEnumerable<TrackedPair> OrderedPairs => Config.NetworkPairs.Select(p => Pairs[p]).Concat(Unmatched is null ? [] : [Unmatched]);
-
     public TrackedPair UnmatchedPair() => Unmatched ??= new TrackedPair(Config.Name, null);
 
-    public void StartCollection(SaSnapshot snapshot)
+    /// <summary>Starts a collection; <paramref name="connection"/> is the source's connection of this tunnel, if loaded.</summary>
+    public void StartCollection(SaSnapshot snapshot, ConnectionInfo? connection)
     {
         Ike.StartCollection();
         foreach (var pair in AllPairs)
@@ -47,7 +46,7 @@ internal sealed class TrackedTunnel(TunnelConfig config)
             pair.StartCollection(snapshot.DhGroupsReported);
         }
 
-        ConnectionLoaded = snapshot.Connections?.Any(c => c.Name == Config.Connection);
+        ConnectionLoaded = snapshot.Connections is null ? null : connection is not null;
         Counters = snapshot.Counters;
     }
 
@@ -67,17 +66,15 @@ internal sealed class TrackedTunnel(TunnelConfig config)
     }
 
     /// <summary>Settles the intervals: configured ones (from the source's connection list) win over the SAs' schedules.</summary>
-    public void FinishCollection(SaSnapshot snapshot)
+    public void FinishCollection(ConnectionInfo? connection)
     {
-        var connection = snapshot.Connections?.FirstOrDefault(c => c.Name == Config.Connection);
         // A connection that reauthenticates instead of rekeying replaces its IKE SA on the reauthentication interval.
         Ike.RekeyInterval = connection?.RekeyInterval ?? connection?.ReauthInterval
             ?? Sum(Ike.Newest?.RekeyIn, Ike.Newest?.EstablishedAgo) ?? Sum(Ike.Newest?.ReauthIn, Ike.Newest?.EstablishedAgo)
             ?? Ike.RekeyInterval;
         foreach (var pair in Pairs.Values)
         {
-            var childConfig = connection?.Children.FirstOrDefault(c => pair.Matches(TrafficSelector.ParseAll(c.LocalTs), TrafficSelector.ParseAll(c.RemoteTs)));
-            pair.FinishCollection(childConfig?.RekeyInterval);
+            pair.FinishCollection(pair.ConfiguredRekeyInterval(connection));
         }
 
         Unmatched?.FinishCollection(null);
@@ -112,8 +109,23 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 /// </summary>
 internal sealed record TunnelSeries(MetricLabels Labels, IkeObservation Ike, PairSeries[] Pairs)
 {
-    public static TunnelSeries Of(TrackedTunnel tunnel) =>
-        new(tunnel.Labels, tunnel.Latest!.Ike, [.. tunnel.OrderedPairs.Select(p => new PairSeries(p.Pair, p.Labels, p.Observe(tunnel.Counters)))]);
+    /// <summary>The series of <paramref name="tunnel"/>'s latest observation (its pairs in configuration order, then the unmatched bucket).</summary>
+    public static TunnelSeries Of(TrackedTunnel tunnel)
+    {
+        var latest = tunnel.Latest!;
+        var pairs = new List<PairSeries>(latest.Pairs.Count + 1);
+        foreach (var observed in latest.Pairs)
+        {
+            pairs.Add(new PairSeries(observed.Pair, tunnel.Pairs[observed.Pair!].Labels, observed));
+        }
+
+        if (latest.Unmatched is { } unmatched)
+        {
+            pairs.Add(new PairSeries(null, tunnel.Unmatched!.Labels, unmatched));
+        }
+
+        return new(tunnel.Labels, latest.Ike, [.. pairs]);
+    }
 }
 
 /// <summary>One pair's series (<see cref="Pair"/> null for the unmatched bucket).</summary>
@@ -148,6 +160,8 @@ internal sealed class TrackedPair
     private readonly TrafficSelector? _remote;
     private ChildSa? _newestInstalled;
     private bool _dhGroupsReported = true;
+    private ConnectionInfo? _matchedConnection;
+    private TimeSpan? _matchedRekeyInterval;
 
     public TrackedPair(string tunnel, NetworkPair? pair)
     {
@@ -197,6 +211,23 @@ internal sealed class TrackedPair
             Traffic.SentBytes + growth.SentBytes,
             Traffic.ReceivedPackets + growth.ReceivedPackets,
             Traffic.SentPackets + growth.SentPackets);
+
+    /// <summary>
+    /// The rekey interval of the first CHILD config of <paramref name="connection"/> carrying this pair. A source
+    /// reports the same connection list for many collections (VICI: <c>list-conns</c> every 12th), so the match is
+    /// kept until another list arrives.
+    /// </summary>
+    public TimeSpan? ConfiguredRekeyInterval(ConnectionInfo? connection)
+    {
+        if (!ReferenceEquals(connection, _matchedConnection))
+        {
+            _matchedConnection = connection;
+            _matchedRekeyInterval = connection?.Children
+                .FirstOrDefault(c => Matches(TrafficSelector.ParseAll(c.LocalTs), TrafficSelector.ParseAll(c.RemoteTs)))?.RekeyInterval;
+        }
+
+        return _matchedRekeyInterval;
+    }
 
     public void StartCollection(bool dhGroupsReported)
     {

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Numerics;
 
 namespace IpsecExporter.Tunnels;
 
@@ -11,6 +10,10 @@ namespace IpsecExporter.Tunnels;
 /// </summary>
 public sealed record TrafficSelector(IPAddress First, IPAddress Last)
 {
+    // The range as numbers, computed once: matching CHILD SAs to pairs compares them at every collection.
+    private readonly UInt128 _first = ToNumber(First);
+    private readonly UInt128 _last = ToNumber(Last);
+
     public static bool TryParse(string text, out TrafficSelector? selector)
     {
         selector = null;
@@ -56,24 +59,39 @@ public sealed record TrafficSelector(IPAddress First, IPAddress Last)
         var bits = Bits(network.BaseAddress);
         var first = ToNumber(network.BaseAddress);
         var hostBits = bits - network.PrefixLength;
-        var last = hostBits == 0 ? first : first | ((BigInteger.One << hostBits) - 1);
+        var last = hostBits == 0 ? first : first | (hostBits == 128 ? UInt128.MaxValue : (UInt128.One << hostBits) - 1);
         return new TrafficSelector(network.BaseAddress, FromNumber(last, network.BaseAddress.AddressFamily));
     }
 
     /// <summary>True when the two ranges share at least one address (same address family only).</summary>
     public bool Overlaps(TrafficSelector other) =>
         First.AddressFamily == other.First.AddressFamily
-        && ToNumber(First) <= ToNumber(other.Last)
-        && ToNumber(other.First) <= ToNumber(Last);
+        && _first <= other._last
+        && other._first <= _last;
 
     private static int Bits(IPAddress address) => address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
 
-    private static BigInteger ToNumber(IPAddress address) => new(address.GetAddressBytes(), isUnsigned: true, isBigEndian: true);
+    private static UInt128 ToNumber(IPAddress address)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var written);
+        UInt128 value = 0;
+        foreach (var b in bytes[..written])
+        {
+            value = (value << 8) | b;
+        }
 
-    private static IPAddress FromNumber(BigInteger value, AddressFamily family)
+        return value;
+    }
+
+    private static IPAddress FromNumber(UInt128 value, AddressFamily family)
     {
         var bytes = new byte[family == AddressFamily.InterNetwork ? 4 : 16];
-        value.TryWriteBytes(bytes.AsSpan(bytes.Length - value.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
+        for (var i = bytes.Length - 1; i >= 0; i--, value >>= 8)
+        {
+            bytes[i] = (byte)value;
+        }
+
         return new IPAddress(bytes);
     }
 }

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
+using ConnectionInfo = IpsecExporter.Sources.ConnectionInfo;
 
 namespace IpsecExporter.Tunnels;
 
@@ -47,6 +49,10 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private readonly Dictionary<string, SourceLedger> _ledgers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrackedTunnel> _tunnels = new(StringComparer.Ordinal);
 
+    /// <summary>Each configured tunnel's <see cref="TrackedTunnel.Latest"/>, read without the lock: the diagnosis reads
+    /// every tunnel every few seconds and must not wait for a hub's collection to be applied.</summary>
+    private readonly ConcurrentDictionary<string, TunnelObservation> _latest = new(StringComparer.Ordinal);
+
     /// <summary>The tunnels in configuration order (the order of their series).</summary>
     private List<TrackedTunnel> _ordered = [];
 
@@ -67,13 +73,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     }
 
     /// <summary>The newest view of <paramref name="tunnel"/>; null when it is not configured or its source was never collected.</summary>
-    public TunnelObservation? Get(string tunnel)
-    {
-        lock (_lock)
-        {
-            return _tunnels.GetValueOrDefault(tunnel)?.Latest;
-        }
-    }
+    public TunnelObservation? Get(string tunnel) => _latest.GetValueOrDefault(tunnel);
 
     /// <summary>
     /// PFS and rekey intervals for the best practices: PFS off as soon as one pair shows it off; the intervals the
@@ -103,10 +103,11 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             if (snapshot is null)
             {
                 var now = _time.GetUtcNow();
+                var known = CurrentLedger(source.Name);
                 foreach (var tunnel in tunnels)
                 {
                     tunnel.SourceUp = false;
-                    Record(tunnel, now);
+                    Record(tunnel, now, known);
                 }
 
                 return;
@@ -118,12 +119,14 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 _ledgers[LedgerKey(source)] = ledger;
             }
 
+            var current = CurrentLedger(source.Name);
+
             Apply(ledger, tunnels, snapshot);
             foreach (var tunnel in tunnels)
             {
                 tunnel.SourceUp = true;
                 tunnel.LastSuccessAt = snapshot.CollectedAt;
-                Record(tunnel, snapshot.CollectedAt);
+                Record(tunnel, snapshot.CollectedAt, current);
                 tunnel.Series = TunnelSeries.Of(tunnel);
             }
 
@@ -151,11 +154,18 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private static void Apply(SourceLedger ledger, List<TrackedTunnel> tunnels, SaSnapshot snapshot)
     {
         var byConnection = tunnels.ToLookup(t => t.Config.Connection, StringComparer.Ordinal);
+        // The first of a name wins, as a search in list order would find it.
+        var connections = new Dictionary<string, ConnectionInfo>(StringComparer.Ordinal);
+        foreach (var connection in snapshot.Connections ?? [])
+        {
+            connections.TryAdd(connection.Name, connection);
+        }
+
         ledger.Collections++;
         ledger.NoteEpoch(snapshot.Epoch);
         foreach (var tunnel in tunnels)
         {
-            tunnel.StartCollection(snapshot);
+            tunnel.StartCollection(snapshot, connections.GetValueOrDefault(tunnel.Config.Connection));
         }
 
         // Events first: they happened before the poll that follows them.
@@ -179,7 +189,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         foreach (var change in snapshot.ChildSaChanges.OrderBy(c => c.At))
         {
-            var targets = Targets(byConnection[change.Connection], change.Old);
+            var targets = Targets(ledger, byConnection[change.Connection], change.Old);
             var track = Account(ledger, change.Old, change.At, targets);
             if (change.Kind == SaChangeKind.Rekeyed)
             {
@@ -188,7 +198,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
             if (change.Replacement is { } next)
             {
-                Account(ledger, next, change.At, Targets(byConnection[change.Connection], next));
+                Account(ledger, next, change.At, Targets(ledger, byConnection[change.Connection], next));
             }
         }
 
@@ -208,7 +218,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
             foreach (var child in ike.ChildSas)
             {
-                var targets = Targets(owners, child);
+                var targets = Targets(ledger, owners, child);
                 var track = Account(ledger, child, snapshot.CollectedAt, targets);
                 if (child.IsRekeyed)
                 {
@@ -236,7 +246,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         foreach (var tunnel in tunnels)
         {
-            tunnel.FinishCollection(snapshot);
+            tunnel.FinishCollection(connections.GetValueOrDefault(tunnel.Config.Connection));
         }
 
         ledger.ForgetAbsent();
@@ -249,6 +259,18 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     /// </summary>
     private static void InferChildRekeys(SourceLedger ledger, IkeTrack ikeTrack, IkeSa ike, IEnumerable<TrackedTunnel> owners, DateTimeOffset at)
     {
+        // The steady state (the same SAs installed as at the previous collection) replaces nothing: only the views move.
+        if (ikeTrack.InstalledAtCollection == ledger.Collections - 1 && SameInstalled(ikeTrack.Installed, ike.ChildSas))
+        {
+            foreach (var child in ike.ChildSas.Where(c => c.IsInstalled))
+            {
+                ikeTrack.Installed[child.Key] = (child, at);
+            }
+
+            ikeTrack.InstalledAtCollection = ledger.Collections;
+            return;
+        }
+
         var installed = ike.ChildSas.Where(c => c.IsInstalled).ToList();
         if (ikeTrack.InstalledAtCollection == ledger.Collections - 1 && ikeTrack.Installed.Count > 0)
         {
@@ -267,8 +289,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
                 // The freshest view of the old SA: lingering in this poll, else the previous one.
                 var (last, lastAt) = ike.ChildSas.FirstOrDefault(c => c.Key == key) is { } lingering ? (lingering, at) : (old, seenAt);
-                var oldTargets = Targets(owners, old);
-                var replacement = fresh.FirstOrDefault(n => Targets(owners, n).Exists(oldTargets.Contains));
+                var oldTargets = Targets(ledger, owners, old);
+                var replacement = fresh.FirstOrDefault(n => Targets(ledger, owners, n).Exists(oldTargets.Contains));
                 if (replacement is null)
                 {
                     continue;
@@ -281,6 +303,25 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         ikeTrack.Installed = installed.ToDictionary(c => c.Key, c => (c, at), StringComparer.Ordinal);
         ikeTrack.InstalledAtCollection = ledger.Collections;
+    }
+
+    private static bool SameInstalled(Dictionary<string, (ChildSa Sa, DateTimeOffset At)> before, IReadOnlyList<ChildSa> children)
+    {
+        var count = 0;
+        foreach (var child in children)
+        {
+            if (child.IsInstalled)
+            {
+                if (!before.ContainsKey(child.Key))
+                {
+                    return false;
+                }
+
+                count++;
+            }
+        }
+
+        return count == before.Count;
     }
 
     private static void CountChildRekey(ChildTrack track, List<TrackedPair> targets, TimeSpan? replacedAfter, ChildSa? replacement)
@@ -325,17 +366,31 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         old?.EstablishedAgo is { } oldAge && replacementAge is { } newAge ? (at - newAge) - (oldSeenAt - oldAge) : null;
 
     /// <summary>The pairs a CHILD SA carries in each tunnel of its connection (the tunnel's unmatched bucket when none).</summary>
-    private static List<TrackedPair> Targets(IEnumerable<TrackedTunnel> owners, ChildSa child)
+    private static List<TrackedPair> Targets(SourceLedger ledger, IEnumerable<TrackedTunnel> owners, ChildSa child)
     {
         var targets = new List<TrackedPair>();
         List<TrafficSelector>? local = null;
         List<TrafficSelector>? remote = null;
         foreach (var tunnel in owners)
         {
-            local ??= TrafficSelector.ParseAll(child.LocalTs);
-            remote ??= TrafficSelector.ParseAll(child.RemoteTs);
-            var matched = tunnel.Pairs.Values.Where(p => p.Matches(local, remote)).ToList();
-            targets.AddRange(matched.Count > 0 ? matched : [tunnel.UnmatchedPair()]);
+            if (local is null || remote is null)
+            {
+                (local, remote) = ledger.FindChild(child.Key) is { } track ? track.ParsedSelectors(child) : ParsedSelectors.Of(child);
+            }
+
+            var before = targets.Count;
+            foreach (var pair in tunnel.Pairs.Values)
+            {
+                if (pair.Matches(local, remote))
+                {
+                    targets.Add(pair);
+                }
+            }
+
+            if (targets.Count == before)
+            {
+                targets.Add(tunnel.UnmatchedPair());
+            }
         }
 
         return targets;
@@ -359,12 +414,13 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private static DateTimeOffset? Latest(DateTimeOffset? known, DateTimeOffset? seen) =>
         known is null || seen > known ? seen ?? known : known;
 
-    private void Record(TrackedTunnel tunnel, DateTimeOffset at)
+    /// <summary>The ledger of the source configured now under <paramref name="sourceName"/>, if any.</summary>
+    private SourceLedger? CurrentLedger(string sourceName) =>
+        _config.Current.Sources.FirstOrDefault(s => s.Name == sourceName) is { } source ? _ledgers.GetValueOrDefault(LedgerKey(source)) : null;
+
+    private void Record(TrackedTunnel tunnel, DateTimeOffset at, SourceLedger? ledger)
     {
         var ike = tunnel.Ike;
-        var ledger = _config.Current.Sources.FirstOrDefault(s => s.Name == tunnel.Config.Source) is { } source
-            ? _ledgers.GetValueOrDefault(LedgerKey(source))
-            : null;
         tunnel.Latest = new TunnelObservation(
             tunnel.Config.Name,
             tunnel.Config.Source,
@@ -375,10 +431,11 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             tunnel.ConnectionLoaded,
             new IkeObservation(ike.SaCount > 0, ike.SaCount, ike.Newest?.LocalHost, ike.Newest?.RemoteHost, ike.Newest?.EstablishedAgo, ike.Newest?.DhGroup,
                 ike.Rekeys, ike.Downs, ike.RekeyInterval, ike.LastRekeyAfter),
-            tunnel.Pairs.Values.Select(p => p.Observe(tunnel.Counters)).ToList(),
+            [.. tunnel.Config.NetworkPairs.Select(p => tunnel.Pairs[p].Observe(tunnel.Counters))],
             tunnel.Unmatched?.Observe(tunnel.Counters),
             ledger?.Epoch,
             ledger?.EpochChanges ?? 0);
+        _latest[tunnel.Config.Name] = tunnel.Latest;
     }
 
     private void OnConfigChanged(ExporterConfig old, ExporterConfig next)
@@ -391,6 +448,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 if (!kept.TryGetValue(name, out var config))
                 {
                     _tunnels.Remove(name);
+                    _latest.TryRemove(name, out _);
                     continue;
                 }
 
@@ -565,6 +623,12 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         /// <summary>The IKE SA the CHILD SA was last seen under.</summary>
         public string? IkeKey { get; set; }
 
+        private ParsedSelectors? _selectors;
+
+        /// <summary>The SA's traffic selectors, parsed again only when their text changed since the last poll.</summary>
+        public ParsedSelectors ParsedSelectors(ChildSa child) =>
+            _selectors is { } known && known.Describes(child) ? known : _selectors = TunnelTracker.ParsedSelectors.Of(child);
+
         /// <summary>Raises the high-water marks to <paramref name="child"/>'s counters and returns by how much each rose.</summary>
         public TrafficCounts Raise(ChildSa child)
         {
@@ -588,6 +652,17 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         /// <summary>True when one of <paramref name="child"/>'s counters is below its high-water mark.</summary>
         public bool WentBackwards(ChildSa child) =>
             child.Counters.IsBelow(new SaCounters(_highest.ReceivedBytes, _highest.SentBytes, _highest.ReceivedPackets, _highest.SentPackets));
+    }
+
+    /// <summary>Traffic selectors as the source wrote them and parsed.</summary>
+    private sealed record ParsedSelectors(IReadOnlyList<string> LocalText, IReadOnlyList<string> RemoteText, List<TrafficSelector> Local, List<TrafficSelector> Remote)
+    {
+        public static ParsedSelectors Of(ChildSa child) =>
+            new(child.LocalTs, child.RemoteTs, TrafficSelector.ParseAll(child.LocalTs), TrafficSelector.ParseAll(child.RemoteTs));
+
+        public bool Describes(ChildSa child) => LocalText.SequenceEqual(child.LocalTs) && RemoteText.SequenceEqual(child.RemoteTs);
+
+        public void Deconstruct(out List<TrafficSelector> local, out List<TrafficSelector> remote) => (local, remote) = (Local, Remote);
     }
 
     private sealed class IkeTrack

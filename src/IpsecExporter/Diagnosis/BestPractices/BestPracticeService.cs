@@ -27,6 +27,10 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
     /// <summary>Per tunnel, the series of its last evaluation (known results only), replaced whole.</summary>
     private readonly ConcurrentDictionary<string, (MetricLabels Labels, double Value)[]> _series = new(StringComparer.Ordinal);
 
+    /// <summary>What each tunnel's last evaluation was made from (only the periodic round touches it).</summary>
+    private readonly Dictionary<string, (BestPracticeInputs Inputs, BestPracticesConfig Thresholds)> _inputs = new(StringComparer.Ordinal);
+    private IReadOnlyList<ClockSample> _lastClock = [];
+
     /// <summary>Without an <see cref="IObservedSaFactsProvider"/> registered, the configured expectations are evaluated.</summary>
     public BestPracticeService(
         ConfigStore config,
@@ -50,15 +54,27 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
     {
         var config = _config.Current;
         var clock = _clock.Samples;
-        foreach (var tunnel in _results.Keys.Where(t => !config.Tunnels.Any(c => c.Name == t)).ToList())
+        // A tunnel whose inputs did not change since its last evaluation keeps its results (a hub has thousands).
+        var clockChanged = !clock.SequenceEqual(_lastClock);
+        _lastClock = clock;
+        var configured = config.Tunnels.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var tunnel in _results.Keys.Where(t => !configured.Contains(t)).ToList())
         {
             _results.TryRemove(tunnel, out _);
             _series.TryRemove(tunnel, out _);
+            _inputs.Remove(tunnel);
         }
 
         foreach (var tunnel in config.Tunnels)
         {
             var inputs = new BestPracticeInputs(tunnel.Expect, _observed?.FactsFor(tunnel.Name) ?? ObservedSaFacts.None, clock);
+            if (!clockChanged && _inputs.TryGetValue(tunnel.Name, out var last)
+                && last.Thresholds == config.BestPractices && last.Inputs.Expected == inputs.Expected && last.Inputs.Observed == inputs.Observed)
+            {
+                continue;
+            }
+
+            _inputs[tunnel.Name] = (inputs, config.BestPractices);
             var results = BestPracticeEvaluator.Evaluate(inputs, config.BestPractices);
             _results[tunnel.Name] = results;
             _series[tunnel.Name] = [.. results

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace IpsecExporter.Sources.Vici;
@@ -77,30 +78,37 @@ public static class ViciCodec
         return frame;
     }
 
-    /// <summary>Decodes one frame's data (without the length prefix).</summary>
-    public static ViciPacket DecodePacket(ReadOnlySpan<byte> data)
+    /// <summary>Decodes one frame's data (without the length prefix) from a copy of <paramref name="data"/>.</summary>
+    public static ViciPacket DecodePacket(ReadOnlySpan<byte> data) => DecodeFrame(data.ToArray());
+
+    /// <summary>
+    /// Decodes one frame's data (without the length prefix) in place: the message's values stay bytes of
+    /// <paramref name="data"/> until they are read, so <paramref name="data"/> must not change while the packet is used.
+    /// </summary>
+    public static ViciPacket DecodeFrame(ReadOnlyMemory<byte> data)
     {
-        if (data.IsEmpty)
+        var span = data.Span;
+        if (span.IsEmpty)
         {
             throw new ViciProtocolException("empty packet");
         }
 
-        var type = (ViciPacketType)data[0];
+        var type = (ViciPacketType)span[0];
         if (!Enum.IsDefined(type))
         {
-            throw new ViciProtocolException($"unknown packet type {data[0]}");
+            throw new ViciProtocolException($"unknown packet type {span[0]}");
         }
 
-        var reader = new Reader(data, 1);
+        var reader = new Reader(span, 1);
         var name = IsNamed(type) ? reader.Name("packet name") : null;
         ViciSection? message = null;
         if (HasMessage(type))
         {
-            message = DecodeMessage(ref reader);
+            message = DecodeMessage(data, ref reader);
         }
         else if (!reader.AtEnd)
         {
-            throw new ViciProtocolException($"{type} packet carries {data.Length - reader.Offset} unexpected byte(s)");
+            throw new ViciProtocolException($"{type} packet carries {span.Length - reader.Offset} unexpected byte(s)");
         }
 
         return new ViciPacket(type, name, message);
@@ -108,8 +116,9 @@ public static class ViciCodec
 
     public static ViciSection DecodeMessage(ReadOnlySpan<byte> data)
     {
-        var reader = new Reader(data, 0);
-        return DecodeMessage(ref reader);
+        var frame = data.ToArray();
+        var reader = new Reader(frame, 0);
+        return DecodeMessage(frame, ref reader);
     }
 
     public static void EncodeMessage(ViciSection section, List<byte> output)
@@ -143,11 +152,15 @@ public static class ViciCodec
         }
     }
 
-    private static ViciSection DecodeMessage(ref Reader reader)
+    /// <summary>
+    /// Decodes the elements from the reader's position to the end of <paramref name="frame"/>. The entries of the open
+    /// sections are gathered in per-thread scratch lists (a section's own entries are always the tail when it ends,
+    /// its sub-sections' having been taken off before) and copied into exactly sized lists when it ends.
+    /// </summary>
+    private static ViciSection DecodeMessage(ReadOnlyMemory<byte> frame, ref Reader reader)
     {
-        var root = new ViciSection();
-        var open = new Stack<ViciSection>();
-        var current = root;
+        var scratch = Scratch.Current;
+        scratch.Clear();
         string? listName = null;
         List<string>? listItems = null;
         while (!reader.AtEnd)
@@ -162,27 +175,26 @@ public static class ViciCodec
             switch (element)
             {
                 case SectionStart:
-                    if (open.Count == MaxSectionDepth)
+                    if (scratch.Open.Count == MaxSectionDepth)
                     {
                         throw new ViciProtocolException($"section at offset {at} nested deeper than {MaxSectionDepth} levels");
                     }
 
-                    var section = new ViciSection();
-                    current.AddSection(reader.Name("section name"), section);
-                    open.Push(current);
-                    current = section;
+                    scratch.Open.Push(new OpenSection(reader.Name("section name"), scratch.Values.Count, scratch.Lists.Count, scratch.Sections.Count));
                     break;
                 case SectionEnd:
-                    if (open.Count == 0)
+                    if (scratch.Open.Count == 0)
                     {
                         throw new ViciProtocolException($"section end at offset {at} without an open section");
                     }
 
-                    current = open.Pop();
+                    var open = scratch.Open.Pop();
+                    scratch.Sections.Add((open.Name, scratch.Take(frame, open)));
                     break;
                 case KeyValue:
                     var key = reader.Name("key name");
-                    current.Add(key, reader.Value($"value of '{key}'"));
+                    var (offset, length) = reader.ValueRange($"value of '{key}'");
+                    scratch.Values.Add(new ViciSection.Entry(key, null, offset, length));
                     break;
                 case ListStart:
                     listName = reader.Name("list name");
@@ -202,7 +214,7 @@ public static class ViciCodec
                         throw new ViciProtocolException($"list end at offset {at} without an open list");
                     }
 
-                    current.AddList(listName!, listItems);
+                    scratch.Lists.Add((listName!, listItems));
                     listName = null;
                     listItems = null;
                     break;
@@ -216,12 +228,12 @@ public static class ViciCodec
             throw new ViciProtocolException($"message ends inside list '{listName}'");
         }
 
-        if (open.Count > 0)
+        if (scratch.Open.Count > 0)
         {
-            throw new ViciProtocolException($"message ends with {open.Count} unclosed section(s)");
+            throw new ViciProtocolException($"message ends with {scratch.Open.Count} unclosed section(s)");
         }
 
-        return root;
+        return scratch.Take(frame, new OpenSection(string.Empty, 0, 0, 0));
     }
 
     private static void AddName(List<byte> output, string name)
@@ -249,6 +261,51 @@ public static class ViciCodec
         output.AddRange(bytes);
     }
 
+    private readonly record struct OpenSection(string Name, int Values, int Lists, int Sections);
+
+    /// <summary>The entries of the sections open while one message is decoded (decoding never awaits: one per thread).</summary>
+    private sealed class Scratch
+    {
+        [ThreadStatic]
+        private static Scratch? _current;
+
+        public static Scratch Current => _current ??= new Scratch();
+
+        public List<ViciSection.Entry> Values { get; } = new(64);
+
+        public List<(string Name, IReadOnlyList<string> Items)> Lists { get; } = new(8);
+
+        public List<(string Name, ViciSection Section)> Sections { get; } = new(8);
+
+        public Stack<OpenSection> Open { get; } = new(MaxSectionDepth);
+
+        public void Clear()
+        {
+            Values.Clear();
+            Lists.Clear();
+            Sections.Clear();
+            Open.Clear();
+        }
+
+        /// <summary>The section whose entries start at <paramref name="open"/>'s counts: moved out of the scratch lists.</summary>
+        public ViciSection Take(ReadOnlyMemory<byte> frame, OpenSection open) =>
+            new(frame, Move(Values, open.Values), Move(Lists, open.Lists), Move(Sections, open.Sections));
+
+        private static List<T>? Move<T>(List<T> scratch, int start)
+        {
+            var count = scratch.Count - start;
+            if (count == 0)
+            {
+                return null;
+            }
+
+            var moved = new List<T>(count);
+            moved.AddRange(CollectionsMarshal.AsSpan(scratch).Slice(start, count));
+            scratch.RemoveRange(start, count);
+            return moved;
+        }
+    }
+
     private ref struct Reader(ReadOnlySpan<byte> data, int offset)
     {
         private readonly ReadOnlySpan<byte> _data = data;
@@ -267,9 +324,20 @@ public static class ViciCodec
         {
             var length = Byte($"length of {what}");
             Need(length, what);
-            var text = Encoding.UTF8.GetString(_data.Slice(Offset, length));
+            var text = ViciNames.Intern(_data.Slice(Offset, length));
             Offset += length;
             return text;
+        }
+
+        public (int Offset, int Length) ValueRange(string what)
+        {
+            Need(2, $"length of {what}");
+            var length = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(Offset, 2));
+            Offset += 2;
+            Need(length, what);
+            var range = (Offset, (int)length);
+            Offset += length;
+            return range;
         }
 
         public string Value(string what)

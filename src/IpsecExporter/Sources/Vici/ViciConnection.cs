@@ -32,6 +32,10 @@ public sealed class ViciConnection : IAsyncDisposable
     private readonly SemaphoreSlim _exchange = new(1, 1);
     private readonly byte[] _header = new byte[4];
 
+    /// <summary>The buffer streamed events are read into when their messages are only needed while they are handled.</summary>
+    private byte[] _frame = [];
+    private int _frameLength;
+
     public ViciConnection(Stream stream, TimeProvider time, TimeSpan readTimeout)
     {
         _stream = stream;
@@ -57,7 +61,7 @@ public sealed class ViciConnection : IAsyncDisposable
         return await ExchangeAsync(async token =>
         {
             await WriteAsync(new ViciPacket(ViciPacketType.CmdRequest, command, arguments), token);
-            return await ReadResponseAsync(command, null, null, budget, token);
+            return await ReadResponseAsync(command, null, budget, token);
         }, cancellationToken);
     }
 
@@ -69,16 +73,32 @@ public sealed class ViciConnection : IAsyncDisposable
     public async Task<IReadOnlyList<ViciSection>> CallStreamedAsync(
         string command, string eventName, ViciSection? arguments, CancellationToken cancellationToken, ViciAnswerBudget? budget = null)
     {
+        var events = new List<ViciSection>();
+        await StreamAsync(command, eventName, arguments, events.Add, reuseFrames: false, budget, cancellationToken);
+        return events;
+    }
+
+    /// <summary>
+    /// The same, handing each streamed event message to <paramref name="onEvent"/> as it arrives. The message is
+    /// decoded in place from one buffer that the next frame overwrites, so it is valid only during the call: a hub's
+    /// <c>list-sas</c> is then read without an allocation per frame, and nothing of it outlives its mapping.
+    /// </summary>
+    public Task CallStreamedAsync(
+        string command, string eventName, ViciSection? arguments, Action<ViciSection> onEvent, CancellationToken cancellationToken, ViciAnswerBudget? budget = null) =>
+        StreamAsync(command, eventName, arguments, onEvent, reuseFrames: true, budget, cancellationToken);
+
+    private async Task StreamAsync(
+        string command, string eventName, ViciSection? arguments, Action<ViciSection> onEvent, bool reuseFrames, ViciAnswerBudget? budget, CancellationToken cancellationToken)
+    {
         RequireReadOnly(command);
         RequireReadable(eventName);
-        return await ExchangeAsync(async token =>
+        await ExchangeAsync(async token =>
         {
             await RegisterCoreAsync(ViciPacketType.EventRegister, eventName, budget, token);
-            var events = new List<ViciSection>();
             await WriteAsync(new ViciPacket(ViciPacketType.CmdRequest, command, arguments), token);
-            await ReadResponseAsync(command, eventName, events, budget, token);
+            await ReadResponseAsync(command, new StreamedEvents(eventName, onEvent, reuseFrames), budget, token);
             await RegisterCoreAsync(ViciPacketType.EventUnregister, eventName, budget, token);
-            return events;
+            return true;
         }, cancellationToken);
     }
 
@@ -167,34 +187,36 @@ public sealed class ViciConnection : IAsyncDisposable
         }
     }
 
-    private async Task<ViciSection> ReadResponseAsync(
-        string command, string? eventName, List<ViciSection>? events, ViciAnswerBudget? budget, CancellationToken cancellationToken)
+    private async Task<ViciSection> ReadResponseAsync(string command, StreamedEvents? streamed, ViciAnswerBudget? budget, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var packet = await ReadPacketAsync(_readTimeout, budget, cancellationToken);
+            var packet = await ReadPacketAsync(_readTimeout, budget, cancellationToken, streamed?.ReuseFrames == true);
             switch (packet.Type)
             {
                 case ViciPacketType.CmdResponse:
                     return packet.Message!;
                 case ViciPacketType.CmdUnknown:
                     throw new ViciCommandException($"charon does not know the command '{command}'");
-                case ViciPacketType.Event when packet.Name == eventName:
-                    if (eventName == "list-sa")
+                case ViciPacketType.Event when streamed is not null && packet.Name == streamed.EventName:
+                    if (streamed.EventName == "list-sa")
                     {
                         budget?.CountSas(packet.Message!);
                     }
 
-                    events!.Add(packet.Message!);
+                    streamed.OnEvent(packet.Message!);
                     break;
                 case ViciPacketType.Event:
-                    UnsolicitedEvent?.Invoke(packet);
+                    // Whoever listens may keep the packet: it must not point into the reused buffer.
+                    UnsolicitedEvent?.Invoke(streamed?.ReuseFrames == true ? ViciCodec.DecodePacket(_frame.AsSpan(0, _frameLength)) : packet);
                     break;
                 default:
                     throw new ViciProtocolException($"expected the response to '{command}', got {packet.Type}");
             }
         }
     }
+
+    private sealed record StreamedEvents(string EventName, Action<ViciSection> OnEvent, bool ReuseFrames);
 
     private async Task WriteAsync(ViciPacket packet, CancellationToken cancellationToken)
     {
@@ -218,7 +240,8 @@ public sealed class ViciConnection : IAsyncDisposable
         SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted or System.Net.Sockets.SocketError.Shutdown,
     };
 
-    private async Task<ViciPacket> ReadPacketAsync(TimeSpan timeout, ViciAnswerBudget? budget, CancellationToken cancellationToken)
+    /// <summary>Reads and decodes the next frame; with <paramref name="reuseFrame"/> into <see cref="_frame"/>, which the next read overwrites.</summary>
+    private async Task<ViciPacket> ReadPacketAsync(TimeSpan timeout, ViciAnswerBudget? budget, CancellationToken cancellationToken, bool reuseFrame = false)
     {
         using var deadline = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
@@ -233,9 +256,21 @@ public sealed class ViciConnection : IAsyncDisposable
 
             budget?.ChargeFrame(length);
 
-            var data = new byte[length];
-            await ReadExactlyAsync(data, linked.Token);
-            return ViciCodec.DecodePacket(data);
+            if (!reuseFrame)
+            {
+                var data = new byte[length];
+                await ReadExactlyAsync(data, linked.Token);
+                return ViciCodec.DecodeFrame(data);
+            }
+
+            if (_frame.Length < length)
+            {
+                _frame = new byte[Math.Max(length, Math.Min(2 * _frame.Length, ViciCodec.MaxFrameLength))];
+            }
+
+            _frameLength = (int)length;
+            await ReadExactlyAsync(_frame.AsMemory(0, _frameLength), linked.Token);
+            return ViciCodec.DecodeFrame(_frame.AsMemory(0, _frameLength));
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -243,7 +278,7 @@ public sealed class ViciConnection : IAsyncDisposable
         }
     }
 
-    private async Task ReadExactlyAsync(byte[] buffer, CancellationToken cancellationToken)
+    private async Task ReadExactlyAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         try
         {

@@ -1,43 +1,132 @@
+using System.Text;
+
 namespace IpsecExporter.Sources.Vici;
 
 /// <summary>
 /// One section of a VICI message tree (the message itself is the implicit root section): key/values, lists and
-/// sub-sections, in wire order. charon encodes every value as a string, so values are decoded as UTF-8 text.
+/// sub-sections, in wire order. charon encodes every value as a string, so values are UTF-8 text. A decoded section
+/// keeps its values as bytes of the frame and makes a string of one only when asked (<see cref="Value"/>): a
+/// collection reads most values as numbers (<see cref="TryGetUtf8"/>), and a hub's <c>list-sas</c> has hundreds of
+/// thousands of them.
 /// </summary>
 public sealed class ViciSection
 {
-    private readonly List<(string Name, string Value)> _values = [];
-    private readonly List<(string Name, IReadOnlyList<string> Items)> _lists = [];
-    private readonly List<(string Name, ViciSection Section)> _sections = [];
+    private static readonly List<(string Name, IReadOnlyList<string> Items)> NoLists = [];
+    private static readonly List<(string Name, ViciSection Section)> NoSections = [];
 
-    public IReadOnlyList<(string Name, string Value)> Values => _values;
+    /// <summary>The frame a decoded section's values point into; empty for a section built with <see cref="Add"/>.</summary>
+    private readonly ReadOnlyMemory<byte> _frame;
+    private List<Entry>? _values;
+    private List<(string Name, IReadOnlyList<string> Items)>? _lists;
+    private List<(string Name, ViciSection Section)>? _sections;
 
-    public IReadOnlyList<(string Name, IReadOnlyList<string> Items)> Lists => _lists;
+    public ViciSection()
+    {
+    }
+
+    /// <summary>A decoded section (<see cref="ViciCodec"/>): the entries, exactly sized, over <paramref name="frame"/>.</summary>
+    internal ViciSection(
+        ReadOnlyMemory<byte> frame,
+        List<Entry>? values,
+        List<(string Name, IReadOnlyList<string> Items)>? lists,
+        List<(string Name, ViciSection Section)>? sections)
+    {
+        _frame = frame;
+        _values = values;
+        _lists = lists;
+        _sections = sections;
+    }
+
+    /// <summary>The key/values in wire order, as strings (made on each call: meant for encoding and display).</summary>
+    public IReadOnlyList<(string Name, string Value)> Values => _values?.Select(e => (e.Name, Text(e))).ToList() ?? [];
+
+    public IReadOnlyList<(string Name, IReadOnlyList<string> Items)> Lists => _lists ?? NoLists;
 
     /// <summary>Sub-sections in wire order (their order matters, e.g. CHILD SAs in a <c>list-sa</c> event).</summary>
-    public IReadOnlyList<(string Name, ViciSection Section)> Sections => _sections;
+    public IReadOnlyList<(string Name, ViciSection Section)> Sections => _sections ?? NoSections;
 
-    public string? Value(string name) => _values.Find(v => v.Name == name).Value;
+    public string? Value(string name) => Find(name, out var entry) ? Text(entry) : null;
 
-    public IReadOnlyList<string> List(string name) => _lists.Find(l => l.Name == name).Items ?? [];
+    /// <summary>
+    /// The UTF-8 bytes of <paramref name="name"/>'s value without making a string of it; false when there is none.
+    /// </summary>
+    public bool TryGetUtf8(string name, out ReadOnlySpan<byte> value)
+    {
+        if (!Find(name, out var entry))
+        {
+            value = default;
+            return false;
+        }
 
-    public ViciSection? Section(string name) => _sections.Find(s => s.Name == name).Section;
+        value = entry.Text is { } text ? Encoding.UTF8.GetBytes(text) : _frame.Span.Slice(entry.Offset, entry.Length);
+        return true;
+    }
+
+    public IReadOnlyList<string> List(string name)
+    {
+        foreach (var (listName, items) in Lists)
+        {
+            if (listName == name)
+            {
+                return items;
+            }
+        }
+
+        return [];
+    }
+
+    public ViciSection? Section(string name)
+    {
+        foreach (var (sectionName, section) in Sections)
+        {
+            if (sectionName == name)
+            {
+                return section;
+            }
+        }
+
+        return null;
+    }
 
     public ViciSection Add(string name, string value)
     {
-        _values.Add((name, value));
+        (_values ??= []).Add(new Entry(name, value, 0, 0));
         return this;
     }
 
     public ViciSection AddList(string name, IReadOnlyList<string> items)
     {
-        _lists.Add((name, items));
+        (_lists ??= []).Add((name, items));
         return this;
     }
 
     public ViciSection AddSection(string name, ViciSection section)
     {
-        _sections.Add((name, section));
+        (_sections ??= []).Add((name, section));
         return this;
     }
+
+    private bool Find(string name, out Entry entry)
+    {
+        if (_values is not null)
+        {
+            foreach (var candidate in _values)
+            {
+                // Decoded names are interned (ViciCodec), so the reference comparison usually decides.
+                if (ReferenceEquals(candidate.Name, name) || candidate.Name == name)
+                {
+                    entry = candidate;
+                    return true;
+                }
+            }
+        }
+
+        entry = default;
+        return false;
+    }
+
+    private string Text(Entry entry) => entry.Text ?? Encoding.UTF8.GetString(_frame.Span.Slice(entry.Offset, entry.Length));
+
+    /// <summary>A key/value: a string (built sections) or a range of the frame (decoded ones).</summary>
+    internal readonly record struct Entry(string Name, string? Text, int Offset, int Length);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 
 namespace IpsecExporter.Sources.Vici;
 
@@ -17,18 +18,35 @@ public static class ViciSaMapper
     public const string ChildRekey = "child-rekey";
 
     /// <summary>IKE SAs from the messages streamed by <c>list-sas</c> (one <c>&lt;connection&gt; = {...}</c> section each).</summary>
-    public static List<IkeSa> MapListSas(IEnumerable<ViciSection> listSaEvents) =>
-        listSaEvents.SelectMany(message => message.Sections, (_, ike) => MapIkeSa(ike.Name, ike.Section)).ToList();
+    public static List<IkeSa> MapListSas(IEnumerable<ViciSection> listSaEvents)
+    {
+        var ikeSas = new List<IkeSa>();
+        foreach (var message in listSaEvents)
+        {
+            MapListSa(message, ikeSas);
+        }
+
+        return ikeSas;
+    }
+
+    /// <summary>The IKE SAs of one <c>list-sa</c> event, added to <paramref name="ikeSas"/> (as each event arrives).</summary>
+    public static void MapListSa(ViciSection listSaEvent, List<IkeSa> ikeSas)
+    {
+        foreach (var (connection, ike) in listSaEvent.Sections)
+        {
+            ikeSas.Add(MapIkeSa(connection, ike));
+        }
+    }
 
     /// <summary>Loaded connections from the messages streamed by <c>list-conns</c> (a rekey time of 0 means disabled).</summary>
     public static List<ConnectionInfo> MapListConns(IEnumerable<ViciSection> listConnEvents) =>
         listConnEvents.SelectMany(message => message.Sections, (_, conn) => new ConnectionInfo(
             conn.Name,
-            Interval(conn.Section, "rekey_time", $"connection '{conn.Name}'"),
-            Interval(conn.Section, "reauth_time", $"connection '{conn.Name}'"),
+            Interval(conn.Section, "rekey_time", new Subject("connection", conn.Name)),
+            Interval(conn.Section, "reauth_time", new Subject("connection", conn.Name)),
             (conn.Section.Section("children")?.Sections ?? []).Select(child => new ChildConfigInfo(
                 child.Name,
-                Interval(child.Section, "rekey_time", $"child config '{child.Name}'"),
+                Interval(child.Section, "rekey_time", new Subject("child config", child.Name)),
                 child.Section.List("local-ts"),
                 child.Section.List("remote-ts"))).ToList())).ToList();
 
@@ -112,37 +130,41 @@ public static class ViciSaMapper
 
     public static IkeSa MapIkeSa(string connection, ViciSection ike)
     {
-        var what = $"IKE SA '{connection}'";
-        var children = (ike.Section("child-sas")?.Sections ?? []).Select(c => MapChildSa(c.Name, c.Section)).ToList();
-        var state = ike.Value("state") ?? "UNKNOWN";
-        // Unique ids start again from 1 when charon restarts, SPIs are new random numbers: together they never repeat.
-        var uniqueId = ike.Value("uniqueid") ?? throw new ViciProtocolException($"{what} has no uniqueid");
+        var what = new Subject("IKE SA", connection);
+        var childSas = ike.Section("child-sas")?.Sections ?? [];
+        var children = new List<ChildSa>(childSas.Count);
+        foreach (var (key, child) in childSas)
+        {
+            children.Add(MapChildSa(key, child));
+        }
+
+        var state = Shared(ike, "state") ?? "UNKNOWN";
         return new IkeSa(
             connection,
-            $"{uniqueId}/{ike.Value("initiator-spi")}/{ike.Value("responder-spi")}",
+            // Unique ids start again from 1 when charon restarts, SPIs are new random numbers: together they never repeat.
+            Key(ike, "initiator-spi", "responder-spi", what),
             IkeState(state),
             state,
-            Address(ike.Value("local-host")),
-            Address(ike.Value("remote-host")),
+            Address(ike, "local-host"),
+            Address(ike, "remote-host"),
             Seconds(ike, "established", what),
             Seconds(ike, "rekey-time", what),
             Seconds(ike, "reauth-time", what),
             children)
         {
-            DhGroup = ike.Value("dh-group"),
+            DhGroup = Shared(ike, "dh-group"),
         };
     }
 
     /// <summary>One CHILD SA section; <c>key</c> is the section name, used when there is no <c>name</c> key.</summary>
     public static ChildSa MapChildSa(string key, ViciSection child)
     {
-        var name = child.Value("name") ?? key;
-        var what = $"CHILD SA '{name}'";
-        var state = child.Value("state") ?? "UNKNOWN";
-        var uniqueId = child.Value("uniqueid") ?? throw new ViciProtocolException($"{what} has no uniqueid");
+        var name = Shared(child, "name") ?? key;
+        var what = new Subject("CHILD SA", name);
+        var state = Shared(child, "state") ?? "UNKNOWN";
         return new ChildSa(
             name,
-            $"{uniqueId}/{child.Value("spi-in")}/{child.Value("spi-out")}",
+            Key(child, "spi-in", "spi-out", what),
             ChildState(state),
             state,
             child.List("local-ts"),
@@ -154,7 +176,7 @@ public static class ViciSaMapper
             InstalledAgo = Seconds(child, "install-time", what),
             RekeyIn = Seconds(child, "rekey-time", what),
             LifeIn = Seconds(child, "life-time", what),
-            DhGroup = child.Value("dh-group"),
+            DhGroup = Shared(child, "dh-group"),
         };
     }
 
@@ -180,23 +202,49 @@ public static class ViciSaMapper
         _ => ChildSaState.Unknown,
     };
 
-    private static ulong Counter(ViciSection section, string key, string what)
+    /// <summary>The SA's key: <c>uniqueid/spi/spi</c>, built from the bytes without a string per part.</summary>
+    private static string Key(ViciSection sa, string spi1, string spi2, Subject what)
     {
-        var text = section.Value(key);
-        if (text is null)
+        if (!sa.TryGetUtf8("uniqueid", out var id))
+        {
+            throw new ViciProtocolException($"{what} has no uniqueid");
+        }
+
+        sa.TryGetUtf8(spi1, out var first);
+        sa.TryGetUtf8(spi2, out var second);
+        var length = id.Length + first.Length + second.Length + 2;
+        if (length > 256)
+        {
+            return $"{sa.Value("uniqueid")}/{sa.Value(spi1)}/{sa.Value(spi2)}";
+        }
+
+        Span<byte> key = stackalloc byte[length];
+        id.CopyTo(key);
+        key[id.Length] = (byte)'/';
+        first.CopyTo(key[(id.Length + 1)..]);
+        key[id.Length + 1 + first.Length] = (byte)'/';
+        second.CopyTo(key[(id.Length + first.Length + 2)..]);
+        return Encoding.UTF8.GetString(key);
+    }
+
+    /// <summary>A value that repeats across SAs (states, DH groups, config names): one shared string.</summary>
+    private static string? Shared(ViciSection section, string key) => section.TryGetUtf8(key, out var value) ? ViciNames.Intern(value) : null;
+
+    private static ulong Counter(ViciSection section, string key, Subject what)
+    {
+        if (!section.TryGetUtf8(key, out var text))
         {
             return 0;
         }
 
         return ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
             ? value
-            : throw new ViciProtocolException($"{what}: {key} is not a counter: '{text}'");
+            : throw new ViciProtocolException($"{what}: {key} is not a counter: '{Encoding.UTF8.GetString(text)}'");
     }
 
-    private static TimeSpan? Seconds(ViciSection section, string key, string what)
+    private static TimeSpan? Seconds(ViciSection section, string key, Subject what)
     {
-        var text = section.Value(key);
-        if (text is null)
+        if (!section.TryGetUtf8(key, out var text))
         {
             return null;
         }
@@ -207,14 +255,22 @@ public static class ViciSaMapper
         }
 
         // A number with more digits than a long holds is out of range, not malformed: the guard drops it on this SA.
-        var digits = text.StartsWith('-') ? text[1..] : text;
-        return digits.Length > 0 && digits.All(char.IsAsciiDigit)
-            ? (text.StartsWith('-') ? TimeSpan.MinValue : TimeSpan.MaxValue)
-            : throw new ViciProtocolException($"{what}: {key} is not a number of seconds: '{text}'");
+        var negative = text.Length > 0 && text[0] == (byte)'-';
+        var digits = negative ? text[1..] : text;
+        return digits.Length > 0 && !digits.ContainsAnyExceptInRange((byte)'0', (byte)'9')
+            ? (negative ? TimeSpan.MinValue : TimeSpan.MaxValue)
+            : throw new ViciProtocolException($"{what}: {key} is not a number of seconds: '{Encoding.UTF8.GetString(text)}'");
     }
 
-    private static TimeSpan? Interval(ViciSection section, string key, string what) =>
+    private static TimeSpan? Interval(ViciSection section, string key, Subject what) =>
         Seconds(section, key, what) is { } interval && interval > TimeSpan.Zero ? interval : null;
 
-    private static IPAddress? Address(string? text) => IPAddress.TryParse(text, out var address) ? address : null;
+    private static IPAddress? Address(ViciSection section, string key) =>
+        section.TryGetUtf8(key, out var text) && IPAddress.TryParse(text, out var address) ? address : null;
+
+    /// <summary>What a protocol error is about; made into text only when there is an error.</summary>
+    private readonly record struct Subject(string Kind, string Name)
+    {
+        public override string ToString() => $"{Kind} '{Name}'";
+    }
 }

@@ -92,9 +92,11 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
         var budget = new ViciAnswerBudget(limits ?? ViciCollectionLimits.Default);
         var stats = await connection.CallAsync("stats", null, cancellationToken, budget);
         // noblock: list IKE SAs that are busy (e.g. mid-rekey) instead of waiting for them.
-        var sas = await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), cancellationToken, budget);
+        // Each event is mapped as it arrives: its message tree is garbage before the next one is read.
+        var ikeSas = new List<IkeSa>();
+        await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), message => ViciSaMapper.MapListSa(message, ikeSas), cancellationToken, budget);
         var connections = knownConnections ?? ViciSaMapper.MapListConns(await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken, budget));
-        return new SaSnapshot(time.GetUtcNow(), ViciSaMapper.MapListSas(sas))
+        return new SaSnapshot(time.GetUtcNow(), ikeSas)
         {
             Connections = connections,
             Epoch = ViciSaMapper.MapEpoch(version, stats, epoch),
