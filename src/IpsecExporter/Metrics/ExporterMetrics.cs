@@ -11,12 +11,11 @@ namespace IpsecExporter.Metrics;
 public sealed class ExporterMetrics
 {
     /// <summary>
-    /// Default RTT buckets (<c>probes.rtt_buckets</c>): from 50 µs doubling to ~13 s, like smokeping_prober, so a LAN
-    /// (tens of µs) and a bad WAN (seconds) both resolve.
+    /// Default RTT buckets (<c>probes.rtt_buckets</c>): from 50 µs by factors of 4 to ~13 s (10 buckets), so a LAN
+    /// (tens of µs) and a bad WAN (seconds) both resolve, at 13 lines per probed target instead of the 22 of
+    /// smokeping_prober's doubling (every bound is one of those, so queries across the change still line up).
     /// </summary>
-    public static readonly IReadOnlyList<double> DefaultRttBuckets = Histogram.ExponentialBuckets(0.00005, 2, 19);
-
-    private readonly Action<string>[] _tunnelRemovers;
+    public static readonly IReadOnlyList<double> DefaultRttBuckets = Histogram.ExponentialBuckets(0.00005, 4, 10);
 
     /// <param name="rttBuckets">The RTT histograms' bucket bounds; fixed for the process (a reload cannot change them).</param>
     public ExporterMetrics(string version, string revision = "unknown", IReadOnlyList<double>? rttBuckets = null)
@@ -34,22 +33,12 @@ public sealed class ExporterMetrics
         PublicIpInfo = factory.CreateGauge("ipsec_public_ip_info", "Observed public IP address of this site, value 1.", ["address"]);
         PublicIpMatchesExpected = factory.CreateGauge("ipsec_public_ip_matches_expected", "1 when the observed public IP equals site.public_ip.", quiet);
         PublicIpChanges = factory.CreateCounter("ipsec_public_ip_changes_total", "Changes of the observed public IP address.", quietCounter);
-        RemoteGatewayAddressInfo = factory.CreateGauge("ipsec_remote_gateway_address_info", "Resolved address of the remote gateway, value 1.", ["tunnel", "address"]);
-        RemoteGatewayResolutionSuccess = factory.CreateGauge("ipsec_remote_gateway_resolution_success", "1 when the remote gateway's name resolved on the last try (always 1 for an IP address).", ["tunnel"]);
-        RemoteGatewayAddressChanges = factory.CreateCounter("ipsec_remote_gateway_address_changes_total", "Changes of the remote gateway's resolved address.", ["tunnel"]);
-        ClockOffset = factory.CreateGauge("ipsec_clock_offset_seconds", "SNTP clock offset of this host against the server (negative when the local clock is behind).", ["server"]);
-        ClockDelay = factory.CreateGauge("ipsec_clock_delay_seconds", "Round-trip delay of the SNTP exchange that decided the offset (the shortest of the round); the offset's error is at most half of it.", ["server"]);
-        ClockProbeSuccess = factory.CreateGauge("ipsec_clock_probe_success", "1 when the last SNTP query to the server succeeded.", ["server"]);
         PublicIpLookupSuccess = factory.CreateGauge("ipsec_public_ip_lookup_success", "1 when the last public IP lookup answered with an address (lookup: primary or cross_check).", ["lookup"]);
         PublicIpCrossCheckMatches = factory.CreateGauge("ipsec_public_ip_cross_check_matches", "1 when a second opinion agrees with the observed public IP (check: lookup or ike_local_host); absent while unknown.", ["check"]);
-
-
 
         BuildInfo = factory.CreateGauge("ipsec_exporter_build_info", "Build of the exporter, value 1.", ["version", "revision", "runtime"]);
         BuildInfo.WithLabels(version, revision, System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription).Set(1);
         ConfigLastReloadSuccessful = factory.CreateGauge("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.");
-
-        _tunnelRemovers = [Remover(RemoteGatewayAddressInfo), Remover(RemoteGatewayResolutionSuccess), Remover(RemoteGatewayAddressChanges)];
     }
 
     public CollectorRegistry Registry { get; }
@@ -65,18 +54,6 @@ public sealed class ExporterMetrics
 
     public Counter PublicIpChanges { get; }
 
-    public Gauge RemoteGatewayAddressInfo { get; }
-
-    public Counter RemoteGatewayAddressChanges { get; }
-
-    public Gauge RemoteGatewayResolutionSuccess { get; }
-
-    public Gauge ClockOffset { get; }
-
-    public Gauge ClockDelay { get; }
-
-    public Gauge ClockProbeSuccess { get; }
-
     public Gauge PublicIpLookupSuccess { get; }
 
     public Gauge PublicIpCrossCheckMatches { get; }
@@ -84,29 +61,6 @@ public sealed class ExporterMetrics
     public Gauge BuildInfo { get; }
 
     public Gauge ConfigLastReloadSuccessful { get; }
-
-    /// <summary>Drops this registry's series labelled with <paramref name="tunnel"/> (the tunnel left the configuration).</summary>
-    public void RemoveTunnel(string tunnel)
-    {
-        foreach (var removeTunnel in _tunnelRemovers)
-        {
-            removeTunnel(tunnel);
-        }
-    }
-
-    /// <summary>Removes every series of <paramref name="collector"/> whose <c>tunnel</c> label has a given value.</summary>
-    public static Action<string> Remover<TChild>(Collector<TChild> collector)
-        where TChild : ChildBase
-    {
-        var index = Array.IndexOf(collector.LabelNames, "tunnel");
-        return tunnel =>
-        {
-            foreach (var labels in collector.GetAllLabelValues().Where(l => l[index] == tunnel).ToList())
-            {
-                collector.RemoveLabelled(labels);
-            }
-        };
-    }
 
     /// <summary>Renders this registry alone as Prometheus text (<see cref="MetricsExposition"/> renders all of <c>/metrics</c>).</summary>
     public async Task<string> RenderAsync(CancellationToken cancellationToken = default)

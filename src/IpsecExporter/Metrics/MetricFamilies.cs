@@ -59,6 +59,18 @@ public static class MetricFamilies
     public static readonly MetricFamily TunnelStatus = new("ipsec_tunnel_status", "Verdict of the tunnel as a state set: exactly one status is 1.", MetricKind.Gauge, TunnelStatusLabels);
     public static readonly MetricFamily BestPractice = new("ipsec_best_practice", "1 when the tunnel follows the best practice.", MetricKind.Gauge, BestPracticeLabels);
 
+    public static readonly LabelNames GatewayAddressLabels = new("tunnel", "address");
+
+    public static readonly MetricFamily RemoteGatewayAddressInfo = new("ipsec_remote_gateway_address_info", "Resolved address of the remote gateway, value 1.", MetricKind.Gauge, GatewayAddressLabels);
+    public static readonly MetricFamily RemoteGatewayResolutionSuccess = new("ipsec_remote_gateway_resolution_success", "1 when the remote gateway's name resolved on the last try (always 1 for an IP address).", MetricKind.Gauge, TunnelLabels);
+    public static readonly MetricFamily RemoteGatewayAddressChanges = new("ipsec_remote_gateway_address_changes_total", "Changes of the remote gateway's resolved address.", MetricKind.Counter, TunnelLabels);
+
+    public static readonly LabelNames ServerLabels = new("server");
+
+    public static readonly MetricFamily ClockOffset = new("ipsec_clock_offset_seconds", "SNTP clock offset of this host against the server (negative when the local clock is behind).", MetricKind.Gauge, ServerLabels);
+    public static readonly MetricFamily ClockDelay = new("ipsec_clock_delay_seconds", "Round-trip delay of the SNTP exchange that decided the offset (the shortest of the round); the offset's error is at most half of it.", MetricKind.Gauge, ServerLabels);
+    public static readonly MetricFamily ClockProbeSuccess = new("ipsec_clock_probe_success", "1 when the last SNTP query to the server succeeded.", MetricKind.Gauge, ServerLabels);
+
     public static readonly LabelNames SourceLabels = new("source");
 
     public static readonly MetricFamily SourceUp = new("ipsec_source_up", "1 when the last collection from the source succeeded.", MetricKind.Gauge, SourceLabels);
@@ -73,6 +85,6 @@ public static class MetricFamilies
         GatewayPingSendErrors, InsidePingSendErrors, GatewayPingLateResponses, GatewayPingDuplicateResponses, InsidePingLateResponses, InsidePingDuplicateResponses,
         IkeSas, IkeSaEstablished, IkeSaRekeys, IkeSaRekeyInterval, ChildSas, ChildSaReceivedBytes, ChildSaSentBytes,
         ChildSaReceivedPackets, ChildSaSentPackets, ChildSaLastReceived, ChildSaLastSent, ChildSaRekeys, ChildSaRekeyInterval, ChildSaLifetime, ChildSaPfs,
-        TunnelCheck, TunnelStatus, BestPractice, SourceUp, SourceLastSuccess, SourceEventsConnected, SourceCollectDuration,
+        TunnelCheck, TunnelStatus, BestPractice, RemoteGatewayAddressInfo, RemoteGatewayResolutionSuccess, RemoteGatewayAddressChanges, ClockOffset, ClockDelay, ClockProbeSuccess, SourceUp, SourceLastSuccess, SourceEventsConnected, SourceCollectDuration,
     ];
 }

@@ -63,6 +63,20 @@ public sealed class MetricsExposition(ExporterMetrics metrics, IEnumerable<IMetr
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>
+    /// Renders the exposition once in each format into nothing. Tiered compilation is off (IpsecExporter.csproj), so
+    /// the first scrape would otherwise compile the rendering code (about 0.2 s, docs/PERFORMANCE.md).
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        foreach (var format in Enum.GetValues<MetricsFormat>())
+        {
+            var nothing = PipeWriter.Create(Stream.Null);
+            await RenderAsync(nothing, format, cancellationToken);
+            await nothing.CompleteAsync();
+        }
+    }
+
     /// <summary>Writes the families of <paramref name="owners"/> in order, then ends the exposition and flushes it.</summary>
     public static async ValueTask WriteAsync(MetricsWriter writer, IEnumerable<IMetricsContributor> owners, CancellationToken cancellationToken)
     {

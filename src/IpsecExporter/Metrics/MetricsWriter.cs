@@ -143,18 +143,28 @@ public sealed class HistogramBuckets
 /// as prometheus-net 8 does (the golden files of the tests compare bytes): doubles in the shortest round-trip "g" form
 /// (<c>28800</c>, <c>1e-07</c>), in OpenMetrics with a <c>.0</c> when that form has neither dot nor exponent; histogram
 /// counts as integers; a histogram's <c>_sum</c> and <c>_count</c> before its cumulative <c>_bucket</c> lines.
-/// Into a <see cref="PipeWriter"/> (a response body) the text goes out in chunks: <see cref="FlushIfFullAsync"/>,
-/// called by writers between series, flushes once <see cref="ChunkBytes"/> are buffered, so a scrape holds one chunk
-/// whatever the exposition's size. Into any other buffer it stays in memory.
+/// The text is gathered in a pooled chunk and handed to <paramref name="output"/> a chunk at a time (a response's
+/// writer takes a lock per call). Into a <see cref="PipeWriter"/> (a response body) it goes out as it fills:
+/// <see cref="FlushIfFullAsync"/>, called by writers between series, flushes once <see cref="ChunkBytes"/> are
+/// buffered, so a scrape holds about one chunk whatever the exposition's size. Into any other buffer it stays in
+/// memory; <see cref="End"/> hands over the rest.
 /// </summary>
 public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat format)
 {
-    /// <summary>What a scrape buffers before it flushes to the response (the pipe's segments are pooled).</summary>
+    /// <summary>What a scrape buffers before it flushes to the response.</summary>
     public const int ChunkBytes = 64 * 1024;
 
+    // Room past ChunkBytes for the series that crosses it; a longer write goes to the output directly.
+    private const int ChunkCapacity = 2 * ChunkBytes;
+
+    // Formatted numbers are written in place and need this much room.
+    private const int NumberBytes = 32;
+
     private readonly PipeWriter? _pipe = output as PipeWriter;
+    private byte[]? _chunk;
+    private int _position;
+    private int _handedOver;
     private MetricFamily? _family;
-    private int _unflushed;
 
     public MetricsFormat Format { get; } = format;
 
@@ -215,7 +225,10 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
         Write(text);
     }
 
-    /// <summary>Ends the exposition: OpenMetrics requires exactly one <c># EOF</c> line, last.</summary>
+    /// <summary>
+    /// Ends the exposition (OpenMetrics requires exactly one <c># EOF</c> line, last) and hands what is buffered to the
+    /// output; a pipe still needs <see cref="FlushAsync"/>.
+    /// </summary>
     public void End()
     {
         _family = null;
@@ -223,16 +236,24 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
         {
             Write("# EOF\n"u8);
         }
+
+        HandOver();
+        if (_chunk is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_chunk);
+            _chunk = null;
+        }
     }
 
     /// <summary>Flushes what is buffered to the response once it is a chunk; call it between series, never inside one.</summary>
     public ValueTask FlushIfFullAsync(CancellationToken cancellationToken) =>
-        _unflushed >= ChunkBytes ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
+        _pipe is not null && _position + _handedOver >= ChunkBytes ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
 
-    /// <summary>Flushes what is buffered to the response (nothing to do for an in-memory buffer).</summary>
+    /// <summary>Hands what is buffered to the output and flushes it to the response (a pipe; nothing more otherwise).</summary>
     public async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
-        _unflushed = 0;
+        HandOver();
+        _handedOver = 0;
         if (_pipe is not null)
         {
             await _pipe.FlushAsync(cancellationToken);
@@ -294,7 +315,20 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
             return;
         }
 
-        var span = output.GetSpan(32);
+        // Whole numbers below 1e15 (counters, counts, most gauges) are what "g" prints for them, without its
+        // shortest-round-trip search; -0 keeps its sign through "g".
+        if (Math.Abs(value) < 1e15 && value == Math.Truncate(value) && !(value == 0 && double.IsNegative(value)))
+        {
+            WriteLong((long)value);
+            if (Format == MetricsFormat.OpenMetrics)
+            {
+                Write(".0"u8);
+            }
+
+            return;
+        }
+
+        var span = Room(NumberBytes);
         if (!value.TryFormat(span, out var written, "g", CultureInfo.InvariantCulture))
         {
             throw new InvalidOperationException($"cannot format {value}");
@@ -310,20 +344,46 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
 
     private void WriteLong(long value)
     {
-        var span = output.GetSpan(24);
-        value.TryFormat(span, out var written, default, CultureInfo.InvariantCulture);
+        value.TryFormat(Room(NumberBytes), out var written, default, CultureInfo.InvariantCulture);
         Advance(written);
     }
 
     private void Write(ReadOnlySpan<byte> bytes)
     {
-        bytes.CopyTo(output.GetSpan(bytes.Length));
+        if (bytes.Length > ChunkCapacity)
+        {
+            HandOver();
+            output.Write(bytes);
+            _handedOver += bytes.Length;
+            return;
+        }
+
+        bytes.CopyTo(Room(bytes.Length));
         Advance(bytes.Length);
     }
 
-    private void Advance(int bytes)
+    /// <summary>At least <paramref name="bytes"/> (at most <see cref="ChunkCapacity"/>) free in the chunk.</summary>
+    private Span<byte> Room(int bytes)
     {
-        output.Advance(bytes);
-        _unflushed += bytes;
+        _chunk ??= ArrayPool<byte>.Shared.Rent(ChunkCapacity);
+        if (_chunk.Length - _position < bytes)
+        {
+            HandOver();
+        }
+
+        return _chunk.AsSpan(_position);
+    }
+
+    private void Advance(int bytes) => _position += bytes;
+
+    /// <summary>Copies the chunk into the output (one call, unflushed) and starts it again.</summary>
+    private void HandOver()
+    {
+        if (_position > 0)
+        {
+            output.Write(_chunk.AsSpan(0, _position));
+            _handedOver += _position;
+            _position = 0;
+        }
     }
 }

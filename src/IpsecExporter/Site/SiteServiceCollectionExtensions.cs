@@ -33,10 +33,12 @@ public static class SiteServiceCollectionExtensions
 
         services.AddSingleton<RemoteGatewayResolver>();
         services.AddSingleton<IGatewayAddressProvider>(sp => sp.GetRequiredService<RemoteGatewayResolver>());
+        services.AddMetricsContributor<RemoteGatewayResolver>();
         services.AddHostedService(sp => sp.GetRequiredService<RemoteGatewayResolver>());
 
         services.AddSingleton<SntpClient>();
         services.AddSingleton<ClockMonitor>();
+        services.AddMetricsContributor<ClockMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ClockMonitor>());
 
         services.AddSingleton<BestPracticeService>();

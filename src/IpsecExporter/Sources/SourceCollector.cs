@@ -56,6 +56,9 @@ public sealed partial class SourceCollector : BackgroundService, IMetricsContrib
     /// <summary>True once every source was collected at least once (successfully or not).</summary>
     public bool FirstCollectionDone => _firstCollection.Task.IsCompleted;
 
+    /// <summary>Completes when <see cref="FirstCollectionDone"/> becomes true.</summary>
+    public Task FirstCollection => _firstCollection.Task;
+
     public IReadOnlyDictionary<string, SourceState> States => _states;
 
     /// <summary>Collects every configured source once, concurrently. Tests call this instead of waiting for timers.</summary>

@@ -47,6 +47,7 @@ public static class ExporterHost
             services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()) { ShardOverride = commandLine.Shard });
         }
 
+        services.AddHostedService<MetricsWarmUp>();
         services.AddSingleton<BasicAuthenticator>();
         // A hub's /metrics is megabytes of repetitive text: gzip when the scraper asks (Prometheus always does). It
         // holds no secrets, so compressing it over TLS gives nothing away.

@@ -66,6 +66,7 @@ public sealed class ConfigLoaderTests
         var writer = new IpsecExporter.Metrics.MetricsWriter(output, IpsecExporter.Metrics.MetricsFormat.PrometheusText);
         writer.Family(IpsecExporter.Metrics.MetricFamilies.GatewayPingRtt);
         writer.Histogram(IpsecExporter.Metrics.MetricFamilies.GatewayLabels.Values("t1"), buckets, counts, 0.003);
+        writer.End();
 
         var text = System.Text.Encoding.UTF8.GetString(output.WrittenSpan);
 

@@ -81,6 +81,35 @@ public sealed class MetricsWriterTests
         Assert.Equal(Encoding.UTF8.GetString(expected.ToArray()), Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 
+    [Theory]
+    [InlineData(MetricsFormat.PrometheusText)]
+    [InlineData(MetricsFormat.OpenMetrics)]
+    public async Task Whole_numbers_of_every_magnitude_render_exactly_as_prometheus_net_renders_them(MetricsFormat format)
+    {
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var gauge = Prometheus.Metrics.WithCustomRegistry(registry).CreateGauge("test_level", "A level.", ["i"]);
+        var labels = new LabelNames("i");
+        var family = new MetricFamily("test_level", "A level.", MetricKind.Gauge, labels);
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MetricsWriter(buffer, format);
+        writer.Family(family);
+        double[] values = [-0.0, 2, -7, 84, 1796306961, 9_007_199_254_740_993, -123_456_789_012_345, double.MaxValue, double.MinValue, 2e15 + 1];
+        var powers = Enumerable.Range(0, 18).SelectMany(e => new[] { Math.Pow(10, e), Math.Pow(10, e) - 1, -Math.Pow(10, e) });
+        var i = 0;
+        foreach (var value in values.Concat(powers))
+        {
+            var name = (i++).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            gauge.WithLabels(name).Set(value);
+            writer.Sample(labels.Values(name), value);
+        }
+
+        writer.End();
+
+        using var expected = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(expected, format == MetricsFormat.OpenMetrics ? ExpositionFormat.OpenMetricsText : ExpositionFormat.PrometheusText);
+        Assert.Equal(Encoding.UTF8.GetString(expected.ToArray()), Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
     [Fact]
     public void A_sample_must_fit_its_family()
     {

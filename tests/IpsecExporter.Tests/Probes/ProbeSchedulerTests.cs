@@ -292,7 +292,7 @@ public sealed class ProbeSchedulerTests : IDisposable
         var loader = new ConfigLoader(TestSources.Registry());
         _store = new ConfigStore(loader.Load(_directory.Write("ipsec.yaml", yaml)), loader, _metrics, NullLogger<ConfigStore>.Instance);
         _results = new ProbeResults(_store, time);
-        _resolver = new RemoteGatewayResolver(_store, _metrics, time, NullLogger<RemoteGatewayResolver>.Instance);
+        _resolver = new RemoteGatewayResolver(_store, time, NullLogger<RemoteGatewayResolver>.Instance);
         _disposables.Add(_resolver);
         var services = new ServiceCollection()
             .AddSingleton(time)

@@ -13,25 +13,27 @@ namespace IpsecExporter.Site.Gateways;
 public sealed record GatewayAddressStatus(string RemoteGateway, IPAddress? Address, DateTimeOffset? ResolvedAt, string? Error);
 
 /// <summary>
-/// Re-resolves remote gateways given as DNS names every remote_gateway_resolution.interval (dynamic DNS): publishes
-/// <c>ipsec_remote_gateway_address_info</c>, counts changes, and tells probes through <see cref="IGatewayAddressProvider"/>.
+/// Re-resolves remote gateways given as DNS names every remote_gateway_resolution.interval (dynamic DNS): writes
+/// <c>ipsec_remote_gateway_*</c> at scrape time, counts changes, and tells probes through <see cref="IGatewayAddressProvider"/>.
 /// The current address sticks while the name still resolves to it, so round-robin answers are not changes. A failed
 /// resolution keeps the last address: the gateway is more likely still there than gone.
 /// </summary>
-public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAddressProvider
+public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAddressProvider, IMetricsContributor
 {
     private readonly ConfigStore _config;
-    private readonly ExporterMetrics _metrics;
     private readonly ILogger<RemoteGatewayResolver> _logger;
     private readonly ConcurrentDictionary<string, GatewayAddressStatus> _statuses = new(StringComparer.Ordinal);
+
+    // Per tunnel, what the metrics show: replaced whole under _update, read by scrapes without it. It outlives an
+    // edit of remote_gateway (the change counter goes on), not the tunnel.
+    private readonly ConcurrentDictionary<string, GatewaySeries> _series = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _round = new(1, 1);
     private readonly Lock _update = new();
 
-    public RemoteGatewayResolver(ConfigStore config, ExporterMetrics metrics, TimeProvider time, ILogger<RemoteGatewayResolver> logger)
+    public RemoteGatewayResolver(ConfigStore config, TimeProvider time, ILogger<RemoteGatewayResolver> logger)
         : base(time, logger)
     {
         _config = config;
-        _metrics = metrics;
         _logger = logger;
         ApplyLiterals(config.Current);
         config.OnChanged(ConfigStage.SiteChecks, nameof(RemoteGatewayResolver), (_, next) => OnReloaded(next));
@@ -89,10 +91,10 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
     private void ApplyLiteralsLocked(ExporterConfig config)
     {
         var configured = config.Tunnels.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var tunnel in _statuses.Keys.Where(t => !configured.Contains(t)).ToList())
+        foreach (var tunnel in _statuses.Keys.Concat(_series.Keys).Where(t => !configured.Contains(t)).ToList())
         {
-            // The tunnel's series go with it (TunnelInfoPublisher); only the state is ours to drop.
             _statuses.TryRemove(tunnel, out _);
+            _series.TryRemove(tunnel, out _);
         }
 
         // An edited remote_gateway is a new gateway, not an address change: start over for it.
@@ -109,7 +111,8 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
             }
             else
             {
-                _metrics.RemoteGatewayAddressChanges.WithLabels(tunnel.Name).Publish();
+                // Unresolved yet: only the change counter, at 0.
+                _series.TryAdd(tunnel.Name, GatewaySeries.Of(tunnel.Name));
             }
         }
     }
@@ -175,9 +178,8 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
     {
         var now = Time.GetUtcNow();
         var previous = _statuses.GetValueOrDefault(tunnel.Name);
-        var changes = _metrics.RemoteGatewayAddressChanges.WithLabels(tunnel.Name);
-        changes.Publish();
-        _metrics.RemoteGatewayResolutionSuccess.WithLabels(tunnel.Name).Set(address is null ? 0 : 1);
+        var series = (_series.GetValueOrDefault(tunnel.Name) ?? GatewaySeries.Of(tunnel.Name)) with { Resolved = address is not null };
+        _series[tunnel.Name] = series;
         if (address is null)
         {
             _statuses[tunnel.Name] = new GatewayAddressStatus(tunnel.RemoteGateway, previous?.Address, previous?.ResolvedAt, error);
@@ -195,17 +197,15 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
             return;
         }
 
-        var text = address.ToString();
-        foreach (var labels in _metrics.RemoteGatewayAddressInfo.GetAllLabelValues().Where(l => l[0] == tunnel.Name && l[1] != text).ToList())
+        var moved = previous?.Address is not null;
+        _series[tunnel.Name] = series with
         {
-            _metrics.RemoteGatewayAddressInfo.RemoveLabelled(labels);
-        }
-
-        _metrics.RemoteGatewayAddressInfo.WithLabels(tunnel.Name, text).Set(1);
-        if (previous?.Address is { } old)
+            Address = MetricFamilies.GatewayAddressLabels.Values(tunnel.Name, address.ToString()),
+            Changes = series.Changes + (moved ? 1 : 0),
+        };
+        if (moved)
         {
-            changes.Inc();
-            LogAddressChanged(_logger, tunnel.Name, tunnel.RemoteGateway, old, address);
+            LogAddressChanged(_logger, tunnel.Name, tunnel.RemoteGateway, previous!.Address!, address);
         }
 
         AddressChanged?.Invoke(new GatewayAddressChange(tunnel.Name, previous?.Address, address));
@@ -233,6 +233,47 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
         }
     }
 
+    /// <summary>Writes the <c>ipsec_remote_gateway_*</c> families of the configured tunnels, in configuration order; takes no lock.</summary>
+    public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
+    {
+        var tunnels = _config.Current.Tunnels;
+        var series = new GatewaySeries?[tunnels.Count];
+        for (var i = 0; i < series.Length; i++)
+        {
+            series[i] = _series.GetValueOrDefault(tunnels[i].Name);
+        }
+
+        writer.Family(MetricFamilies.RemoteGatewayAddressInfo);
+        foreach (var gateway in series)
+        {
+            if (gateway?.Address is { } address)
+            {
+                writer.Sample(address, 1);
+                await writer.FlushIfFullAsync(cancellationToken);
+            }
+        }
+
+        writer.Family(MetricFamilies.RemoteGatewayResolutionSuccess);
+        foreach (var gateway in series)
+        {
+            if (gateway?.Resolved is { } resolved)
+            {
+                writer.Sample(gateway.Tunnel, resolved ? 1 : 0);
+                await writer.FlushIfFullAsync(cancellationToken);
+            }
+        }
+
+        writer.Family(MetricFamilies.RemoteGatewayAddressChanges);
+        foreach (var gateway in series)
+        {
+            if (gateway is not null)
+            {
+                writer.Sample(gateway.Tunnel, gateway.Changes);
+                await writer.FlushIfFullAsync(cancellationToken);
+            }
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Resolving remote gateways after a configuration reload failed; the next round retries")]
     private static partial void LogResolveNowFailed(ILogger logger, Exception exception);
 
@@ -241,4 +282,10 @@ public sealed partial class RemoteGatewayResolver : PeriodicService, IGatewayAdd
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Remote gateway of tunnel {Tunnel}: {Error}; keeping the last address ({Address})")]
     private static partial void LogResolutionFailed(ILogger logger, string tunnel, string error, string address);
+
+    /// <summary>One tunnel's gateway series: the address last resolved, whether the last try resolved (null before one), changes.</summary>
+    private sealed record GatewaySeries(MetricLabels Tunnel, MetricLabels? Address, bool? Resolved, long Changes)
+    {
+        public static GatewaySeries Of(string tunnel) => new(MetricFamilies.TunnelLabels.Values(tunnel), null, null, 0);
+    }
 }

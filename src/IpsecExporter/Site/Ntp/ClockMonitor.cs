@@ -16,7 +16,7 @@ public sealed record ClockSample(string Server, DateTimeOffset CheckedAt, TimeSp
 /// exchanges): <c>ipsec_clock_offset_seconds</c> and <c>ipsec_clock_probe_success</c>. Honors Kiss-o'-Death: RATE doubles the wait for that server (up to 64
 /// intervals), DENY and RSTR stop asking it until the configuration changes.
 /// </summary>
-public sealed partial class ClockMonitor : PeriodicService
+public sealed partial class ClockMonitor : PeriodicService, IMetricsContributor
 {
     private const int MaxRateBackoff = 64;
 
@@ -26,17 +26,18 @@ public sealed partial class ClockMonitor : PeriodicService
 
     private readonly ConfigStore _config;
     private readonly SntpClient _sntp;
-    private readonly ExporterMetrics _metrics;
     private readonly ILogger<ClockMonitor> _logger;
     private readonly ConcurrentDictionary<string, ServerState> _servers = new(StringComparer.Ordinal);
+
+    // Per server, the last sample the metrics show: dropped with the server, not when a reload lifts refusals.
+    private readonly ConcurrentDictionary<string, ServerSeries> _series = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _round = new(1, 1);
 
-    public ClockMonitor(ConfigStore config, SntpClient sntp, ExporterMetrics metrics, TimeProvider time, ILogger<ClockMonitor> logger)
+    public ClockMonitor(ConfigStore config, SntpClient sntp, TimeProvider time, ILogger<ClockMonitor> logger)
         : base(time, logger)
     {
         _config = config;
         _sntp = sntp;
-        _metrics = metrics;
         _logger = logger;
         config.OnChanged(ConfigStage.SiteChecks, nameof(ClockMonitor), (_, next) => Forget(next.Site.NtpServers, forgetRefusals: true));
     }
@@ -148,19 +149,8 @@ public sealed partial class ClockMonitor : PeriodicService
 
     private void Publish(ClockSample sample, ClockSample? previous)
     {
-        _metrics.ClockProbeSuccess.WithLabels(sample.Server).Set(sample.Succeeded ? 1 : 0);
-        if (sample is { Offset: { } offset, Delay: { } delay })
-        {
-            _metrics.ClockOffset.WithLabels(sample.Server).Set(offset.TotalSeconds);
-            _metrics.ClockDelay.WithLabels(sample.Server).Set(delay.TotalSeconds);
-        }
-        else
-        {
-            // A stale offset would look like a measurement.
-            _metrics.ClockOffset.RemoveLabelled(sample.Server);
-            _metrics.ClockDelay.RemoveLabelled(sample.Server);
-        }
-
+        // A failed sample has no offset: a stale one would look like a measurement.
+        _series[sample.Server] = new ServerSeries(_series.GetValueOrDefault(sample.Server)?.Labels ?? MetricFamilies.ServerLabels.Values(sample.Server), sample);
         if (sample.Error is not null && previous?.Error != sample.Error)
         {
             LogProbeFailed(_logger, sample.Server, sample.Error);
@@ -173,13 +163,44 @@ public sealed partial class ClockMonitor : PeriodicService
         foreach (var server in _servers.Keys.Where(s => forgetRefusals || !configured.Contains(s)).ToList())
         {
             _servers.TryRemove(server, out _);
-            if (!configured.Contains(server))
+        }
+
+        foreach (var server in _series.Keys.Where(s => !configured.Contains(s)).ToList())
+        {
+            _series.TryRemove(server, out _);
+        }
+    }
+
+    /// <summary>Writes the <c>ipsec_clock_*</c> families of the configured servers asked so far, in configuration order.</summary>
+    public ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
+    {
+        var servers = _config.Current.Site.NtpServers.Select(s => _series.GetValueOrDefault(s)).OfType<ServerSeries>().ToList();
+        writer.Family(MetricFamilies.ClockOffset);
+        foreach (var (labels, sample) in servers)
+        {
+            if (sample.Offset is { } offset)
             {
-                _metrics.ClockOffset.RemoveLabelled(server);
-                _metrics.ClockDelay.RemoveLabelled(server);
-                _metrics.ClockProbeSuccess.RemoveLabelled(server);
+                writer.Sample(labels, offset.TotalSeconds);
             }
         }
+
+        writer.Family(MetricFamilies.ClockDelay);
+        foreach (var (labels, sample) in servers)
+        {
+            if (sample.Delay is { } delay)
+            {
+                writer.Sample(labels, delay.TotalSeconds);
+            }
+        }
+
+        writer.Family(MetricFamilies.ClockProbeSuccess);
+        foreach (var (labels, sample) in servers)
+        {
+            writer.Sample(labels, sample.Succeeded ? 1 : 0);
+        }
+
+        // A handful of servers: they never fill a chunk.
+        return ValueTask.CompletedTask;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SNTP query to {Server} failed: {Error}")]
@@ -195,4 +216,6 @@ public sealed partial class ClockMonitor : PeriodicService
 
         public bool Refused { get; set; }
     }
+
+    private sealed record ServerSeries(MetricLabels Labels, ClockSample Sample);
 }

@@ -31,7 +31,7 @@ public sealed class BestPracticeServiceTests
         using var ntp = new TestNtpResponder(TimeProvider.System) { Skew = TimeSpan.FromSeconds(30) };
         var metrics = new ExporterMetrics("test");
         var store = TestConfigs.Store(Yaml($"\"{ntp.Server}\""), metrics);
-        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
         var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance);
         await clock.CollectOnceAsync(CancellationToken.None);
 
@@ -55,7 +55,7 @@ public sealed class BestPracticeServiceTests
     {
         var metrics = new ExporterMetrics("test");
         var store = TestConfigs.Store(Yaml(""), metrics);
-        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
         var observed = new Observations { ["by-the-book"] = new ObservedSaFacts(false, null, TimeSpan.FromHours(8), TimeSpan.FromHours(8)) };
         var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
 
@@ -72,7 +72,7 @@ public sealed class BestPracticeServiceTests
     {
         var metrics = new ExporterMetrics("test");
         var store = TestConfigs.Store(Yaml(""), metrics);
-        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
         var observed = new Observations { ["by-the-book"] = new ObservedSaFacts(false, null, TimeSpan.FromHours(8), TimeSpan.FromHours(8)) };
         var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
         await service.CollectOnceAsync(CancellationToken.None);

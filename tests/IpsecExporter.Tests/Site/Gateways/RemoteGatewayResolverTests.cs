@@ -36,7 +36,7 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
 
         await resolver.CollectOnceAsync(CancellationToken.None);
         Assert.Equal(IPAddress.Parse("192.0.2.10"), resolver.GetAddress("branch-b"));
-        var text = await _metrics.RenderAsync();
+        var text = MetricsText.Render(resolver);
         Assert.Contains("ipsec_remote_gateway_address_info{tunnel=\"branch-b\",address=\"192.0.2.10\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_remote_gateway_address_info{tunnel=\"branch-c\",address=\"198.51.100.30\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-b\"} 0", text, StringComparison.Ordinal);
@@ -49,7 +49,7 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
         await resolver.CollectOnceAsync(CancellationToken.None);
 
         Assert.Equal(IPAddress.Parse("192.0.2.11"), resolver.GetAddress("branch-b"));
-        text = await _metrics.RenderAsync();
+        text = MetricsText.Render(resolver);
         Assert.Contains("ipsec_remote_gateway_address_info{tunnel=\"branch-b\",address=\"192.0.2.11\"} 1", text, StringComparison.Ordinal);
         Assert.DoesNotContain("192.0.2.10", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-b\"} 1", text, StringComparison.Ordinal);
@@ -67,7 +67,7 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
         await resolver.CollectOnceAsync(CancellationToken.None);
 
         Assert.Equal(IPAddress.Parse("192.0.2.10"), resolver.GetAddress("branch-b"));
-        Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-b\"} 0", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-b\"} 0", MetricsText.Render(resolver), StringComparison.Ordinal);
         Assert.Single(_changes);
     }
 
@@ -83,7 +83,7 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
         Assert.Equal(IPAddress.Parse("192.0.2.10"), resolver.GetAddress("branch-b"));
         var status = resolver.Statuses["branch-b"];
         Assert.StartsWith("resolving gw.branch-b.test failed: DNS server 127.0.0.1:", status.Error, StringComparison.Ordinal);
-        var text = await _metrics.RenderAsync();
+        var text = MetricsText.Render(resolver);
         Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-b\"} 0", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_remote_gateway_resolution_success{tunnel=\"branch-b\"} 0", text, StringComparison.Ordinal);
     }
@@ -123,7 +123,7 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
         Assert.Equal(IPAddress.Parse("198.51.100.31"), resolver.GetAddress("branch-c"));
         // An edited remote_gateway is a new gateway, not a move of the old one: nothing to alert on.
         Assert.Equal(new GatewayAddressChange("branch-c", null, IPAddress.Parse("198.51.100.31")), _changes[^1]);
-        var text = await _metrics.RenderAsync();
+        var text = MetricsText.Render(resolver);
         Assert.Contains("ipsec_remote_gateway_address_changes_total{tunnel=\"branch-c\"} 0", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_remote_gateway_address_info{tunnel=\"branch-c\",address=\"198.51.100.31\"} 1", text, StringComparison.Ordinal);
         Assert.DoesNotContain("198.51.100.30", text, StringComparison.Ordinal);
@@ -132,7 +132,7 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
     private RemoteGatewayResolver Resolver(string yaml)
     {
         _store = TestConfigs.FileStore(_configPath, yaml, _metrics);
-        var resolver = new RemoteGatewayResolver(_store, _metrics, TimeProvider.System, NullLogger<RemoteGatewayResolver>.Instance);
+        var resolver = new RemoteGatewayResolver(_store, TimeProvider.System, NullLogger<RemoteGatewayResolver>.Instance);
         resolver.AddressChanged += _changes.Add;
         return resolver;
     }

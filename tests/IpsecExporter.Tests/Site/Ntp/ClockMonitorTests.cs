@@ -9,9 +9,8 @@ namespace IpsecExporter.Tests.Site.Ntp;
 
 public sealed class ClockMonitorTests(ITestOutputHelper output)
 {
-    private static (ClockMonitor Monitor, ExporterMetrics Metrics) Monitor(TimeProvider time, string servers, string extra = "", int samples = 1)
+    private static ClockMonitor Monitor(TimeProvider time, string servers, string extra = "", int samples = 1)
     {
-        var metrics = new ExporterMetrics("test");
         var store = TestConfigs.Store($"""
             site:
               name: hq
@@ -19,8 +18,8 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
               ntp_timeout: 300ms
               ntp_samples: {samples}
             {extra}
-            """, metrics);
-        return (new ClockMonitor(store, new SntpClient(time), metrics, time, NullLogger<ClockMonitor>.Instance), metrics);
+            """, new ExporterMetrics("test"));
+        return new ClockMonitor(store, new SntpClient(time), time, NullLogger<ClockMonitor>.Instance);
     }
 
     [Fact]
@@ -28,11 +27,11 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
     public async Task Chrony_answers_offset_about_zero_and_success_1()
     {
         await using var chrony = await ChronyServer.StartAsync();
-        var (monitor, metrics) = Monitor(TimeProvider.System, $"\"{chrony.Server}\"");
+        var monitor = Monitor(TimeProvider.System, $"\"{chrony.Server}\"");
 
         await monitor.CollectOnceAsync(CancellationToken.None);
 
-        var text = await metrics.RenderAsync();
+        var text = MetricsText.Render(monitor);
         Assert.Contains($"ipsec_clock_probe_success{{server=\"{chrony.Server}\"}} 1", text, StringComparison.Ordinal);
         var sample = Assert.Single(monitor.Samples);
         Assert.InRange(sample.Offset!.Value.TotalSeconds, -0.01, 0.01);
@@ -51,7 +50,7 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
     public async Task Under_load_the_best_of_several_exchanges_agrees_with_an_independent_client_within_1ms()
     {
         await using var chrony = await ChronyServer.StartAsync();
-        var (monitor, _) = Monitor(TimeProvider.System, $"\"{chrony.Server}\"", samples: IpsecExporter.Configuration.ConfigLoader.DefaultNtpSamples);
+        var monitor = Monitor(TimeProvider.System, $"\"{chrony.Server}\"", samples: IpsecExporter.Configuration.ConfigLoader.DefaultNtpSamples);
         var independent = await IndependentSntpOffsetAsync(chrony.Port);
 
         using var load = new CancellationTokenSource();
@@ -112,7 +111,7 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         using var skewed = new TestNtpResponder(time) { Skew = TimeSpan.FromSeconds(42) };
         using var silent = new TestNtpResponder(time) { Silent = true };
-        var (monitor, metrics) = Monitor(time, $"\"{skewed.Server}\", \"{silent.Server}\"");
+        var monitor = Monitor(time, $"\"{skewed.Server}\", \"{silent.Server}\"");
 
         var round = monitor.CollectOnceAsync(CancellationToken.None);
         // The silent server's timeout runs on the fake clock: advance it once its request has arrived.
@@ -122,7 +121,7 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
         time.Advance(TimeSpan.FromMilliseconds(300));
         await round;
 
-        var text = await metrics.RenderAsync();
+        var text = MetricsText.Render(monitor);
         Assert.Contains($"ipsec_clock_offset_seconds{{server=\"{skewed.Server}\"}} -42", text, StringComparison.Ordinal);
         Assert.Contains($"ipsec_clock_probe_success{{server=\"{skewed.Server}\"}} 1", text, StringComparison.Ordinal);
         Assert.Contains($"ipsec_clock_probe_success{{server=\"{silent.Server}\"}} 0", text, StringComparison.Ordinal);
@@ -134,14 +133,14 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
     public async Task A_server_that_stops_answering_loses_its_offset()
     {
         using var responder = new TestNtpResponder(TimeProvider.System);
-        var (monitor, metrics) = Monitor(TimeProvider.System, $"\"{responder.Server}\"");
+        var monitor = Monitor(TimeProvider.System, $"\"{responder.Server}\"");
         await monitor.CollectOnceAsync(CancellationToken.None);
-        Assert.Contains("ipsec_clock_offset_seconds{", await metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_clock_offset_seconds{", MetricsText.Render(monitor), StringComparison.Ordinal);
 
         responder.Silent = true;
         await monitor.CollectOnceAsync(CancellationToken.None);
 
-        var text = await metrics.RenderAsync();
+        var text = MetricsText.Render(monitor);
         Assert.DoesNotContain("ipsec_clock_offset_seconds{", text, StringComparison.Ordinal);
         Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 0", text, StringComparison.Ordinal);
     }
@@ -151,10 +150,10 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         using var responder = new TestNtpResponder(time) { KissCode = "RATE" };
-        var (monitor, metrics) = Monitor(time, $"\"{responder.Server}\"", "  ntp_interval: 1m");
+        var monitor = Monitor(time, $"\"{responder.Server}\"", "  ntp_interval: 1m");
 
         await monitor.CollectOnceAsync(CancellationToken.None);
-        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 0", await metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 0", MetricsText.Render(monitor), StringComparison.Ordinal);
         Assert.Contains("Kiss-o'-Death (RATE)", monitor.Samples.Single().Error, StringComparison.Ordinal);
 
         // Backing off for two intervals: the next round does not ask.
@@ -175,7 +174,7 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
         time.Advance(TimeSpan.FromMinutes(1));
         await monitor.CollectOnceAsync(CancellationToken.None);
         Assert.Equal(3, responder.Requests);
-        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 1", await metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 1", MetricsText.Render(monitor), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -185,14 +184,14 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         using var responder = new TestNtpResponder(time) { KissCode = code };
-        var (monitor, metrics) = Monitor(time, $"\"{responder.Server}\"");
+        var monitor = Monitor(time, $"\"{responder.Server}\"");
 
         await monitor.CollectOnceAsync(CancellationToken.None);
         time.Advance(TimeSpan.FromDays(1));
         await monitor.CollectOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, responder.Requests);
-        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 0", await metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains($"ipsec_clock_probe_success{{server=\"{responder.Server}\"}} 0", MetricsText.Render(monitor), StringComparison.Ordinal);
         Assert.Contains("not asked again until the configuration changes", monitor.Samples.Single().Error, StringComparison.Ordinal);
     }
 
@@ -206,14 +205,14 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
         try
         {
             var store = TestConfigs.FileStore(path, $"site: {{ name: hq, ntp_servers: [\"{kept.Server}\", \"{removed.Server}\"] }}", metrics);
-            var monitor = new ClockMonitor(store, new SntpClient(TimeProvider.System), metrics, TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+            var monitor = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
             await monitor.CollectOnceAsync(CancellationToken.None);
-            Assert.Contains(removed.Server, await metrics.RenderAsync(), StringComparison.Ordinal);
+            Assert.Contains(removed.Server, MetricsText.Render(monitor), StringComparison.Ordinal);
 
             await File.WriteAllTextAsync(path, $"site: {{ name: hq, ntp_servers: [\"{kept.Server}\"] }}");
             Assert.Empty(store.Reload());
 
-            var text = await metrics.RenderAsync();
+            var text = MetricsText.Render(monitor);
             Assert.DoesNotContain(removed.Server, text, StringComparison.Ordinal);
             Assert.Contains(kept.Server, text, StringComparison.Ordinal);
         }
