@@ -119,4 +119,16 @@ public sealed class ConfigLoaderTests
     [InlineData("1.5h")]
     [InlineData("5m1h")]
     public void Malformed_durations_are_rejected(string text) => Assert.False(DurationParser.TryParse(text, out _));
+
+    // Each unit on its own overflows a TimeSpan (the long overloads throw ArgumentOutOfRangeException, which once
+    // escaped check-config as a crash with exit 134), and so does a sum of parts that each fit.
+    [Theory]
+    [InlineData("99999999999999999999d")]
+    [InlineData("9223372036854775807ms")]
+    [InlineData("9223372036854775807s")]
+    [InlineData("9223372036854775807m")]
+    [InlineData("9223372036854775807h")]
+    [InlineData("9223372036854775807d")]
+    [InlineData("10675199d23h59m59s999ms")]
+    public void Durations_too_long_for_a_TimeSpan_are_rejected(string text) => Assert.False(DurationParser.TryParse(text, out _));
 }
