@@ -86,6 +86,17 @@ public sealed class ConfigLoaderTests
         Assert.NotEmpty(config.Tunnels);
     }
 
+    [Fact]
+    public void An_invalid_url_is_quoted_without_its_path_or_query_which_may_carry_a_token()
+    {
+        var yaml = File.ReadAllText(Fixtures.Path("config", "valid-full.yaml")).Replace(
+            "grafana_url: https://grafana.example.net", "grafana_url: \"https://grafana.example.net:99999/d/x?auth_token=TOKENZQX\"", StringComparison.Ordinal);
+
+        var error = Assert.Single(Assert.Throws<ConfigException>(() => _loader.Parse("config.yaml", yaml)).Errors);
+
+        Assert.EndsWith("grafana_url: invalid URL 'https://grafana.example.net:99999/...' (expected http:// or https://)", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("https://grafana.example.net", "https://grafana.example.net/d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel=hq-branch-b")]
     [InlineData("https://ops.example.net/grafana", "https://ops.example.net/grafana/d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel=hq-branch-b")]
