@@ -29,8 +29,10 @@ public static partial class DurationParser
             value = TimeSpan.FromDays(Part(1)) + TimeSpan.FromHours(Part(2)) + TimeSpan.FromMinutes(Part(3))
                 + TimeSpan.FromSeconds(Part(4)) + TimeSpan.FromMilliseconds(Part(5));
         }
-        catch (OverflowException)
+        catch (Exception e) when (e is OverflowException or ArgumentOutOfRangeException)
         {
+            // The sum overflows with OverflowException, the long overloads (FromSeconds(long), FromMilliseconds(long))
+            // with ArgumentOutOfRangeException: both are a duration too long, not a crash.
             return false;
         }
 

@@ -405,7 +405,7 @@ internal sealed class YamlMap
             return null;
         }
 
-        _errors.Add(ValueNode(key)!, $"{Child(key)}: invalid URL '{text}' (expected http:// or https://)");
+        _errors.Add(ValueNode(key)!, $"{Child(key)}: invalid URL '{Quotable(text)}' (expected http:// or https://)");
         return null;
     }
 
@@ -473,6 +473,17 @@ internal sealed class YamlMap
         var authority = scheme < 0 ? text : text[(scheme + 3)..];
         var end = authority.IndexOfAny(['/', '?', '#']);
         return (end < 0 ? authority : authority[..end]).Contains('@', StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A URI as an error message may quote it: scheme and authority only, since a path, query or fragment may carry a
+    /// token (<c>?access_token=</c>) and check-config output ends up in CI logs.
+    /// </summary>
+    public static string Quotable(string text)
+    {
+        var scheme = text.IndexOf("://", StringComparison.Ordinal);
+        var end = text.IndexOfAny(['/', '?', '#'], scheme < 0 ? 0 : scheme + 3);
+        return end < 0 ? text : text[..end] + "/...";
     }
 
     public static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";

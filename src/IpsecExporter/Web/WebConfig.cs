@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
@@ -269,7 +270,8 @@ public sealed partial record WebConfig(TlsServerConfig? Tls, IReadOnlyDictionary
             {
                 var user = (userNode as YamlScalarNode)?.Value;
                 var hash = (hashNode as YamlScalarNode)?.Value;
-                if (string.IsNullOrEmpty(user) || hash is null || !BcryptHash().IsMatch(hash))
+                var match = hash is null ? null : BcryptHash().Match(hash);
+                if (string.IsNullOrEmpty(user) || match is not { Success: true })
                 {
                     // Never echo the value: it may be a plain password pasted by mistake. A malformed hash would
                     // otherwise fail on the first request, as a 500 with a stack trace.
@@ -277,7 +279,15 @@ public sealed partial record WebConfig(TlsServerConfig? Tls, IReadOnlyDictionary
                     continue;
                 }
 
-                users[user] = hash;
+                // Each step of the cost doubles the work of one check, and the dummy hash for unknown users is made
+                // at the highest configured cost when the file is loaded: a cost-31 hash kept `run` from ever serving.
+                if (int.Parse(match.Groups["cost"].ValueSpan, CultureInfo.InvariantCulture) > MaxBcryptCost)
+                {
+                    errors.Add(hashNode, $"basic_auth_users: the entry for '{user}' has a bcrypt cost above {MaxBcryptCost} (htpasswd's limit; each step doubles the time of every check, 31 takes days)");
+                    continue;
+                }
+
+                users[user] = match.Value;
             }
         }
         else if (node is not null && !YamlMap.IsNull(node))
@@ -291,7 +301,10 @@ public sealed partial record WebConfig(TlsServerConfig? Tls, IReadOnlyDictionary
     private static string ResolvePath(string configPath, string file) =>
         Path.IsPathRooted(file) ? file : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configPath))!, file);
 
+    /// <summary>The highest bcrypt cost accepted: htpasswd's (`-C 4` to `17`), several seconds per check on a small machine.</summary>
+    private const int MaxBcryptCost = 17;
+
     /// <summary>Modular crypt format: version, cost 04-31, 22 characters of salt and 31 of hash in bcrypt's base64.</summary>
-    [GeneratedRegex(@"^\$2[abxy]?\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\$2[abxy]?\$(?<cost>0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$", RegexOptions.CultureInvariant)]
     private static partial Regex BcryptHash();
 }

@@ -87,6 +87,17 @@ public sealed class ConfigLoaderTests
         Assert.NotEmpty(config.Tunnels);
     }
 
+    [Fact]
+    public void An_invalid_url_is_quoted_without_its_path_or_query_which_may_carry_a_token()
+    {
+        var yaml = File.ReadAllText(Fixtures.Path("config", "valid-full.yaml")).Replace(
+            "grafana_url: https://grafana.example.net", "grafana_url: \"https://grafana.example.net:99999/d/x?auth_token=TOKENZQX\"", StringComparison.Ordinal);
+
+        var error = Assert.Single(Assert.Throws<ConfigException>(() => _loader.Parse("config.yaml", yaml)).Errors);
+
+        Assert.EndsWith("grafana_url: invalid URL 'https://grafana.example.net:99999/...' (expected http:// or https://)", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("https://grafana.example.net", "https://grafana.example.net/d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel=hq-branch-b")]
     [InlineData("https://ops.example.net/grafana", "https://ops.example.net/grafana/d/ipsec-exporter-tunnel/ipsec-tunnel?var-tunnel=hq-branch-b")]
@@ -120,4 +131,16 @@ public sealed class ConfigLoaderTests
     [InlineData("1.5h")]
     [InlineData("5m1h")]
     public void Malformed_durations_are_rejected(string text) => Assert.False(DurationParser.TryParse(text, out _));
+
+    // Each unit on its own overflows a TimeSpan (the long overloads throw ArgumentOutOfRangeException, which once
+    // escaped check-config as a crash with exit 134), and so does a sum of parts that each fit.
+    [Theory]
+    [InlineData("99999999999999999999d")]
+    [InlineData("9223372036854775807ms")]
+    [InlineData("9223372036854775807s")]
+    [InlineData("9223372036854775807m")]
+    [InlineData("9223372036854775807h")]
+    [InlineData("9223372036854775807d")]
+    [InlineData("10675199d23h59m59s999ms")]
+    public void Durations_too_long_for_a_TimeSpan_are_rejected(string text) => Assert.False(DurationParser.TryParse(text, out _));
 }

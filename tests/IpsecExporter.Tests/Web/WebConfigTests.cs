@@ -65,6 +65,28 @@ public sealed class WebConfigTests : IDisposable
     }
 
     [Theory]
+    [InlineData("18")]
+    [InlineData("31")]
+    public void A_bcrypt_cost_above_htpasswds_17_is_rejected_at_load_because_the_exporter_could_not_serve(string cost)
+    {
+        // Well formed, and promtool accepts it; but the dummy hash for unknown users is made at this cost when the file
+        // loads, and 2^31 rounds kept `run` busy for days before it served anything.
+        var path = _directory.Write("web.yml", $"basic_auth_users:\n  prometheus: '$2b${cost}$gAXlbIZHylBP4gEa0MHu6u8ngeXWuSaFN838ccUOXTGrD97x5Z3CW'\n");
+
+        var error = Assert.Single(Assert.Throws<ConfigException>(() => WebConfig.Load(path)).Errors);
+
+        Assert.Equal($"{path}:2:15: basic_auth_users: the entry for 'prometheus' has a bcrypt cost above 17 (htpasswd's limit; each step doubles the time of every check, 31 takes days)", error.ToString());
+    }
+
+    [Fact]
+    public void A_bcrypt_cost_of_17_is_accepted()
+    {
+        var path = _directory.Write("web.yml", "basic_auth_users:\n  prometheus: '$2b$17$gAXlbIZHylBP4gEa0MHu6u8ngeXWuSaFN838ccUOXTGrD97x5Z3CW'\n");
+
+        Assert.Equal(["prometheus"], WebConfig.Load(path).BasicAuthUsers.Keys);
+    }
+
+    [Theory]
     [InlineData("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  min_version: TLS14\n", 4, 16, "tls_server_config.min_version: unknown TLS version 'TLS14' (expected one of: TLS10, TLS11, TLS12, TLS13)")]
     [InlineData("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  min_version: TLS13\n  max_version: TLS12\n", 4, 16, "tls_server_config: min_version is above max_version")]
     [InlineData("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: Sometimes\n", 4, 21, "tls_server_config.client_auth_type: unknown value 'Sometimes'")]

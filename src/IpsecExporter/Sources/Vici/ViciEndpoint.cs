@@ -71,7 +71,7 @@ public sealed record ViciEndpoint
 
             if (host.Length == 0 || host.Contains('/', StringComparison.Ordinal) || !int.TryParse(hostPort[(colon + 1)..], out var port) || port is < 1 or > 65535)
             {
-                error = $"'{text}' is not tcp://host:port with a port 1-65535 ({Expected})";
+                error = $"'{Configuration.YamlMap.Quotable(text)}' is not tcp://host:port with a port 1-65535 ({Expected})";
                 return false;
             }
 
@@ -83,7 +83,7 @@ public sealed record ViciEndpoint
             return true;
         }
 
-        error = $"unsupported VICI uri '{text}' ({Expected})";
+        error = $"unsupported VICI uri '{Configuration.YamlMap.Quotable(text)}' ({Expected})";
         return false;
     }
 

@@ -86,6 +86,10 @@ public sealed class ViciSaSourceTests
     [InlineData("tcp://127.0.0.1:70000", "'tcp://127.0.0.1:70000' is not tcp://host:port")]
     [InlineData("tcp://:4502", "'tcp://:4502' is not tcp://host:port")]
     [InlineData("http://127.0.0.1:4502", "unsupported VICI uri 'http://127.0.0.1:4502' (expected unix:///path/to/charon.vici or tcp://host:port)")]
+    // A path or query may carry a token: the message quotes scheme and authority only.
+    [InlineData("tcp://127.0.0.1:4502/TOKENZQX?k=TOKENZQX", "'tcp://127.0.0.1:4502/...' is not tcp://host:port")]
+    [InlineData("tcp://[::1]:4502?k=TOKENZQX", "'tcp://[::1]:4502/...' is not tcp://host:port")]
+    [InlineData("http://fw.example.net/api?key=TOKENZQX", "unsupported VICI uri 'http://fw.example.net/...' (expected")]
     public void An_invalid_uri_is_a_config_error_at_its_line_and_column(string uri, string message)
     {
         var loader = new ConfigLoader(TestSources.Registry());
@@ -101,6 +105,7 @@ public sealed class ViciSaSourceTests
 
         Assert.Equal((5, 10), ((int)error.Line, (int)error.Column));
         Assert.Contains($"sources[0].uri: {message}", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("TOKENZQX", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
