@@ -21,12 +21,8 @@ public sealed class MetricsEndpointTests : IDisposable
         var (app, baseAddress) = await InProcessExporter.StartAsync(new ConfigLoader(registry).Load(path), registry);
         await using var running = app;
         using var http = new HttpClient(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = baseAddress };
-
-        using var plain = await http.GetAsync("metrics");
-        using var gzipRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { AcceptEncoding = { new StringWithQualityHeaderValue("gzip") } } };
-        using var gzipped = await http.SendAsync(gzipRequest);
-        using var openMetricsRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { Accept = { MediaTypeWithQualityHeaderValue.Parse("application/openmetrics-text; version=1.0.0") } } };
-        using var openMetrics = await http.SendAsync(openMetricsRequest);
+        using var scrapes = await Scrapes.TakeAsync(http);
+        var (plain, gzipped, openMetrics) = (scrapes.Plain, scrapes.Gzipped, scrapes.OpenMetrics);
 
         var text = await plain.Content.ReadAsStringAsync();
         Assert.Empty(plain.Content.Headers.ContentEncoding);
@@ -54,12 +50,8 @@ public sealed class MetricsEndpointTests : IDisposable
             new ConfigLoader(registry).Load(path), registry, configureServices: services => services.AddSingleton(new ManySeries(series)).AddMetricsContributor<ManySeries>());
         await using var running = app;
         using var http = new HttpClient(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = baseAddress };
-
-        using var plain = await http.GetAsync("metrics");
-        using var gzipRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { AcceptEncoding = { new StringWithQualityHeaderValue("gzip") } } };
-        using var gzipped = await http.SendAsync(gzipRequest);
-        using var openMetricsRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { Accept = { MediaTypeWithQualityHeaderValue.Parse("application/openmetrics-text; version=1.0.0") } } };
-        using var openMetrics = await http.SendAsync(openMetricsRequest);
+        using var scrapes = await Scrapes.TakeAsync(http);
+        var (plain, gzipped, openMetrics) = (scrapes.Plain, scrapes.Gzipped, scrapes.OpenMetrics);
         using var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "metrics"));
 
         var text = await plain.Content.ReadAsStringAsync();
@@ -76,6 +68,32 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.StartsWith("text/plain; version=0.0.4", head.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
         Assert.Empty(await head.Content.ReadAsByteArrayAsync());
         await app.StopAsync();
+    }
+
+    /// <summary>One scrape as it is, one asking for gzip, one negotiating OpenMetrics.</summary>
+    private sealed class Scrapes(HttpResponseMessage plain, HttpResponseMessage gzipped, HttpResponseMessage openMetrics) : IDisposable
+    {
+        public HttpResponseMessage Plain { get; } = plain;
+
+        public HttpResponseMessage Gzipped { get; } = gzipped;
+
+        public HttpResponseMessage OpenMetrics { get; } = openMetrics;
+
+        public static async Task<Scrapes> TakeAsync(HttpClient http)
+        {
+            var plain = await http.GetAsync("metrics");
+            using var gzipRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { AcceptEncoding = { new StringWithQualityHeaderValue("gzip") } } };
+            var gzipped = await http.SendAsync(gzipRequest);
+            using var openMetricsRequest = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { Accept = { MediaTypeWithQualityHeaderValue.Parse("application/openmetrics-text; version=1.0.0") } } };
+            return new(plain, gzipped, await http.SendAsync(openMetricsRequest));
+        }
+
+        public void Dispose()
+        {
+            Plain.Dispose();
+            Gzipped.Dispose();
+            OpenMetrics.Dispose();
+        }
     }
 
     private static List<string> ManySeriesLines(string text) => [.. text.Split('\n').Where(line => line.StartsWith(ManySeries.Family.Name + "{", StringComparison.Ordinal))];

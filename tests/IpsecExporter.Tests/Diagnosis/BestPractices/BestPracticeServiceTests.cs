@@ -53,11 +53,8 @@ public sealed class BestPracticeServiceTests
     [Fact]
     public async Task Observations_from_the_tunnel_model_override_the_configuration()
     {
-        var metrics = new ExporterMetrics("test");
-        var store = TestConfigs.Store(Yaml(""), metrics);
-        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
         var observed = new Observations { ["by-the-book"] = new ObservedSaFacts(false, null, TimeSpan.FromHours(8), TimeSpan.FromHours(8)) };
-        var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
+        var service = ServiceObserving(observed);
 
         await service.CollectOnceAsync(CancellationToken.None);
 
@@ -70,11 +67,8 @@ public sealed class BestPracticeServiceTests
     [Fact]
     public async Task A_round_keeps_the_results_of_unchanged_inputs_and_reevaluates_changed_ones()
     {
-        var metrics = new ExporterMetrics("test");
-        var store = TestConfigs.Store(Yaml(""), metrics);
-        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
         var observed = new Observations { ["by-the-book"] = new ObservedSaFacts(false, null, TimeSpan.FromHours(8), TimeSpan.FromHours(8)) };
-        var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
+        var service = ServiceObserving(observed);
         await service.CollectOnceAsync(CancellationToken.None);
         var before = service.Results["legacy"];
 
@@ -85,6 +79,14 @@ public sealed class BestPracticeServiceTests
         var text = MetricsText.Render(service);
         Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"pfs\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"phase2_two_thirds_phase1\"} 1", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>A service on the configuration of <see cref="Yaml"/> without NTP servers, fed by <paramref name="observed"/>.</summary>
+    private static BestPracticeService ServiceObserving(Observations observed)
+    {
+        var store = TestConfigs.Store(Yaml(""), new ExporterMetrics("test"));
+        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+        return new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
     }
 
     /// <summary>What the tunnel model will provide, as plain data.</summary>
