@@ -24,7 +24,7 @@ public static class Diagnoser
         if (history.Count == 0)
         {
             var none = Checks.InOrder.Select(c => new CheckResult(c, CheckState.Unknown, "no observations yet")).ToList();
-            return new TunnelDiagnosis(tunnel, now, Verdict.Unknown, "no observations yet", null, none);
+            return new TunnelDiagnosis(tunnel, now, Verdict.Unknown, () => "no observations yet", null, none);
         }
 
         var latest = history[^1];
@@ -54,7 +54,7 @@ public static class Diagnoser
         return history.FirstOrDefault(s => s.At >= windowStart && (s.SourceUp || !latest.SourceUp)) ?? latest;
     }
 
-    private static (Verdict, string) Conclude(
+    private static (Verdict, Func<string>) Conclude(
         TunnelSample latest,
         CheckResult internet,
         CheckResult phase1,
@@ -62,7 +62,7 @@ public static class Diagnoser
         bool duplicates,
         bool allPairsMissing,
         CheckResult traffic,
-        string? oneWayPairs,
+        LazyText? oneWayPairs,
         CheckResult inside,
         bool noInsideAnswers,
         List<CheckResult> checks)
@@ -71,55 +71,55 @@ public static class Diagnoser
         if (!latest.SourceUp)
         {
             return inside.State == CheckState.Pass
-                ? (Verdict.Degraded, $"SA state unknown (source down), but inside targets answer: {inside.Evidence}")
-                : (Verdict.Unknown, "the source is down: Phase 1/Phase 2 state and counters are unknown");
+                ? (Verdict.Degraded, () => $"SA state unknown (source down), but inside targets answer: {inside.Evidence}")
+                : (Verdict.Unknown, () => "the source is down: Phase 1/Phase 2 state and counters are unknown");
         }
 
         if (phase1.State == CheckState.Fail)
         {
-            return (Verdict.Down, $"Phase 1 down: {phase1.Evidence}");
+            return (Verdict.Down, () => $"Phase 1 down: {phase1.Evidence}");
         }
 
         if (allPairsMissing)
         {
-            return (Verdict.Down, $"Phase 1 up but no Phase 2: {phase2.Evidence}");
+            return (Verdict.Down, () => $"Phase 1 up but no Phase 2: {phase2.Evidence}");
         }
 
         if (duplicates)
         {
-            return (Verdict.Desynchronized, $"duplicate SPI associations: {phase2.Evidence}");
+            return (Verdict.Desynchronized, () => $"duplicate SPI associations: {phase2.Evidence}");
         }
 
         if (oneWayPairs is not null)
         {
-            return (Verdict.Desynchronized, $"one-way traffic: {oneWayPairs}");
+            return (Verdict.Desynchronized, () => $"one-way traffic: {oneWayPairs.Value}");
         }
 
         // Without connectivity nothing can pass, unless the tunnel is seen carrying traffic (a gateway may well reach
         // its peer without a default route).
         if (latest.Internet.Connected == false && !passesTraffic)
         {
-            return (Verdict.Down, $"no local internet connectivity: {internet.Evidence}");
+            return (Verdict.Down, () => $"no local internet connectivity: {internet.Evidence}");
         }
 
         if (noInsideAnswers && traffic.State != CheckState.Pass)
         {
-            return (Verdict.Down, $"no inside target answers through the tunnel: {inside.Evidence}");
+            return (Verdict.Down, () => $"no inside target answers through the tunnel: {inside.Evidence}");
         }
 
         var failing = checks.FirstOrDefault(c => c.State == CheckState.Fail);
         if (failing is not null)
         {
-            return (Verdict.Degraded, $"{failing.Check}: {failing.Evidence}");
+            return (Verdict.Degraded, () => $"{failing.Check}: {failing.Evidence}");
         }
 
         if (phase1.State == CheckState.Pass && phase2.State == CheckState.Pass && passesTraffic)
         {
             var how = traffic.State == CheckState.Pass ? "traffic grows in both directions" : "inside targets answer";
-            return (Verdict.Healthy, $"Phase 1 and one CHILD SA per pair up, {how}");
+            return (Verdict.Healthy, () => $"Phase 1 and one CHILD SA per pair up, {how}");
         }
 
-        return (Verdict.Unknown, "collecting evidence: traffic has not been observed over a full window yet");
+        return (Verdict.Unknown, () => "collecting evidence: traffic has not been observed over a full window yet");
     }
 
     private static CheckResult CheckInternet(InternetSample internet)
@@ -162,14 +162,18 @@ public static class Diagnoser
         }
 
         var loss = (double)(requests - responses) / requests;
-        var rtt = last.LastRtt is { } r ? $", last RTT {FormatRtt(r)}" : "";
-        var evidence = string.Create(CultureInfo.InvariantCulture, $"{loss * 100:0.#}% loss ({requests - responses} of {requests} echo requests unanswered over {Format(span)}){rtt}");
-        if (responses == 0)
+        string Evidence()
         {
-            return new(Checks.GatewayReachable, CheckState.Fail, $"unreachable: {evidence}");
+            var rtt = last.LastRtt is { } r ? $", last RTT {FormatRtt(r)}" : "";
+            return string.Create(CultureInfo.InvariantCulture, $"{loss * 100:0.#}% loss ({requests - responses} of {requests} echo requests unanswered over {Format(span)}){rtt}");
         }
 
-        return new(Checks.GatewayReachable, loss > options.GatewayLossThreshold ? CheckState.Fail : CheckState.Pass, evidence);
+        if (responses == 0)
+        {
+            return new(Checks.GatewayReachable, CheckState.Fail, () => $"unreachable: {Evidence()}");
+        }
+
+        return new(Checks.GatewayReachable, loss > options.GatewayLossThreshold ? CheckState.Fail : CheckState.Pass, Evidence);
     }
 
     private static CheckResult CheckPhase1(TunnelSample latest)
@@ -191,17 +195,34 @@ public static class Diagnoser
             return (new(Checks.Phase2SingleSa, CheckState.Unknown, latest.SourceUp ? "no CHILD SA information" : "source down: CHILD SA state unknown"), false, false);
         }
 
-        var problems = new List<string>();
-        var notes = new List<string>();
+        var (duplicates, missing, failing) = JudgePhase2(history, latest, options, null, null);
+        var allMissing = latest.Pairs.Count > 0 && missing == latest.Pairs.Count;
+        var evidence = () =>
+        {
+            var problems = new List<string>();
+            var notes = new List<string>();
+            JudgePhase2(history, latest, options, problems, notes);
+            return string.Join("; ", failing ? problems : notes);
+        };
+        return failing
+            ? (new(Checks.Phase2SingleSa, CheckState.Fail, evidence), duplicates, allMissing)
+            : (new(Checks.Phase2SingleSa, CheckState.Pass, evidence), false, false);
+    }
+
+    /// <summary>One pass over the pairs for the state, and for the words when <paramref name="problems"/> and <paramref name="notes"/> are given.</summary>
+    private static (bool Duplicates, int Missing, bool Failing) JudgePhase2(
+        IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options, List<string>? problems, List<string>? notes)
+    {
         var duplicates = false;
+        var failing = false;
         var missing = 0;
         foreach (var pair in latest.Pairs)
         {
-            var name = $"{pair.Local} <-> {pair.Remote}";
             if (pair.ChildSas == 0)
             {
                 missing++;
-                problems.Add($"{name}: no CHILD SA (Phase 2 missing)");
+                failing = true;
+                problems?.Add($"{pair.Local} <-> {pair.Remote}: no CHILD SA (Phase 2 missing)");
             }
             else if (pair.ChildSas > 1)
             {
@@ -210,23 +231,21 @@ public static class Diagnoser
                 if (duration >= options.RekeyOverlap)
                 {
                     duplicates = true;
-                    problems.Add($"{name}: {pair.ChildSas} CHILD SAs for {Format(duration)} (a rekey overlap lasts under {Format(options.RekeyOverlap)})");
+                    failing = true;
+                    problems?.Add($"{pair.Local} <-> {pair.Remote}: {pair.ChildSas} CHILD SAs for {Format(duration)} (a rekey overlap lasts under {Format(options.RekeyOverlap)})");
                 }
                 else
                 {
-                    notes.Add($"{name}: {pair.ChildSas} CHILD SAs for {Format(duration)} (rekey overlap)");
+                    notes?.Add($"{pair.Local} <-> {pair.Remote}: {pair.ChildSas} CHILD SAs for {Format(duration)} (rekey overlap)");
                 }
             }
             else
             {
-                notes.Add($"{name}: 1 CHILD SA");
+                notes?.Add($"{pair.Local} <-> {pair.Remote}: 1 CHILD SA");
             }
         }
 
-        var allMissing = latest.Pairs.Count > 0 && missing == latest.Pairs.Count;
-        return problems.Count > 0
-            ? (new(Checks.Phase2SingleSa, CheckState.Fail, string.Join("; ", problems)), duplicates, allMissing)
-            : (new(Checks.Phase2SingleSa, CheckState.Pass, string.Join("; ", notes)), false, false);
+        return (duplicates, missing, failing);
     }
 
     /// <summary>When the pair's current run of more than one CHILD SA began (as far as the history reaches).</summary>
@@ -248,7 +267,7 @@ public static class Diagnoser
     }
 
     /// <returns>The check, whether any pair is one-way, and the one-way pairs in words (null when none).</returns>
-    private static (CheckResult Result, bool OneWay, string? OneWayPairs) CheckTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    private static (CheckResult Result, bool OneWay, LazyText? OneWayPairs) CheckTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span)
     {
         if (!latest.SourceUp)
         {
@@ -260,15 +279,40 @@ public static class Diagnoser
             return (new(Checks.TrafficBothDirections, CheckState.Unknown, "need a second sample to see counters grow"), false, null);
         }
 
-        var parts = new List<string>();
-        var oneWayParts = new List<string>();
+        var (oneWay, idle, observed) = JudgeTraffic(baseline, latest, span, null, null);
+        if (observed == 0)
+        {
+            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic"), false, null);
+        }
+
+        var evidence = () =>
+        {
+            var parts = new List<string>();
+            JudgeTraffic(baseline, latest, span, parts, null);
+            var text = string.Join("; ", parts);
+            return idle > 0 && !oneWay ? text + " (IPsec sends nothing on its own: configure inside probes to keep traffic flowing)" : text;
+        };
+        var oneWayPairs = oneWay
+            ? new LazyText(() =>
+            {
+                var oneWayParts = new List<string>();
+                JudgeTraffic(baseline, latest, span, null, oneWayParts);
+                return string.Join("; ", oneWayParts);
+            })
+            : null;
+        var state = oneWay || idle > 0 ? CheckState.Fail : CheckState.Pass;
+        return (new(Checks.TrafficBothDirections, state, evidence), oneWay, oneWayPairs);
+    }
+
+    /// <summary>One pass over the pairs for the state, and for the words when <paramref name="parts"/> or <paramref name="oneWayParts"/> are given.</summary>
+    private static (bool OneWay, int Idle, int Observed) JudgeTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span, List<string>? parts, List<string>? oneWayParts)
+    {
         var oneWay = false;
         var idle = 0;
         var observed = 0;
         foreach (var pair in latest.Pairs.Where(p => p.ChildSas > 0))
         {
             var before = baseline.Pairs.FirstOrDefault(p => p.Key == pair.Key);
-            var name = $"{pair.Local} <-> {pair.Remote}";
             // Packets where the source counts them both ways, else bytes: a source without packet counters is not idle.
             var (sent, received, unit) = pair is { SentPackets: { } sentPackets, ReceivedPackets: { } receivedPackets }
                 ? (CounterGrowth.Since(sentPackets, before?.SentPackets), CounterGrowth.Since(receivedPackets, before?.ReceivedPackets), "packets")
@@ -277,42 +321,33 @@ public static class Diagnoser
                     : (0UL, 0UL, (string?)null);
             if (unit is null)
             {
-                parts.Add($"{name}: the source reports no traffic counters");
+                parts?.Add($"{pair.Local} <-> {pair.Remote}: the source reports no traffic counters");
                 continue;
             }
 
             observed++;
             if (sent > 0 && received > 0)
             {
-                parts.Add($"{name}: sent +{sent}, received +{received} {unit}");
+                parts?.Add($"{pair.Local} <-> {pair.Remote}: sent +{sent}, received +{received} {unit}");
             }
             else if (sent > 0 || received > 0)
             {
                 oneWay = true;
-                var text = $"{name}: sent +{sent}, received +{received} {unit} over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})";
-                parts.Add(text);
-                oneWayParts.Add(text);
+                if (parts is not null || oneWayParts is not null)
+                {
+                    var text = $"{pair.Local} <-> {pair.Remote}: sent +{sent}, received +{received} {unit} over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})";
+                    parts?.Add(text);
+                    oneWayParts?.Add(text);
+                }
             }
             else
             {
                 idle++;
-                parts.Add($"{name}: no traffic either way over {Format(span)}");
+                parts?.Add($"{pair.Local} <-> {pair.Remote}: no traffic either way over {Format(span)}");
             }
         }
 
-        if (observed == 0)
-        {
-            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic"), false, null);
-        }
-
-        var evidence = string.Join("; ", parts);
-        if (idle > 0 && !oneWay)
-        {
-            evidence += " (IPsec sends nothing on its own: configure inside probes to keep traffic flowing)";
-        }
-
-        var state = oneWay || idle > 0 ? CheckState.Fail : CheckState.Pass;
-        return (new(Checks.TrafficBothDirections, state, evidence), oneWay, oneWay ? string.Join("; ", oneWayParts) : null);
+        return (oneWay, idle, observed);
     }
 
     /// <summary>
@@ -332,7 +367,7 @@ public static class Diagnoser
         var byPair = latest.Inside
             .GroupBy(t => networks.FirstOrDefault(n => n.Remote?.Contains(t.Target) == true).Pair)
             .ToList();
-        var parts = new List<string>();
+        var judged = new List<(PairSample? Pair, List<(IPAddress Target, TimeSpan? LastRtt, ulong Requests, ulong Responses)> Results, int Answering)>();
         var probedPairs = 0;
         var silentPairs = 0;
         var answeringTargets = 0;
@@ -353,20 +388,27 @@ public static class Diagnoser
                 silentPairs += answering == 0 ? 1 : 0;
             }
 
-            var texts = results.Select(r => r switch
-            {
-                { Requests: 0 } => $"{r.Target}: not probed yet",
-                { Responses: > 0 } => string.Create(CultureInfo.InvariantCulture, $"{r.Target}: {r.Responses}/{r.Requests} replies{(r.LastRtt is { } rtt ? $", RTT {FormatRtt(rtt)}" : "")}"),
-                _ when answering > 0 => $"{r.Target}: no reply to {r.Requests} echo requests (another target of its pair answers: a problem of that host)",
-                _ when results.Count == 1 => $"{r.Target}: no reply to {r.Requests} echo requests (the pair's only inside target: add a second one to tell a host fault from a desynchronized SA)",
-                _ => $"{r.Target}: no reply to {r.Requests} echo requests",
-            });
-            var prefix = byPair.Count > 1 && pair.Key is { } p ? $"{p.Local} <-> {p.Remote}: " : "";
-            parts.Add(prefix + string.Join("; ", texts));
+            judged.Add((pair.Key, results, answering));
         }
 
         var state = probedPairs == 0 ? CheckState.Unknown : silentPairs > 0 ? CheckState.Fail : CheckState.Pass;
-        var evidence = string.Join("; ", parts) + (span > TimeSpan.Zero ? $" over {Format(span)}" : "");
+        var evidence = () =>
+        {
+            var parts = judged.Select(j =>
+            {
+                var texts = j.Results.Select(r => r switch
+                {
+                    { Requests: 0 } => $"{r.Target}: not probed yet",
+                    { Responses: > 0 } => string.Create(CultureInfo.InvariantCulture, $"{r.Target}: {r.Responses}/{r.Requests} replies{(r.LastRtt is { } rtt ? $", RTT {FormatRtt(rtt)}" : "")}"),
+                    _ when j.Answering > 0 => $"{r.Target}: no reply to {r.Requests} echo requests (another target of its pair answers: a problem of that host)",
+                    _ when j.Results.Count == 1 => $"{r.Target}: no reply to {r.Requests} echo requests (the pair's only inside target: add a second one to tell a host fault from a desynchronized SA)",
+                    _ => $"{r.Target}: no reply to {r.Requests} echo requests",
+                });
+                var prefix = judged.Count > 1 && j.Pair is { } p ? $"{p.Local} <-> {p.Remote}: " : "";
+                return prefix + string.Join("; ", texts);
+            });
+            return string.Join("; ", parts) + (span > TimeSpan.Zero ? $" over {Format(span)}" : "");
+        };
         return (new(Checks.InsideReachable, state, evidence), probedPairs > 0 && answeringTargets == 0);
     }
 
