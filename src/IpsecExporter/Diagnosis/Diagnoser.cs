@@ -195,13 +195,15 @@ public static class Diagnoser
             return (new(Checks.Phase2SingleSa, CheckState.Unknown, latest.SourceUp ? "no CHILD SA information" : "source down: CHILD SA state unknown"), false, false);
         }
 
-        var (duplicates, missing, failing) = JudgePhase2(history, latest, options, null, null);
+        // The durations now: the text may be made later, when the history (the service's list) has moved on.
+        var durations = latest.Pairs.Select(p => p.ChildSas > 1 ? latest.At - DuplicateSince(history, p) : TimeSpan.Zero).ToArray();
+        var (duplicates, missing, failing) = JudgePhase2(latest, durations, options, null, null);
         var allMissing = latest.Pairs.Count > 0 && missing == latest.Pairs.Count;
         var evidence = () =>
         {
             var problems = new List<string>();
             var notes = new List<string>();
-            JudgePhase2(history, latest, options, problems, notes);
+            JudgePhase2(latest, durations, options, problems, notes);
             return string.Join("; ", failing ? problems : notes);
         };
         return failing
@@ -211,13 +213,14 @@ public static class Diagnoser
 
     /// <summary>One pass over the pairs for the state, and for the words when <paramref name="problems"/> and <paramref name="notes"/> are given.</summary>
     private static (bool Duplicates, int Missing, bool Failing) JudgePhase2(
-        IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options, List<string>? problems, List<string>? notes)
+        TunnelSample latest, TimeSpan[] durations, DiagnosisOptions options, List<string>? problems, List<string>? notes)
     {
         var duplicates = false;
         var failing = false;
         var missing = 0;
-        foreach (var pair in latest.Pairs)
+        for (var i = 0; i < latest.Pairs.Count; i++)
         {
+            var pair = latest.Pairs[i];
             if (pair.ChildSas == 0)
             {
                 missing++;
@@ -226,8 +229,7 @@ public static class Diagnoser
             }
             else if (pair.ChildSas > 1)
             {
-                var since = DuplicateSince(history, pair);
-                var duration = latest.At - since;
+                var duration = durations[i];
                 if (duration >= options.RekeyOverlap)
                 {
                     duplicates = true;
