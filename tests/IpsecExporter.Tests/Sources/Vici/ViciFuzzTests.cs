@@ -100,21 +100,28 @@ public sealed class ViciFuzzTests
     {
         var decode = Task.Run(() =>
         {
+            // The first decode on a thread pool thread also creates that thread's scratch lists (about 10 KB, kept
+            // for its later decodes): what is bounded is what each decode costs.
+            Decode(data);
             var before = GC.GetAllocatedBytesForCurrentThread();
-            try
-            {
-                ViciCodec.DecodePacket(data);
-            }
-            catch (ViciProtocolException)
-            {
-                // The one typed outcome for malformed data.
-            }
-
+            Decode(data);
             return GC.GetAllocatedBytesForCurrentThread() - before;
         });
         Assert.True(decode.Wait(TimeSpan.FromSeconds(5)), "decoding hung");
         var allocated = decode.GetAwaiter().GetResult();
         Assert.True(allocated <= (AllocationPerByte * data.Length) + 4096, $"decoding {data.Length} bytes allocated {allocated}");
+    }
+
+    private static void Decode(byte[] data)
+    {
+        try
+        {
+            ViciCodec.DecodePacket(data);
+        }
+        catch (ViciProtocolException)
+        {
+            // The one typed outcome for malformed data.
+        }
     }
 
     /// <summary>Seeds with a few edits: bit flips, random bytes, cuts, inserted or repeated slices, tweaked lengths.</summary>
