@@ -46,8 +46,8 @@ public enum ApiFailure
 /// <summary>A vendor API played by WireMock.Net on a free loopback port.</summary>
 public sealed class VendorApiMock : IDisposable
 {
-    /// <summary>How long a <see cref="ApiFailure.Timeout"/> answer takes: far beyond the sources' test timeout (6 s: generous, as a full parallel run on two cores once held a local answer past 2 s).</summary>
-    public static readonly TimeSpan Hang = TimeSpan.FromSeconds(20);
+    /// <summary>How long a <see cref="ApiFailure.Timeout"/> answer takes: far beyond the sources' test timeout (10 s: generous, as full parallel runs on two cores held a local answer past 2 s, and once in a fresh container past 6 s).</summary>
+    public static readonly TimeSpan Hang = TimeSpan.FromSeconds(30);
 
     private readonly WireMockServer _server;
 
@@ -188,7 +188,7 @@ public sealed class VendorSourceRun : IDisposable
         var path = _directory.Write("config.yaml", $$"""
             site: { name: hq }
             sources:
-              - { name: fw, interval: 1h, timeout: 6s, {{vendorEntry}} }
+              - { name: fw, interval: 1h, timeout: 10s, {{vendorEntry}} }
               - { name: other, type: scripted, interval: 1h }
             """);
         Store = new ConfigStore(loader.Load(path), loader, Metrics, NullLogger<ConfigStore>.Instance);
@@ -254,7 +254,7 @@ public abstract class VendorSourceFailureModes : IDisposable
         ApiFailure.Unauthorized => "answered 401 Unauthorized (the credentials were refused",
         ApiFailure.Forbidden => "answered 403 Forbidden (the credentials were refused",
         ApiFailure.ServerError => "answered 500 Internal Server Error",
-        ApiFailure.Timeout => "6s",
+        ApiFailure.Timeout => "10s",
         ApiFailure.TruncatedBody => "answered invalid JSON",
         ApiFailure.HtmlInsteadOfData => "answered HTML or XML, not JSON",
         _ => throw new ArgumentOutOfRangeException(nameof(failure)),
