@@ -135,8 +135,8 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
                 LogVerdict(_logger, tunnel.Name, diagnosis.Verdict, diagnosis.Reason);
             }
 
+            state.Publish(state.Diagnosis, diagnosis);
             state.Diagnosis = diagnosis;
-            state.Publish(diagnosis);
         }
     }
 
@@ -174,7 +174,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
 
     /// <summary>What the metrics show of a tunnel's last diagnosis: immutable, replaced after each one.</summary>
     private sealed record DiagnosisSeries(
-        (MetricLabels Labels, double Value)[] Checks, MetricLabels[] Statuses, Verdict Verdict, IReadOnlyList<(string Check, CheckState State)> States);
+        (MetricLabels Labels, double Value)[] Checks, MetricLabels[] Statuses, Verdict Verdict);
 
     private sealed class TunnelState(string tunnel)
     {
@@ -194,10 +194,10 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
         public DateTimeOffset VerdictSince { get; set; }
 
         /// <summary>Swaps in the series of <paramref name="diagnosis"/> (under the state's lock).</summary>
-        public void Publish(TunnelDiagnosis diagnosis)
+        public void Publish(TunnelDiagnosis? previous, TunnelDiagnosis diagnosis)
         {
-            // Most rounds change no check and no verdict: the published series stay.
-            if (_published is { } published && published.Verdict == diagnosis.Verdict && SameStates(published.States, diagnosis.Checks))
+            // Most rounds change no check and no verdict: the series published from the previous diagnosis stay.
+            if (_published is not null && previous is not null && previous.Verdict == diagnosis.Verdict && SameStates(previous.Checks, diagnosis.Checks))
             {
                 return;
             }
@@ -207,10 +207,10 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
                 .Where(c => c.State != CheckState.Unknown)
                 .Select(c => (Labels(c.Check), c.State == CheckState.Pass ? 1.0 : 0.0))
                 .ToArray();
-            Volatile.Write(ref _published, new DiagnosisSeries(checks, _statusLabels, diagnosis.Verdict, [.. diagnosis.Checks.Select(c => (c.Check, c.State))]));
+            Volatile.Write(ref _published, new DiagnosisSeries(checks, _statusLabels, diagnosis.Verdict));
         }
 
-        private static bool SameStates(IReadOnlyList<(string Check, CheckState State)> published, IReadOnlyList<CheckResult> checks)
+        private static bool SameStates(IReadOnlyList<CheckResult> published, IReadOnlyList<CheckResult> checks)
         {
             if (published.Count != checks.Count)
             {
