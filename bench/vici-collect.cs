@@ -22,7 +22,7 @@ if (args[0] == "model")
     File.WriteAllText(path, yaml);
     var loader = new ConfigLoader(SaSourceRegistry.BuiltIn());
     var metrics = new ExporterMetrics("bench");
-    var store = new ConfigStore(loader.Load(path), loader, metrics, NullLogger<ConfigStore>.Instance);
+    var store = new ConfigStore(loader.Load(path), loader, NullLogger<ConfigStore>.Instance);
     using var tracker = new TunnelTracker(store, TimeProvider.System);
     File.Delete(path);
     ulong traffic = 0;

@@ -31,7 +31,7 @@ public sealed class HubModel : IDisposable
         try
         {
             File.WriteAllText(path, Config(tunnels));
-            Store = new ConfigStore(loader.Load(path), loader, Metrics, NullLogger<ConfigStore>.Instance);
+            Store = new ConfigStore(loader.Load(path), loader, NullLogger<ConfigStore>.Instance);
         }
         finally
         {

@@ -5,23 +5,21 @@ namespace IpsecExporter.Configuration;
 /// <summary>
 /// Holds the configuration in force. A reload swaps it only when the new file is valid; an invalid file is logged
 /// with every error and the old configuration keeps running. <c>ipsec_exporter_config_last_reload_successful</c>
-/// says which happened last.
+/// says which happened last (the first load succeeded, or the process would not be running).
 /// </summary>
-public sealed partial class ConfigStore
+public sealed partial class ConfigStore : IMetricsContributor
 {
     private readonly ConfigLoader _loader;
-    private readonly ExporterMetrics _metrics;
     private readonly ILogger<ConfigStore> _logger;
     private readonly Lock _reloadLock = new();
     private readonly List<Subscription> _subscriptions = [];
+    private volatile bool _lastReloadSuccessful = true;
 
-    public ConfigStore(ExporterConfig initial, ConfigLoader loader, ExporterMetrics metrics, ILogger<ConfigStore> logger)
+    public ConfigStore(ExporterConfig initial, ConfigLoader loader, ILogger<ConfigStore> logger)
     {
         Current = initial;
         _loader = loader;
-        _metrics = metrics;
         _logger = logger;
-        _metrics.ConfigLastReloadSuccessful.Set(1);
     }
 
     /// <summary>
@@ -57,7 +55,7 @@ public sealed partial class ConfigStore
             }
             catch (ConfigException e)
             {
-                _metrics.ConfigLastReloadSuccessful.Set(0);
+                _lastReloadSuccessful = false;
                 LogReloadFailed(_logger, Current.FilePath, e.Errors.Count, e.Message);
                 return e.Errors;
             }
@@ -65,7 +63,7 @@ public sealed partial class ConfigStore
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                _metrics.ConfigLastReloadSuccessful.Set(0);
+                _lastReloadSuccessful = false;
                 LogReloadCrashed(_logger, Current.FilePath, e);
                 return [new ConfigError(Current.FilePath, 1, 1, $"the configuration could not be loaded ({e.GetType().Name}); keeping the previous configuration")];
             }
@@ -73,10 +71,18 @@ public sealed partial class ConfigStore
             var old = Current;
             Current = next;
             var applied = Notify(old, next);
-            _metrics.ConfigLastReloadSuccessful.Set(applied ? 1 : 0);
+            _lastReloadSuccessful = applied;
             LogReloaded(_logger, next.FilePath, next.Tunnels.Count, next.Sources.Count);
             return [];
         }
+    }
+
+    /// <summary>Writes <c>ipsec_exporter_config_last_reload_successful</c>.</summary>
+    public ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
+    {
+        writer.Family(MetricFamilies.ConfigLastReloadSuccessful);
+        writer.Sample(MetricFamilies.Unlabelled, _lastReloadSuccessful ? 1 : 0);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Tells every subscriber in stage order; false when one failed (logged; the others still got the configuration).</summary>

@@ -25,9 +25,11 @@ public static class ExporterServices
     {
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(new ExporterMetrics(Version, Revision, config.Probes.RttBuckets));
+        services.AddMetricsContributor<ExporterMetrics>();
         services.AddSaSourceTypes();
         services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
+        services.AddMetricsContributor<ConfigStore>();
         services.AddSingleton<MetricsExposition>();
         services.AddSingleton<TunnelInfoPublisher>();
         services.AddMetricsContributor<TunnelInfoPublisher>();

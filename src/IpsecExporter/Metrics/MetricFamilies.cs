@@ -6,6 +6,12 @@ namespace IpsecExporter.Metrics;
 /// </summary>
 public static class MetricFamilies
 {
+    /// <summary>The one series of an unlabelled family.</summary>
+    public static readonly MetricLabels Unlabelled = LabelNames.None.Values();
+
+    public static readonly MetricFamily BuildInfo = new("ipsec_exporter_build_info", "Build of the exporter, value 1.", MetricKind.Gauge, new LabelNames("version", "revision", "runtime"));
+    public static readonly MetricFamily ConfigLastReloadSuccessful = new("ipsec_exporter_config_last_reload_successful", "1 when the last configuration (re)load succeeded.", MetricKind.Gauge, LabelNames.None);
+
     public static readonly LabelNames TunnelLabels = new("tunnel");
 
     public static readonly LabelNames PairLabels = new("tunnel", "local_ts", "remote_ts");
@@ -49,6 +55,8 @@ public static class MetricFamilies
     public static readonly MetricFamily InsidePingLateResponses = new("ipsec_inside_ping_late_responses_total", "Echo replies from an inside address that arrived after the probe timeout (already counted as lost).", MetricKind.Counter, InsideLabels);
     public static readonly MetricFamily InsidePingDuplicateResponses = new("ipsec_inside_ping_duplicate_responses_total", "Extra echo replies from an inside address to an already answered request.", MetricKind.Counter, InsideLabels);
 
+    public static readonly MetricFamily ProbeKernelTimestamps = new("ipsec_probe_kernel_timestamps", "1 when every ICMP probe socket times replies with kernel receive timestamps, 0 when one falls back to the monotonic clock or System.Net.NetworkInformation.Ping; absent before the first probe.", MetricKind.Gauge, LabelNames.None);
+
     public static readonly LabelNames TunnelCheckLabels = new("tunnel", "check");
 
     public static readonly LabelNames TunnelStatusLabels = new("tunnel", "status");
@@ -58,6 +66,16 @@ public static class MetricFamilies
     public static readonly MetricFamily TunnelCheck = new("ipsec_tunnel_check", "1 when the troubleshooting check passes for the tunnel.", MetricKind.Gauge, TunnelCheckLabels);
     public static readonly MetricFamily TunnelStatus = new("ipsec_tunnel_status", "Verdict of the tunnel as a state set: exactly one status is 1.", MetricKind.Gauge, TunnelStatusLabels);
     public static readonly MetricFamily BestPractice = new("ipsec_best_practice", "1 when the tunnel follows the best practice.", MetricKind.Gauge, BestPracticeLabels);
+
+    public static readonly LabelNames PublicIpLookupLabels = new("lookup");
+
+    public static readonly LabelNames PublicIpCheckLabels = new("check");
+
+    public static readonly MetricFamily PublicIpInfo = new("ipsec_public_ip_info", "Observed public IP address of this site, value 1.", MetricKind.Gauge, new LabelNames("address"));
+    public static readonly MetricFamily PublicIpMatchesExpected = new("ipsec_public_ip_matches_expected", "1 when the observed public IP equals site.public_ip.", MetricKind.Gauge, LabelNames.None);
+    public static readonly MetricFamily PublicIpChanges = new("ipsec_public_ip_changes_total", "Changes of the observed public IP address.", MetricKind.Counter, LabelNames.None);
+    public static readonly MetricFamily PublicIpLookupSuccess = new("ipsec_public_ip_lookup_success", "1 when the last public IP lookup answered with an address (lookup: primary or cross_check).", MetricKind.Gauge, PublicIpLookupLabels);
+    public static readonly MetricFamily PublicIpCrossCheckMatches = new("ipsec_public_ip_cross_check_matches", "1 when a second opinion agrees with the observed public IP (check: lookup or ike_local_host); absent while unknown.", MetricKind.Gauge, PublicIpCheckLabels);
 
     public static readonly LabelNames GatewayAddressLabels = new("tunnel", "address");
 
@@ -81,6 +99,8 @@ public static class MetricFamilies
     /// <summary>Every family above, for the checks that compare docs, alerts and dashboards with what can be exported.</summary>
     public static IReadOnlyList<MetricFamily> All { get; } =
     [
+        BuildInfo, ConfigLastReloadSuccessful, ProbeKernelTimestamps,
+        PublicIpInfo, PublicIpMatchesExpected, PublicIpChanges, PublicIpLookupSuccess, PublicIpCrossCheckMatches,
         TunnelInfo, GatewayPingRequests, GatewayPingResponses, GatewayPingRtt, InsidePingRequests, InsidePingResponses, InsidePingRtt,
         GatewayPingSendErrors, InsidePingSendErrors, GatewayPingLateResponses, GatewayPingDuplicateResponses, InsidePingLateResponses, InsidePingDuplicateResponses,
         IkeSas, IkeSaEstablished, IkeSaRekeys, IkeSaRekeyInterval, ChildSas, ChildSaReceivedBytes, ChildSaSentBytes,

@@ -8,7 +8,7 @@ namespace IpsecExporter.Metrics;
 
 /// <summary>
 /// What <c>/metrics</c> serves, rendered when it is scraped: prometheus-net's registry (the process_* and dotnet_*
-/// families of <see cref="DotNetStats"/>, and what is still pushed there) followed by every
+/// families of <see cref="DotNetStats"/>, collected by prometheus-net itself) followed by every
 /// <see cref="IMetricsContributor"/>'s families, in the format the scraper negotiated, streamed to the response in
 /// chunks (<see cref="MetricsWriter.ChunkBytes"/>) so a scrape's memory does not grow with the exposition.
 /// </summary>

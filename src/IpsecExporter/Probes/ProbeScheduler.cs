@@ -233,9 +233,15 @@ public sealed partial class ProbeScheduler : BackgroundService, IMetricsContribu
     [LoggerMessage(Level = LogLevel.Information, Message = "Probe of {Target} for tunnel {Tunnel} is answered again")]
     private static partial void LogProbeRecovered(ILogger logger, string tunnel, string target);
 
-    /// <summary>Writes the gateway and inside ping families from the targets in force; takes no lock.</summary>
+    /// <summary>Writes the probe's own families, then the gateway and inside ping families from the targets in force; takes no lock.</summary>
     public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
+        // A probe kind's own families (the ICMP engine's timestamp source) come first.
+        if (_probe is IMetricsContributor probe)
+        {
+            await probe.WriteAsync(writer, cancellationToken);
+        }
+
         var targets = _targets;
         await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingRequests, s => s.Requests, cancellationToken);
         await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingResponses, s => s.Responses, cancellationToken);

@@ -32,27 +32,28 @@ public sealed record SiteNetworkStatus(
 /// <c>ipsec_public_ip_*</c> metrics, changes counted, cross-checked against a second lookup and against the local
 /// address of the gateway's IKE SAs. <see cref="Status"/> is the <c>internet</c> input of the diagnosis.
 /// </summary>
-public sealed partial class SiteNetworkMonitor : PeriodicService
+public sealed partial class SiteNetworkMonitor : PeriodicService, IMetricsContributor
 {
-    private const string PrimaryLookup = "primary";
-    private const string CrossCheckLookup = "cross_check";
-    private const string LookupCheck = "lookup";
-    private const string IkeLocalHostCheck = "ike_local_host";
+    private static readonly MetricLabels PrimaryLookup = MetricFamilies.PublicIpLookupLabels.Values("primary");
+    private static readonly MetricLabels CrossCheckLookup = MetricFamilies.PublicIpLookupLabels.Values("cross_check");
+    private static readonly MetricLabels LookupCheck = MetricFamilies.PublicIpCheckLabels.Values("lookup");
+    private static readonly MetricLabels IkeLocalHostCheck = MetricFamilies.PublicIpCheckLabels.Values("ike_local_host");
 
     private readonly ConfigStore _config;
     private readonly PublicIpLookupRegistry _lookups;
     private readonly LocalNetworkReader _network;
     private readonly IkeLocalHostObserver _ikeLocalHosts;
-    private readonly ExporterMetrics _metrics;
     private readonly ILogger<SiteNetworkMonitor> _logger;
     private readonly SemaphoreSlim _round = new(1, 1);
+
+    // Swapped (never changed) after each round, read by scrapes and Status without a lock.
+    private volatile PublishedRound _published = new(null, null, null);
 
     public SiteNetworkMonitor(
         ConfigStore config,
         PublicIpLookupRegistry lookups,
         LocalNetworkReader network,
         IkeLocalHostObserver ikeLocalHosts,
-        ExporterMetrics metrics,
         TimeProvider time,
         ILogger<SiteNetworkMonitor> logger)
         : base(time, logger)
@@ -61,12 +62,11 @@ public sealed partial class SiteNetworkMonitor : PeriodicService
         _lookups = lookups;
         _network = network;
         _ikeLocalHosts = ikeLocalHosts;
-        _metrics = metrics;
         _logger = logger;
     }
 
     /// <summary>Null until the first round finished.</summary>
-    public SiteNetworkStatus? Status { get; private set; }
+    public SiteNetworkStatus? Status => _published.Status;
 
     protected override TimeSpan Interval => _config.Current.Site.PublicIpLookup.Interval;
 
@@ -103,7 +103,6 @@ public sealed partial class SiteNetworkMonitor : PeriodicService
 
             Publish(status, previous);
             LogTransitions(status, previous);
-            Status = status;
         }
         finally
         {
@@ -145,81 +144,75 @@ public sealed partial class SiteNetworkMonitor : PeriodicService
         return sameFamily.Count == 0 ? null : sameFamily.Contains(address);
     }
 
+    /// <summary>
+    /// Swaps in what the metrics show after a round. The changes counter lives here, not in the status: it counts on
+    /// across reloads and rounds without a lookup (counters never go backwards), and is exported from the first round
+    /// with a lookup configured.
+    /// </summary>
     private void Publish(SiteNetworkStatus status, SiteNetworkStatus? previous)
     {
-        if (status.Lookup is null)
+        var last = _published;
+        var changes = status.Lookup is null ? last.Changes : last.Changes ?? 0;
+        if (status.Lookup is not null && previous?.PublicIp is { } old && status.PublicIp is { } address && !old.Equals(address))
         {
-            // No lookup configured (any more): nothing observed. The changes counter stays: counters never go backwards.
-            RemoveAll(_metrics.PublicIpInfo);
-            RemoveAll(_metrics.PublicIpLookupSuccess);
-            RemoveAll(_metrics.PublicIpCrossCheckMatches);
-            _metrics.PublicIpMatchesExpected.Unpublish();
-            return;
+            changes++;
         }
 
-        _metrics.PublicIpChanges.Publish();
-        _metrics.PublicIpLookupSuccess.WithLabels(PrimaryLookup).Set(status.Lookup.Succeeded ? 1 : 0);
-        if (status.PublicIp is { } address)
+        var addressLabels = status.Lookup is null || status.PublicIp is not { } observed ? null
+            : last.Address is { } kept && kept.Address.Equals(observed) ? kept
+            : new AddressSeries(observed, MetricFamilies.PublicIpInfo.Labels.Values(observed.ToString()));
+        _published = new PublishedRound(status, changes, addressLabels);
+    }
+
+    /// <summary>
+    /// Writes the <c>ipsec_public_ip_*</c> families from the last round: without a lookup configured only the changes
+    /// counter (once it was exported), and every comparison only while known.
+    /// </summary>
+    public ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
+    {
+        var (status, changes, address) = _published;
+        var looked = status?.Lookup is not null;
+        writer.Family(MetricFamilies.PublicIpInfo);
+        if (address is not null)
         {
-            var text = address.ToString();
-            if (previous?.PublicIp is { } old && !old.Equals(address))
+            writer.Sample(address.Labels, 1);
+        }
+
+        writer.Family(MetricFamilies.PublicIpMatchesExpected);
+        if (looked && status!.MatchesExpected is { } matches)
+        {
+            writer.Sample(MetricFamilies.Unlabelled, matches ? 1 : 0);
+        }
+
+        writer.Family(MetricFamilies.PublicIpChanges);
+        if (changes is { } count)
+        {
+            writer.Sample(MetricFamilies.Unlabelled, count);
+        }
+
+        writer.Family(MetricFamilies.PublicIpLookupSuccess);
+        if (looked)
+        {
+            writer.Sample(PrimaryLookup, status!.Lookup!.Succeeded ? 1 : 0);
+            if (status.CrossCheck is { } crossCheck)
             {
-                _metrics.PublicIpChanges.Inc();
+                writer.Sample(CrossCheckLookup, crossCheck.Succeeded ? 1 : 0);
             }
-
-            foreach (var labels in _metrics.PublicIpInfo.GetAllLabelValues().Where(l => l[0] != text).ToList())
-            {
-                _metrics.PublicIpInfo.RemoveLabelled(labels);
-            }
-
-            _metrics.PublicIpInfo.WithLabels(text).Set(1);
         }
 
-        SetOrUnpublish(_metrics.PublicIpMatchesExpected, status.MatchesExpected);
-        if (status.CrossCheck is null)
+        writer.Family(MetricFamilies.PublicIpCrossCheckMatches);
+        if (looked && status!.CrossCheckMatches is { } crossCheckMatches)
         {
-            _metrics.PublicIpLookupSuccess.RemoveLabelled(CrossCheckLookup);
-        }
-        else
-        {
-            _metrics.PublicIpLookupSuccess.WithLabels(CrossCheckLookup).Set(status.CrossCheck.Succeeded ? 1 : 0);
+            writer.Sample(LookupCheck, crossCheckMatches ? 1 : 0);
         }
 
-        SetOrRemove(_metrics.PublicIpCrossCheckMatches, LookupCheck, status.CrossCheckMatches);
-        SetOrRemove(_metrics.PublicIpCrossCheckMatches, IkeLocalHostCheck, status.IkeLocalHostMatches);
-    }
+        if (looked && status!.IkeLocalHostMatches is { } ikeLocalHostMatches)
+        {
+            writer.Sample(IkeLocalHostCheck, ikeLocalHostMatches ? 1 : 0);
+        }
 
-    private static void SetOrUnpublish(Prometheus.Gauge gauge, bool? value)
-    {
-        if (value is { } known)
-        {
-            gauge.Set(known ? 1 : 0);
-            gauge.Publish();
-        }
-        else
-        {
-            gauge.Unpublish();
-        }
-    }
-
-    private static void SetOrRemove(Prometheus.Gauge gauge, string label, bool? value)
-    {
-        if (value is { } known)
-        {
-            gauge.WithLabels(label).Set(known ? 1 : 0);
-        }
-        else
-        {
-            gauge.RemoveLabelled(label);
-        }
-    }
-
-    private static void RemoveAll(Prometheus.Gauge gauge)
-    {
-        foreach (var labels in gauge.GetAllLabelValues().ToList())
-        {
-            gauge.RemoveLabelled(labels);
-        }
+        // A handful of series: they never fill a chunk.
+        return ValueTask.CompletedTask;
     }
 
     private void LogTransitions(SiteNetworkStatus status, SiteNetworkStatus? previous)
@@ -266,4 +259,10 @@ public sealed partial class SiteNetworkMonitor : PeriodicService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The public IP {PublicIp} is not the local address of any IKE SA ({LocalHosts})")]
     private static partial void LogIkeLocalHostDisagrees(ILogger logger, IPAddress publicIp, string localHosts);
+
+    /// <summary>The observed address with its series' labels, kept while the address stays.</summary>
+    private sealed record AddressSeries(IPAddress Address, MetricLabels Labels);
+
+    /// <summary>What the metrics show: the last round's status, the changes so far (null until a lookup ran), the address series.</summary>
+    private sealed record PublishedRound(SiteNetworkStatus? Status, long? Changes, AddressSeries? Address);
 }

@@ -29,6 +29,7 @@ public static class SiteServiceCollectionExtensions
         services.AddSingleton<ISnapshotObserver>(sp => sp.GetRequiredService<IkeLocalHostObserver>());
         services.AddSingleton(new LocalNetworkReader());
         services.AddSingleton<SiteNetworkMonitor>();
+        services.AddMetricsContributor<SiteNetworkMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<SiteNetworkMonitor>());
 
         services.AddSingleton<RemoteGatewayResolver>();

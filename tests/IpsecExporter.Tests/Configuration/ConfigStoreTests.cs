@@ -1,5 +1,4 @@
 using IpsecExporter.Configuration;
-using IpsecExporter.Metrics;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -18,7 +17,7 @@ public sealed class ConfigStoreTests : IDisposable
         var path = _directory.Write("config.yaml", Yaml);
         var loader = new ConfigLoader(TestSources.Registry());
         var logger = new FakeLogger<ConfigStore>();
-        var store = new ConfigStore(loader.Load(path), loader, new ExporterMetrics("test"), logger);
+        var store = new ConfigStore(loader.Load(path), loader, logger);
         var calls = new List<string>();
         store.OnChanged(ConfigStage.Diagnosis, "diagnosis", (_, _) => calls.Add("diagnosis"));
         store.OnChanged(ConfigStage.Probes, "probes", (_, _) => throw new InvalidOperationException("probe engine gone"));

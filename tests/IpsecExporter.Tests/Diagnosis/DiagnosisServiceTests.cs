@@ -1,7 +1,6 @@
 using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
-using IpsecExporter.Metrics;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -22,7 +21,7 @@ public sealed class DiagnosisServiceTests
     public DiagnosisServiceTests()
     {
         var loader = new ConfigLoader(TestSources.Registry());
-        var store = new ConfigStore(loader.Load(Fixtures.Path("config", "valid-full.yaml")), loader, new ExporterMetrics("test"), NullLogger<ConfigStore>.Instance);
+        var store = new ConfigStore(loader.Load(Fixtures.Path("config", "valid-full.yaml")), loader, NullLogger<ConfigStore>.Instance);
         _service = new DiagnosisService(store, _sampler, _time, NullLogger<DiagnosisService>.Instance);
     }
 

@@ -1,7 +1,6 @@
 using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
-using IpsecExporter.Metrics;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -17,7 +16,6 @@ public sealed class PartnerReportTests
     private static readonly DateTimeOffset Start = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
     private readonly FakeTimeProvider _time = new(Start);
     private readonly ScriptedSampler _sampler = new();
-    private readonly ExporterMetrics _metrics = new("test");
     private readonly ExporterConfig _config;
     private readonly DiagnosisService _service;
 
@@ -25,7 +23,7 @@ public sealed class PartnerReportTests
     {
         var loader = new ConfigLoader(TestSources.Registry());
         _config = loader.Load(Fixtures.Path("config", "valid-full.yaml"));
-        var store = new ConfigStore(_config, loader, _metrics, NullLogger<ConfigStore>.Instance);
+        var store = new ConfigStore(_config, loader, NullLogger<ConfigStore>.Instance);
         _service = new DiagnosisService(store, _sampler, _time, NullLogger<DiagnosisService>.Instance);
     }
 

@@ -14,7 +14,7 @@ internal static class ExportedMetrics
 {
     public static async Task<IReadOnlyList<MetricFamily>> FamiliesAsync()
     {
-        var text = await new ExporterMetrics("test").RenderAsync();
+        var text = await new MetricsExposition(new ExporterMetrics("test"), []).RenderAsync();
         return text.Split('\n')
             .Select(line => line.Split(' '))
             .Where(parts => parts is ["#", "TYPE", _, _])

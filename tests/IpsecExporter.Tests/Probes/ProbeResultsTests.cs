@@ -1,6 +1,5 @@
 using System.Net;
 using IpsecExporter.Configuration;
-using IpsecExporter.Metrics;
 using IpsecExporter.Probes;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -18,7 +17,7 @@ public sealed class ProbeResultsTests : IDisposable
     {
         var loader = new ConfigLoader(TestSources.Registry());
         var path = _directory.Write("ipsec.yaml", "site: { name: hq }\ndiagnosis: { window: 1m }\n");
-        _results = new ProbeResults(new ConfigStore(loader.Load(path), loader, new ExporterMetrics("test"), NullLogger<ConfigStore>.Instance), _time);
+        _results = new ProbeResults(new ConfigStore(loader.Load(path), loader, NullLogger<ConfigStore>.Instance), _time);
     }
 
     [Fact]

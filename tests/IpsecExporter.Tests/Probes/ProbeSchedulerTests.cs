@@ -290,7 +290,7 @@ public sealed class ProbeSchedulerTests : IDisposable
     {
         time ??= TimeProvider.System;
         var loader = new ConfigLoader(TestSources.Registry());
-        _store = new ConfigStore(loader.Load(_directory.Write("ipsec.yaml", yaml)), loader, _metrics, NullLogger<ConfigStore>.Instance);
+        _store = new ConfigStore(loader.Load(_directory.Write("ipsec.yaml", yaml)), loader, NullLogger<ConfigStore>.Instance);
         _results = new ProbeResults(_store, time);
         _resolver = new RemoteGatewayResolver(_store, time, NullLogger<RemoteGatewayResolver>.Instance);
         _disposables.Add(_resolver);

@@ -1,5 +1,5 @@
 using System.Net;
-using IpsecExporter.Metrics;
+using IpsecExporter.Configuration;
 using IpsecExporter.Site;
 using IpsecExporter.Site.Connectivity;
 using IpsecExporter.Site.PublicIp;
@@ -17,13 +17,14 @@ namespace IpsecExporter.Tests.Site;
 /// <summary>The public IP metrics and the internet status, from real lookups (dnsmasq, WireMock) on loopback.</summary>
 public sealed class SiteNetworkMonitorTests : IDisposable
 {
-    private readonly ExporterMetrics _metrics = new("test");
     private readonly IkeLocalHostObserver _ikeLocalHosts = new();
     private readonly ServiceProvider _services = new ServiceCollection().AddHttpClient(HttpPublicIpLookup.HttpClientName).Services.BuildServiceProvider();
     private readonly WireMockServer _http = HttpPublicIpLookupTests.StartLoopback();
+    private readonly TempDirectory _directory = new();
 
     public void Dispose()
     {
+        _directory.Dispose();
         _http.Stop();
         _http.Dispose();
         _services.Dispose();
@@ -42,7 +43,7 @@ public sealed class SiteNetworkMonitorTests : IDisposable
             """);
 
         await monitor.CollectOnceAsync(CancellationToken.None);
-        var text = await _metrics.RenderAsync();
+        var text = MetricsText.Render(monitor);
         Assert.Contains("ipsec_public_ip_info{address=\"203.0.113.7\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_public_ip_changes_total 0", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_public_ip_matches_expected 1", text, StringComparison.Ordinal);
@@ -50,12 +51,12 @@ public sealed class SiteNetworkMonitorTests : IDisposable
 
         // The same answer again is no change.
         await monitor.CollectOnceAsync(CancellationToken.None);
-        Assert.Contains("ipsec_public_ip_changes_total 0", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_public_ip_changes_total 0", MetricsText.Render(monitor), StringComparison.Ordinal);
 
         await dns.RestartAsync(["txt-record=o-o.myaddr.l.google.com,\"203.0.113.99\""]);
         await monitor.CollectOnceAsync(CancellationToken.None);
 
-        text = await _metrics.RenderAsync();
+        text = MetricsText.Render(monitor);
         Assert.Contains("ipsec_public_ip_info{address=\"203.0.113.99\"} 1", text, StringComparison.Ordinal);
         Assert.DoesNotContain("203.0.113.7\"", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_public_ip_changes_total 1", text, StringComparison.Ordinal);
@@ -79,7 +80,7 @@ public sealed class SiteNetworkMonitorTests : IDisposable
         await dns.DisposeAsync();
         await monitor.CollectOnceAsync(CancellationToken.None);
 
-        var text = await _metrics.RenderAsync();
+        var text = MetricsText.Render(monitor);
         Assert.Contains("ipsec_public_ip_lookup_success{lookup=\"primary\"} 0", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_public_ip_info{address=\"198.51.100.4\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_public_ip_changes_total 0", text, StringComparison.Ordinal);
@@ -102,7 +103,7 @@ public sealed class SiteNetworkMonitorTests : IDisposable
         await monitor.CollectOnceAsync(CancellationToken.None);
 
         Assert.Equal($"HTTP lookup at {_http.Urls[0]}/ip timed out after 200ms", monitor.Status!.Lookup!.Error);
-        Assert.Contains("ipsec_public_ip_lookup_success{lookup=\"primary\"} 0", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_public_ip_lookup_success{lookup=\"primary\"} 0", MetricsText.Render(monitor), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -121,7 +122,7 @@ public sealed class SiteNetworkMonitorTests : IDisposable
             """);
 
         await monitor.CollectOnceAsync(CancellationToken.None);
-        var text = await _metrics.RenderAsync();
+        var text = MetricsText.Render(monitor);
         Assert.Contains("ipsec_public_ip_cross_check_matches{check=\"lookup\"} 0", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_public_ip_lookup_success{lookup=\"cross_check\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("ipsec_public_ip_info{address=\"203.0.113.7\"} 1", text, StringComparison.Ordinal);
@@ -129,7 +130,7 @@ public sealed class SiteNetworkMonitorTests : IDisposable
         _http.Reset();
         ServeIp("203.0.113.7");
         await monitor.CollectOnceAsync(CancellationToken.None);
-        Assert.Contains("ipsec_public_ip_cross_check_matches{check=\"lookup\"} 1", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_public_ip_cross_check_matches{check=\"lookup\"} 1", MetricsText.Render(monitor), StringComparison.Ordinal);
         Assert.True(monitor.Status!.CrossCheckMatches);
     }
 
@@ -147,20 +148,20 @@ public sealed class SiteNetworkMonitorTests : IDisposable
         // Behind NAT the IKE SA's local address is private: no opinion.
         _ikeLocalHosts.OnCollected(source, Snapshot("10.0.0.2"));
         await monitor.CollectOnceAsync(CancellationToken.None);
-        Assert.DoesNotContain("check=\"ike_local_host\"", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("check=\"ike_local_host\"", MetricsText.Render(monitor), StringComparison.Ordinal);
 
         _ikeLocalHosts.OnCollected(source, Snapshot("203.0.113.7"));
         await monitor.CollectOnceAsync(CancellationToken.None);
-        Assert.Contains("ipsec_public_ip_cross_check_matches{check=\"ike_local_host\"} 1", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_public_ip_cross_check_matches{check=\"ike_local_host\"} 1", MetricsText.Render(monitor), StringComparison.Ordinal);
 
         _ikeLocalHosts.OnCollected(source, Snapshot("198.51.100.20"));
         await monitor.CollectOnceAsync(CancellationToken.None);
-        Assert.Contains("ipsec_public_ip_cross_check_matches{check=\"ike_local_host\"} 0", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.Contains("ipsec_public_ip_cross_check_matches{check=\"ike_local_host\"} 0", MetricsText.Render(monitor), StringComparison.Ordinal);
         Assert.False(monitor.Status!.IkeLocalHostMatches);
 
         _ikeLocalHosts.OnRemoved("gw");
         await monitor.CollectOnceAsync(CancellationToken.None);
-        Assert.DoesNotContain("check=\"ike_local_host\"", await _metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("check=\"ike_local_host\"", MetricsText.Render(monitor), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -170,17 +171,49 @@ public sealed class SiteNetworkMonitorTests : IDisposable
 
         await monitor.CollectOnceAsync(CancellationToken.None);
 
-        var series = (await _metrics.RenderAsync()).Split('\n').Where(l => l.StartsWith("ipsec_public_ip", StringComparison.Ordinal));
+        var series = (MetricsText.Render(monitor)).Split('\n').Where(l => l.StartsWith("ipsec_public_ip", StringComparison.Ordinal));
         Assert.Empty(series);
         Assert.Null(monitor.Status!.Lookup);
         Assert.EndsWith("(no public IP lookup configured)", monitor.Status.Internet.Reason, StringComparison.Ordinal);
     }
 
-    private SiteNetworkMonitor Monitor(string yaml)
+    [Fact]
+    public async Task Changes_count_on_across_reloads_and_nothing_else_stays_while_no_lookup_is_configured()
+    {
+        ServeIp("203.0.113.7");
+        var withLookup = $"site: {{ name: hq, public_ip_lookup: {{ method: http, url: \"{_http.Urls[0]}/ip\" }} }}";
+        var path = _directory.Write("ipsec.yaml", withLookup);
+        var store = TestConfigs.FileStore(path, withLookup);
+        var monitor = Monitor(store);
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        _http.Reset();
+        ServeIp("203.0.113.8");
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        Assert.Equal(1, MetricsText.Value(MetricsText.Render(monitor), "ipsec_public_ip_changes_total"));
+
+        _directory.Write("ipsec.yaml", "site: { name: hq }");
+        Assert.Empty(store.Reload());
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        Assert.Equal(["ipsec_public_ip_changes_total 1"], Series(MetricsText.Render(monitor)));
+
+        // The first address after rounds without a lookup is an observation, not a change.
+        _directory.Write("ipsec.yaml", withLookup);
+        Assert.Empty(store.Reload());
+        await monitor.CollectOnceAsync(CancellationToken.None);
+        Assert.Equal(
+            ["ipsec_public_ip_info{address=\"203.0.113.8\"} 1", "ipsec_public_ip_changes_total 1", "ipsec_public_ip_lookup_success{lookup=\"primary\"} 1"],
+            Series(MetricsText.Render(monitor)));
+    }
+
+    private static List<string> Series(string text) => [.. text.Split('\n').Where(l => l.StartsWith("ipsec_public_ip", StringComparison.Ordinal))];
+
+    private SiteNetworkMonitor Monitor(string yaml) => Monitor(TestConfigs.Store(yaml));
+
+    private SiteNetworkMonitor Monitor(ConfigStore store)
     {
         var registry = new PublicIpLookupRegistry([new DnsPublicIpLookup(), new HttpPublicIpLookup(_services.GetRequiredService<IHttpClientFactory>())]);
         // This host's real interfaces and routes: the tests that use the internet verdict state what they depend on.
-        return new SiteNetworkMonitor(TestConfigs.Store(yaml, _metrics), registry, new LocalNetworkReader(), _ikeLocalHosts, _metrics, TimeProvider.System, NullLogger<SiteNetworkMonitor>.Instance);
+        return new SiteNetworkMonitor(store, registry, new LocalNetworkReader(), _ikeLocalHosts, TimeProvider.System, NullLogger<SiteNetworkMonitor>.Instance);
     }
 
     private void ServeIp(string address) =>

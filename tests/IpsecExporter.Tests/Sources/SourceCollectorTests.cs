@@ -1,5 +1,4 @@
 using IpsecExporter.Configuration;
-using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,7 +20,6 @@ public sealed class SourceCollectorTests : IDisposable
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
     private readonly ScriptedSourceType _factory = new();
-    private readonly ExporterMetrics _metrics = new("test");
     private readonly RecordingObserver _observer = new();
     private readonly TempDirectory _directory = new();
     private readonly ConfigStore _store;
@@ -32,7 +30,7 @@ public sealed class SourceCollectorTests : IDisposable
         var registry = TestSources.Registry(_factory);
         var loader = new ConfigLoader(registry);
         var path = _directory.Write("config.yaml", Config);
-        _store = new ConfigStore(loader.Load(path), loader, _metrics, NullLogger<ConfigStore>.Instance);
+        _store = new ConfigStore(loader.Load(path), loader, NullLogger<ConfigStore>.Instance);
         _collector = new SourceCollector(_store, registry, new ServiceCollection().BuildServiceProvider(), _time, [_observer], NullLogger<SourceCollector>.Instance);
     }
 

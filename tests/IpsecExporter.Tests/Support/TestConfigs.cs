@@ -1,5 +1,4 @@
 using IpsecExporter.Configuration;
-using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -18,14 +17,14 @@ public static class TestConfigs
 
     public static ExporterConfig Parse(string yaml) => Loader.Parse("test.yaml", yaml);
 
-    public static ConfigStore Store(string yaml, ExporterMetrics metrics) =>
-        new(Parse(yaml), Loader, metrics, NullLogger<ConfigStore>.Instance);
+    public static ConfigStore Store(string yaml) =>
+        new(Parse(yaml), Loader, NullLogger<ConfigStore>.Instance);
 
     /// <summary>A store whose file can be rewritten and reloaded, as after SIGHUP.</summary>
-    public static ConfigStore FileStore(string path, string yaml, ExporterMetrics metrics)
+    public static ConfigStore FileStore(string path, string yaml)
     {
         File.WriteAllText(path, yaml);
-        return new ConfigStore(Loader.Load(path), Loader, metrics, NullLogger<ConfigStore>.Instance);
+        return new ConfigStore(Loader.Load(path), Loader, NullLogger<ConfigStore>.Instance);
     }
 
     private sealed class NoSasSourceType : SaSourceType<TestSourceOptions>

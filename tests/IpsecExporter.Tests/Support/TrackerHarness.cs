@@ -17,7 +17,7 @@ public sealed class TrackerHarness : IDisposable
     {
         _path = _directory.Write("config.yaml", yaml);
         var loader = new ConfigLoader(TestSources.Registry());
-        Store = new ConfigStore(loader.Load(_path), loader, Metrics, NullLogger<ConfigStore>.Instance);
+        Store = new ConfigStore(loader.Load(_path), loader, NullLogger<ConfigStore>.Instance);
         Tracker = new TunnelTracker(Store, Time);
     }
 

@@ -12,7 +12,7 @@ namespace IpsecExporter.Probes.Icmp;
 /// has CAP_NET_RAW, else an unprivileged datagram socket when net.ipv4.ping_group_range allows it, else
 /// System.Net.NetworkInformation.Ping (logged once, with how to grant CAP_NET_RAW). See docs/PROBES.md.
 /// </summary>
-public sealed partial class IcmpProbe : IProbe
+public sealed partial class IcmpProbe : IProbe, IMetricsContributor
 {
     public const string KindName = "icmp";
 
@@ -45,7 +45,8 @@ public sealed partial class IcmpProbe : IProbe
         get
         {
             bool? all = null;
-            foreach (var channel in _channels.Values)
+            // The dictionary's own enumerator takes no lock (Values would take them all): read at scrape time.
+            foreach (var (_, channel) in _channels)
             {
                 if (channel.TimestampSource != IcmpTimestampSource.Kernel)
                 {
@@ -57,6 +58,21 @@ public sealed partial class IcmpProbe : IProbe
 
             return all;
         }
+    }
+
+    /// <summary>
+    /// Writes <c>ipsec_probe_kernel_timestamps</c> (no series before the first socket), read when scraped: sockets are
+    /// opened, and may change how they are timed, while probing. <see cref="ProbeScheduler"/> calls it for its probe.
+    /// </summary>
+    public ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
+    {
+        writer.Family(MetricFamilies.ProbeKernelTimestamps);
+        if (KernelTimestamps is { } kernel)
+        {
+            writer.Sample(MetricFamilies.Unlabelled, kernel ? 1 : 0);
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>What times the replies of the socket for <paramref name="family"/> and <paramref name="source"/>; null until it is opened.</summary>
@@ -251,24 +267,8 @@ public sealed class IcmpProbeFactory : IProbeFactory
 {
     public string Kind => IcmpProbe.KindName;
 
-    public IProbe Create(IServiceProvider services)
-    {
-        var probe = new IcmpProbe(
-            services.GetService<IcmpProbeOptions>() ?? IcmpProbeOptions.Default,
-            services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<ILogger<IcmpProbe>>());
-        // Read at scrape time: the sockets are opened, and may change how they are timed, while probing.
-        if (services.GetService<ExporterMetrics>() is { } metrics)
-        {
-            metrics.Registry.AddBeforeCollectCallback(() =>
-            {
-                if (probe.KernelTimestamps is { } kernel)
-                {
-                    metrics.ProbeKernelTimestamps.Set(kernel ? 1 : 0);
-                }
-            });
-        }
-
-        return probe;
-    }
+    public IProbe Create(IServiceProvider services) => new IcmpProbe(
+        services.GetService<IcmpProbeOptions>() ?? IcmpProbeOptions.Default,
+        services.GetRequiredService<TimeProvider>(),
+        services.GetRequiredService<ILogger<IcmpProbe>>());
 }

@@ -1,5 +1,4 @@
 using IpsecExporter.Diagnosis.BestPractices;
-using IpsecExporter.Metrics;
 using IpsecExporter.Site.Ntp;
 using IpsecExporter.Tests.Site.Ntp;
 using IpsecExporter.Tests.Support;
@@ -29,8 +28,7 @@ public sealed class BestPracticeServiceTests
     public async Task Configured_expectations_and_the_measured_clock_become_metrics_with_reasons()
     {
         using var ntp = new TestNtpResponder(TimeProvider.System) { Skew = TimeSpan.FromSeconds(30) };
-        var metrics = new ExporterMetrics("test");
-        var store = TestConfigs.Store(Yaml($"\"{ntp.Server}\""), metrics);
+        var store = TestConfigs.Store(Yaml($"\"{ntp.Server}\""));
         var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
         var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance);
         await clock.CollectOnceAsync(CancellationToken.None);
@@ -84,7 +82,7 @@ public sealed class BestPracticeServiceTests
     /// <summary>A service on the configuration of <see cref="Yaml"/> without NTP servers, fed by <paramref name="observed"/>.</summary>
     private static BestPracticeService ServiceObserving(Observations observed)
     {
-        var store = TestConfigs.Store(Yaml(""), new ExporterMetrics("test"));
+        var store = TestConfigs.Store(Yaml(""));
         var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
         return new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
     }

@@ -90,22 +90,21 @@ public sealed class IcmpTimestampTests
     public async Task The_kernel_timestamps_gauge_says_how_replies_are_timed(bool kernelTimestamps, double expected)
     {
         await using var ns = await LoopbackNamespaceAsync();
-        var metrics = new ExporterMetrics("test");
         await using var services = new ServiceCollection()
             .AddSingleton(TimeProvider.System)
-            .AddSingleton(metrics)
             .AddSingleton(new IcmpProbeOptions(IcmpSocketKind.Raw, ns.Path, kernelTimestamps))
             .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
             .BuildServiceProvider();
         await using var probe = new IcmpProbeFactory().Create(services);
+        var metrics = Assert.IsAssignableFrom<IMetricsContributor>(probe);
 
         // Absent until a socket says how it times replies.
-        Assert.DoesNotContain("\nipsec_probe_kernel_timestamps ", await metrics.RenderAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("\nipsec_probe_kernel_timestamps ", MetricsText.Render(metrics), StringComparison.Ordinal);
         var recorder = new OutcomeRecorder();
         probe.Send(new ProbeRequest(IPAddress.Loopback, null, Timeout), recorder);
         await recorder.WaitForSettledAsync(1);
 
-        Assert.Equal(expected, MetricsText.Value(await metrics.RenderAsync(), "ipsec_probe_kernel_timestamps"));
+        Assert.Equal(expected, MetricsText.Value(MetricsText.Render(metrics), "ipsec_probe_kernel_timestamps"));
     }
 
     [Fact]

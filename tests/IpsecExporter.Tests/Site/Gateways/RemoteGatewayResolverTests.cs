@@ -1,6 +1,5 @@
 using System.Net;
 using IpsecExporter.Configuration;
-using IpsecExporter.Metrics;
 using IpsecExporter.Site.Gateways;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,7 +10,6 @@ namespace IpsecExporter.Tests.Site.Gateways;
 [Trait("Needs", "daemon")]
 public sealed class RemoteGatewayResolverTests : IAsyncLifetime
 {
-    private readonly ExporterMetrics _metrics = new("test");
     private readonly List<GatewayAddressChange> _changes = [];
     private readonly string _configPath = Path.Combine(Path.GetTempPath(), $"resolver-{Guid.NewGuid():N}.yaml");
     private DnsmasqServer _dns = null!;
@@ -131,7 +129,7 @@ public sealed class RemoteGatewayResolverTests : IAsyncLifetime
 
     private RemoteGatewayResolver Resolver(string yaml)
     {
-        _store = TestConfigs.FileStore(_configPath, yaml, _metrics);
+        _store = TestConfigs.FileStore(_configPath, yaml);
         var resolver = new RemoteGatewayResolver(_store, TimeProvider.System, NullLogger<RemoteGatewayResolver>.Instance);
         resolver.AddressChanged += _changes.Add;
         return resolver;

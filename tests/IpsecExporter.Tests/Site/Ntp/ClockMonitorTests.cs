@@ -1,4 +1,3 @@
-using IpsecExporter.Metrics;
 using IpsecExporter.Site.Ntp;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -18,7 +17,7 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
               ntp_timeout: 300ms
               ntp_samples: {samples}
             {extra}
-            """, new ExporterMetrics("test"));
+            """);
         return new ClockMonitor(store, new SntpClient(time), time, NullLogger<ClockMonitor>.Instance);
     }
 
@@ -200,11 +199,10 @@ public sealed class ClockMonitorTests(ITestOutputHelper output)
     {
         using var kept = new TestNtpResponder(TimeProvider.System);
         using var removed = new TestNtpResponder(TimeProvider.System);
-        var metrics = new ExporterMetrics("test");
         var path = Path.Combine(Path.GetTempPath(), $"clock-{Guid.NewGuid():N}.yaml");
         try
         {
-            var store = TestConfigs.FileStore(path, $"site: {{ name: hq, ntp_servers: [\"{kept.Server}\", \"{removed.Server}\"] }}", metrics);
+            var store = TestConfigs.FileStore(path, $"site: {{ name: hq, ntp_servers: [\"{kept.Server}\", \"{removed.Server}\"] }}");
             var monitor = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
             await monitor.CollectOnceAsync(CancellationToken.None);
             Assert.Contains(removed.Server, MetricsText.Render(monitor), StringComparison.Ordinal);

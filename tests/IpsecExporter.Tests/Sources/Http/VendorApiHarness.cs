@@ -191,7 +191,7 @@ public sealed class VendorSourceRun : IDisposable
               - { name: fw, interval: 1h, timeout: 10s, {{vendorEntry}} }
               - { name: other, type: scripted, interval: 1h }
             """);
-        Store = new ConfigStore(loader.Load(path), loader, Metrics, NullLogger<ConfigStore>.Instance);
+        Store = new ConfigStore(loader.Load(path), loader, NullLogger<ConfigStore>.Instance);
         _services = new ServiceCollection()
             .AddSingleton<ILoggerProvider>(new FakeLoggerProvider(Logs))
             .AddLogging()

@@ -289,13 +289,11 @@ public sealed class ViciTestbedTests(ViciTestbedFixture fixture) : IClassFixture
                 """;
             var registry = new SaSourceRegistry([_factory]);
             var loader = new ConfigLoader(registry);
-            var store = new ConfigStore(loader.Load(_directory.Write("config.yaml", yaml)), loader, Metrics, NullLogger<ConfigStore>.Instance);
+            var store = new ConfigStore(loader.Load(_directory.Write("config.yaml", yaml)), loader, NullLogger<ConfigStore>.Instance);
             Tracker = new TunnelTracker(store, TimeProvider.System);
             var services = new ServiceCollection().AddSingleton(TimeProvider.System).AddLogging().BuildServiceProvider();
             Collector = new SourceCollector(store, registry, services, TimeProvider.System, [Tracker], NullLogger<SourceCollector>.Instance);
         }
-
-        public ExporterMetrics Metrics { get; } = new("test");
 
         public TunnelTracker Tracker { get; }
 
