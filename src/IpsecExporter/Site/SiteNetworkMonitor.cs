@@ -158,10 +158,10 @@ public sealed partial class SiteNetworkMonitor : PeriodicService, IMetricsContri
             changes++;
         }
 
-        var addressLabels = status.Lookup is null || status.PublicIp is not { } observed ? null
+        var addressSeries = status.Lookup is null || status.PublicIp is not { } observed ? null
             : last.Address is { } kept && kept.Address.Equals(observed) ? kept
             : new AddressSeries(observed, MetricFamilies.PublicIpInfo.Labels.Values(observed.ToString()));
-        _published = new PublishedRound(status, changes, addressLabels);
+        _published = new PublishedRound(status, changes, addressSeries);
     }
 
     /// <summary>
@@ -171,7 +171,7 @@ public sealed partial class SiteNetworkMonitor : PeriodicService, IMetricsContri
     public ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
         var (status, changes, address) = _published;
-        var looked = status?.Lookup is not null;
+        var observed = status?.Lookup is null ? null : status;
         writer.Family(MetricFamilies.PublicIpInfo);
         if (address is not null)
         {
@@ -179,7 +179,7 @@ public sealed partial class SiteNetworkMonitor : PeriodicService, IMetricsContri
         }
 
         writer.Family(MetricFamilies.PublicIpMatchesExpected);
-        if (looked && status!.MatchesExpected is { } matches)
+        if (observed?.MatchesExpected is { } matches)
         {
             writer.Sample(MetricFamilies.Unlabelled, matches ? 1 : 0);
         }
@@ -191,22 +191,22 @@ public sealed partial class SiteNetworkMonitor : PeriodicService, IMetricsContri
         }
 
         writer.Family(MetricFamilies.PublicIpLookupSuccess);
-        if (looked)
+        if (observed is not null)
         {
-            writer.Sample(PrimaryLookup, status!.Lookup!.Succeeded ? 1 : 0);
-            if (status.CrossCheck is { } crossCheck)
+            writer.Sample(PrimaryLookup, observed.Lookup!.Succeeded ? 1 : 0);
+            if (observed.CrossCheck is { } crossCheck)
             {
                 writer.Sample(CrossCheckLookup, crossCheck.Succeeded ? 1 : 0);
             }
         }
 
         writer.Family(MetricFamilies.PublicIpCrossCheckMatches);
-        if (looked && status!.CrossCheckMatches is { } crossCheckMatches)
+        if (observed?.CrossCheckMatches is { } crossCheckMatches)
         {
             writer.Sample(LookupCheck, crossCheckMatches ? 1 : 0);
         }
 
-        if (looked && status!.IkeLocalHostMatches is { } ikeLocalHostMatches)
+        if (observed?.IkeLocalHostMatches is { } ikeLocalHostMatches)
         {
             writer.Sample(IkeLocalHostCheck, ikeLocalHostMatches ? 1 : 0);
         }
