@@ -11,4 +11,11 @@ public static class CounterGrowth
 
     /// <summary>Null when the counter is not known now.</summary>
     public static ulong? Since(ulong? now, ulong? before) => now is { } value ? Since(value, before) : null;
+
+    /// <summary>Echo requests sent and answered since <paramref name="before"/>; late answers to earlier requests do not make more answered than sent.</summary>
+    public static (ulong Requests, ulong Responses) Since(ProbeCounts now, ProbeCounts? before)
+    {
+        var requests = Since(now.Requests, before?.Requests);
+        return (requests, Math.Min(requests, Since(now.Responses, before?.Responses)));
+    }
 }

@@ -155,7 +155,7 @@ public static class Diagnoser
             return new(Checks.GatewayReachable, CheckState.Unknown, "no gateway probes");
         }
 
-        var (requests, responses) = Delta(first, last);
+        var (requests, responses) = CounterGrowth.Since(last, first);
         if (requests == 0)
         {
             return new(Checks.GatewayReachable, CheckState.Unknown, "no echo requests sent yet");
@@ -378,7 +378,7 @@ public static class Diagnoser
             var results = pair.Select(target =>
             {
                 var before = baseline.Inside.FirstOrDefault(t => t.Target.Equals(target.Target))?.Counts;
-                var (requests, responses) = Delta(before, target.Counts);
+                var (requests, responses) = CounterGrowth.Since(target.Counts, before);
                 return (target.Target, target.Counts.LastRtt, Requests: requests, Responses: responses);
             }).ToList();
             var answering = results.Count(r => r.Responses > 0);
@@ -432,13 +432,6 @@ public static class Diagnoser
         return violated.Count > 0
             ? new(Checks.BestPractices, CheckState.Fail, string.Join("; ", violated.Select(p => $"{p.Practice}: {p.Reason}")))
             : new(Checks.BestPractices, CheckState.Pass, string.Join("; ", known.Select(p => $"{p.Practice}: {p.Reason}")));
-    }
-
-    private static (ulong Requests, ulong Responses) Delta(ProbeCounts? first, ProbeCounts last)
-    {
-        var requests = CounterGrowth.Since(last.Requests, first?.Requests);
-        var responses = CounterGrowth.Since(last.Responses, first?.Responses);
-        return (requests, Math.Min(requests, responses));
     }
 
     public static string Format(TimeSpan span) =>

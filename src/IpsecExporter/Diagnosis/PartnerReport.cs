@@ -159,8 +159,7 @@ public static class PartnerReports
 
     private static ReportProbe Probe(string target, ProbeCounts? before, ProbeCounts now)
     {
-        var requests = CounterGrowth.Since(now.Requests, before?.Requests);
-        var responses = Math.Min(requests, CounterGrowth.Since(now.Responses, before?.Responses));
+        var (requests, responses) = CounterGrowth.Since(now, before);
         double? loss = requests == 0 ? null : (double)(requests - responses) / requests;
         return new ReportProbe(target, requests, responses, loss, now.LastRtt?.TotalSeconds);
     }

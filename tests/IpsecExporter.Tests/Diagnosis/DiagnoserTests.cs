@@ -328,7 +328,22 @@ public sealed class DiagnoserTests
         Assert.Contains("10.2.0.20: no reply to 120 echo requests (another target of its pair answers: a problem of that host)", inside.Evidence, StringComparison.Ordinal);
     }
 
-    private static TunnelDiagnosis Diagnose(params TunnelSample[] history) => Diagnoser.Diagnose("hq-branch-b", history, Options, history[^1].At);
+    private static TunnelDiagnosis Diagnose(params TunnelSample[] history)
+    {
+        var diagnosis = Diagnoser.Diagnose("hq-branch-b", history, Options, history[^1].At);
+        // The service keeps a tunnel's history in a SampleWindow: the same samples must give the same diagnosis there.
+        var window = new SampleWindow();
+        foreach (var sample in history)
+        {
+            window.Add(sample);
+        }
+
+        Assert.Equal(Words(diagnosis), Words(Diagnoser.Diagnose("hq-branch-b", window, Options, history[^1].At)));
+        return diagnosis;
+
+        static string Words(TunnelDiagnosis d) =>
+            $"{d.Verdict} {d.FirstFailingCheck} {d.Reason} | {string.Join(" | ", d.Checks.Select(c => $"{c.Check} {c.State} {c.Evidence}"))}";
+    }
 
     /// <summary>A healthy tunnel at <paramref name="seconds"/>: one probe and one packet each way per second.</summary>
     private static TunnelSample Healthy(int seconds)

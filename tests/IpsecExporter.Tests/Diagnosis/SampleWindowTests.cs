@@ -1,0 +1,92 @@
+using System.Net;
+using IpsecExporter.Diagnosis;
+
+namespace IpsecExporter.Tests.Diagnosis;
+
+public sealed class SampleWindowTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 12, 3, 12, 0, 0, TimeSpan.FromHours(1));
+
+    private static TunnelSample Sample(int second, ulong n, int childSas = 1, ulong? receivedPackets = 10, TimeSpan? rtt = null, bool sourceUp = true) => new(
+        Start.AddSeconds(second),
+        sourceUp,
+        IkeEstablished: sourceUp ? true : null,
+        IkeSaCount: 1,
+        Pairs:
+        [
+            new PairSample("10.1.0.0/24", "10.2.0.0/24", childSas, n * 100, n * 90, n, receivedPackets) { Rekeys = n / 3, DhGroup = "ECP_256" },
+            new PairSample("fd00:1::/64", "fd00:2::/64", 1, null, n, null, null),
+        ],
+        Gateway: new ProbeCounts(n, n - 1, rtt),
+        Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(n, n, TimeSpan.FromMicroseconds(480 + n)))],
+        new InternetSample(true, IPAddress.Parse("198.51.100.7"), true, null),
+        [new PracticeResult("pfs", true, "PFS on")])
+    {
+        IkeRekeys = n / 5,
+        IkeLocalHost = IPAddress.Parse("198.51.100.7"),
+        IkeRemoteHost = IPAddress.Parse("203.0.113.9"),
+        RemoteGatewayAddress = IPAddress.Parse("203.0.113.9"),
+    };
+
+    [Fact]
+    public void Every_sample_reads_back_as_it_was_added_across_changes_of_counters_and_of_everything_else()
+    {
+        TunnelSample[] samples =
+        [
+            Sample(0, 10),
+            Sample(5, 11),
+            Sample(10, 11),
+            Sample(15, 12, childSas: 2),
+            Sample(20, 13, receivedPackets: null),
+            Sample(25, 14, rtt: TimeSpan.FromMilliseconds(3)),
+            Sample(30, 14, rtt: TimeSpan.FromMilliseconds(4)),
+            Sample(35, 14, sourceUp: false),
+            Sample(40, 15) with { Internet = new InternetSample(false, null, null, "no default route") },
+            Sample(45, 16) with { Gateway = null, Inside = [] },
+            Sample(50, 17),
+        ];
+        var window = new SampleWindow();
+        foreach (var sample in samples)
+        {
+            window.Add(sample);
+        }
+
+        Assert.Equal(samples.Length, window.Count);
+        Assert.Same(samples[^1], window.Latest);
+        Assert.Same(samples[^1], window[^1]);
+        for (var i = 0; i < samples.Length; i++)
+        {
+            AssertSame(samples[i], window[i]);
+        }
+
+        Assert.Equal(samples.Select(s => s.At), window.Select(s => s.At));
+    }
+
+    [Fact]
+    public void Dropping_keeps_the_newest_sample_before_the_window_start()
+    {
+        var window = new SampleWindow();
+        for (var second = 0; second <= 60; second += 5)
+        {
+            window.Add(Sample(second, (ulong)second + 1));
+        }
+
+        window.DropBefore(Start.AddSeconds(22));
+
+        Assert.Equal([20, 25, 30, 35, 40, 45, 50, 55, 60], window.Select(s => (int)(s.At - Start).TotalSeconds));
+        AssertSame(Sample(20, 21), window[0]);
+
+        window.DropBefore(Start.AddSeconds(90));
+        Assert.Equal(9, window.Count);
+    }
+
+    private static void AssertSame(TunnelSample expected, TunnelSample actual)
+    {
+        Assert.Equal(expected.At, actual.At);
+        Assert.Equal(expected.At.Offset, actual.At.Offset);
+        Assert.Equal(expected.Pairs, actual.Pairs);
+        Assert.Equal(expected.Inside, actual.Inside);
+        Assert.Equal(expected.BestPractices, actual.BestPractices);
+        Assert.Equal(expected, actual with { Pairs = expected.Pairs, Inside = expected.Inside, BestPractices = expected.BestPractices });
+    }
+}
