@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using IpsecExporter.Cli;
 using IpsecExporter.Hosting;
@@ -57,6 +58,9 @@ public static class ExporterHost
             compression.Providers.Add<GzipCompressionProvider>();
             compression.MimeTypes = ["text/plain", "application/openmetrics-text"];
         });
+        // Fastest (ASP.NET Core's default, stated because it was chosen): at 10,000 tunnels Optimal took a scrape's p50
+        // from about 0.3 s to 0.5 s for 2.9 MB instead of 4.5 MB on the wire (docs/PERFORMANCE.md, "gzip").
+        services.Configure<GzipCompressionProviderOptions>(gzip => gzip.Level = CompressionLevel.Fastest);
         configureServices?.Invoke(services);
 
         var app = builder.Build();
