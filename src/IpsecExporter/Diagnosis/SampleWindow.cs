@@ -6,8 +6,9 @@ namespace IpsecExporter.Diagnosis;
 /// The samples of one tunnel's diagnosis window, oldest first. On a hub the window is most of the exporter's live
 /// heap (25 samples per tunnel at the default 2 minutes and 5 s), and from one sample to the next mostly counters
 /// change. So a sample is kept as its time, a reference to the first sample of its run of samples that differ from
-/// it only in counters (the key frame), and its counters as one array of numbers; it is made again when read. The
-/// newest sample is kept as it came.
+/// it only in counters (the key frame), and its numbers as 32-bit values: each counter's growth since the key frame,
+/// the RTTs as they are. A sample whose numbers do not fit starts a new run. A sample is made again when read; the
+/// newest is kept as it came.
 /// </summary>
 public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 {
@@ -30,16 +31,19 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     public void Add(TunnelSample sample)
     {
         var counters = Counters(sample);
-        var keyFrame = sample;
-        if (_entries.Count > 0)
+        if (_entries.Count > 0
+            && _entries[^1] is var last
+            && SameShape(last.KeyFrame.Sample, sample)
+            && Numbers(last.KeyFrame, counters) is { } numbers)
         {
-            var last = _entries[^1];
-            keyFrame = SameShape(last.KeyFrame, sample) ? last.KeyFrame : sample;
             // An idle tunnel between probes: the same numbers as the sample before.
-            counters = counters.AsSpan().SequenceEqual(last.Counters) ? last.Counters : counters;
+            _entries.Add(new Entry(sample.At.UtcTicks, last.KeyFrame, last.Numbers is { } before && numbers.AsSpan().SequenceEqual(before) ? before : numbers));
+        }
+        else
+        {
+            _entries.Add(new Entry(sample.At.UtcTicks, new KeyFrame(sample, counters), null));
         }
 
-        _entries.Add(new Entry(sample.At.UtcTicks, keyFrame, counters));
         _latest = sample;
     }
 
@@ -63,11 +67,17 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    /// <summary>What a sample has beyond its key frame: per pair 4 traffic counters and the rekeys, per probed target requests, responses and the last RTT in ticks, and the IKE rekeys (an absent value as 0: the key frame tells which are absent).</summary>
+    /// <summary>
+    /// What a sample has beyond its key frame: the cumulative counters (per pair 4 traffic counters and the rekeys, per
+    /// probed target requests and responses, the IKE rekeys), then the last RTT of each probed target in ticks. An
+    /// absent value is 0: the key frame tells which are absent.
+    /// </summary>
     private static ulong[] Counters(TunnelSample sample)
     {
-        var counters = new ulong[(sample.Pairs.Count * 5) + ((sample.Gateway is null ? 0 : 1) + sample.Inside.Count) * 3 + 1];
+        var probes = (sample.Gateway is null ? 0 : 1) + sample.Inside.Count;
+        var counters = new ulong[CumulativeCount(sample) + probes];
         var i = 0;
+        var rtt = CumulativeCount(sample);
         foreach (var pair in sample.Pairs)
         {
             counters[i++] = pair.SentBytes ?? 0;
@@ -79,23 +89,44 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
         if (sample.Gateway is { } gateway)
         {
-            Probe(gateway, counters, ref i);
+            Probe(gateway, counters, ref i, ref rtt);
         }
 
         foreach (var inside in sample.Inside)
         {
-            Probe(inside.Counts, counters, ref i);
+            Probe(inside.Counts, counters, ref i, ref rtt);
         }
 
         counters[i] = sample.IkeRekeys;
         return counters;
 
-        static void Probe(ProbeCounts counts, ulong[] counters, ref int i)
+        static void Probe(ProbeCounts counts, ulong[] counters, ref int i, ref int rtt)
         {
             counters[i++] = counts.Requests;
             counters[i++] = counts.Responses;
-            counters[i++] = (ulong)(counts.LastRtt?.Ticks ?? 0);
+            counters[rtt++] = (ulong)(counts.LastRtt?.Ticks ?? 0);
         }
+    }
+
+    private static int CumulativeCount(TunnelSample sample) => (sample.Pairs.Count * 5) + ((sample.Gateway is null ? 0 : 1) + sample.Inside.Count) * 2 + 1;
+
+    /// <summary><paramref name="counters"/> as growth since <paramref name="keyFrame"/> (RTTs as they are); null when a value does not fit in 32 bits or a counter went down.</summary>
+    private static uint[]? Numbers(KeyFrame keyFrame, ulong[] counters)
+    {
+        var numbers = new uint[counters.Length];
+        var cumulative = CumulativeCount(keyFrame.Sample);
+        for (var i = 0; i < counters.Length; i++)
+        {
+            var value = i < cumulative ? counters[i] - keyFrame.Counters[i] : counters[i];
+            if ((i < cumulative && counters[i] < keyFrame.Counters[i]) || value > uint.MaxValue)
+            {
+                return null;
+            }
+
+            numbers[i] = (uint)value;
+        }
+
+        return numbers;
     }
 
     /// <summary>Whether <paramref name="sample"/> is <paramref name="keyFrame"/> with other counters (<see cref="Counters"/>), the same ones absent.</summary>
@@ -141,47 +172,65 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         static bool SameShape(ProbeCounts? a, ProbeCounts? b) => a is null ? b is null : b is not null && a.LastRtt.HasValue == b.LastRtt.HasValue;
     }
 
-    /// <summary>One sample: its time, its key frame and its counters.</summary>
-    private readonly record struct Entry(long UtcTicks, TunnelSample KeyFrame, ulong[] Counters)
+    /// <summary>The first sample of a run, with its <see cref="Counters"/>.</summary>
+    private sealed record KeyFrame(TunnelSample Sample, ulong[] Counters);
+
+    /// <summary>One sample: its time, its key frame and its numbers relative to it (null for the key frame itself).</summary>
+    private readonly record struct Entry(long UtcTicks, KeyFrame KeyFrame, uint[]? Numbers)
     {
         public TunnelSample Sample()
         {
+            var keyFrame = KeyFrame.Sample;
+            if (Numbers is null)
+            {
+                return keyFrame;
+            }
+
             var i = 0;
-            var pairs = new PairSample[KeyFrame.Pairs.Count];
+            var rtt = CumulativeCount(keyFrame);
+            var pairs = new PairSample[keyFrame.Pairs.Count];
             for (var p = 0; p < pairs.Length; p++)
             {
-                var pair = KeyFrame.Pairs[p];
+                var pair = keyFrame.Pairs[p];
                 pairs[p] = pair with
                 {
-                    SentBytes = Known(pair.SentBytes, Counters[i++]),
-                    ReceivedBytes = Known(pair.ReceivedBytes, Counters[i++]),
-                    SentPackets = Known(pair.SentPackets, Counters[i++]),
-                    ReceivedPackets = Known(pair.ReceivedPackets, Counters[i++]),
-                    Rekeys = Counters[i++],
+                    SentBytes = Known(pair.SentBytes, Next(ref i)),
+                    ReceivedBytes = Known(pair.ReceivedBytes, Next(ref i)),
+                    SentPackets = Known(pair.SentPackets, Next(ref i)),
+                    ReceivedPackets = Known(pair.ReceivedPackets, Next(ref i)),
+                    Rekeys = Next(ref i),
                 };
             }
 
-            var gateway = KeyFrame.Gateway is { } g ? Probe(g, ref i) : null;
-            var inside = new InsideSample[KeyFrame.Inside.Count];
+            var gateway = keyFrame.Gateway is { } g ? Probe(g, ref i, ref rtt) : null;
+            var inside = new InsideSample[keyFrame.Inside.Count];
             for (var t = 0; t < inside.Length; t++)
             {
-                inside[t] = KeyFrame.Inside[t] with { Counts = Probe(KeyFrame.Inside[t].Counts, ref i) };
+                inside[t] = keyFrame.Inside[t] with { Counts = Probe(keyFrame.Inside[t].Counts, ref i, ref rtt) };
             }
 
-            return KeyFrame with
+            return keyFrame with
             {
-                At = new DateTimeOffset(UtcTicks, TimeSpan.Zero).ToOffset(KeyFrame.At.Offset),
+                At = new DateTimeOffset(UtcTicks, TimeSpan.Zero).ToOffset(keyFrame.At.Offset),
                 Pairs = pairs,
                 Gateway = gateway,
                 Inside = inside,
-                IkeRekeys = Counters[i],
+                IkeRekeys = Next(ref i),
             };
         }
 
-        private ProbeCounts Probe(ProbeCounts shape, ref int i)
+        /// <summary>The cumulative counter at <paramref name="i"/>: the key frame's value and the growth since.</summary>
+        private ulong Next(ref int i)
         {
-            var (requests, responses, rtt) = (Counters[i++], Counters[i++], Counters[i++]);
-            return new ProbeCounts(requests, responses, shape.LastRtt is null ? null : TimeSpan.FromTicks((long)rtt));
+            var value = KeyFrame.Counters[i] + Numbers![i];
+            i++;
+            return value;
+        }
+
+        private ProbeCounts Probe(ProbeCounts shape, ref int i, ref int rtt)
+        {
+            var (requests, responses, ticks) = (Next(ref i), Next(ref i), Numbers![rtt++]);
+            return new ProbeCounts(requests, responses, shape.LastRtt is null ? null : TimeSpan.FromTicks(ticks));
         }
 
         private static ulong? Known(ulong? shape, ulong value) => shape is null ? null : value;

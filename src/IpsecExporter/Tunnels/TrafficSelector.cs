@@ -8,11 +8,24 @@ namespace IpsecExporter.Tunnels;
 /// <c>10.1.0.5..10.1.0.9</c>, optionally followed by a protocol/port part such as <c>[tcp/443]</c> (ignored: network
 /// pairs are about addresses).
 /// </summary>
-public sealed record TrafficSelector(IPAddress First, IPAddress Last)
+public sealed record TrafficSelector
 {
-    // The range as numbers, computed once: matching CHILD SAs to pairs compares them at every collection.
-    private readonly UInt128 _first = ToNumber(First);
-    private readonly UInt128 _last = ToNumber(Last);
+    // The range as numbers only: matching CHILD SAs to pairs compares them at every collection, and a hub keeps
+    // four selectors per tunnel and pair (the configured ones and the CHILD SAs'), two addresses each.
+    private readonly UInt128 _first;
+    private readonly UInt128 _last;
+    private readonly AddressFamily _family;
+
+    public TrafficSelector(IPAddress first, IPAddress last)
+        : this(ToNumber(first), ToNumber(last), first.AddressFamily)
+    {
+    }
+
+    private TrafficSelector(UInt128 first, UInt128 last, AddressFamily family) => (_first, _last, _family) = (first, last, family);
+
+    public IPAddress First => FromNumber(_first, _family);
+
+    public IPAddress Last => FromNumber(_last, _family);
 
     public static bool TryParse(string text, out TrafficSelector? selector)
     {
@@ -60,12 +73,12 @@ public sealed record TrafficSelector(IPAddress First, IPAddress Last)
         var first = ToNumber(network.BaseAddress);
         var hostBits = bits - network.PrefixLength;
         var last = hostBits == 0 ? first : first | (hostBits == 128 ? UInt128.MaxValue : (UInt128.One << hostBits) - 1);
-        return new TrafficSelector(network.BaseAddress, FromNumber(last, network.BaseAddress.AddressFamily));
+        return new TrafficSelector(first, last, network.BaseAddress.AddressFamily);
     }
 
     /// <summary>True when the two ranges share at least one address (same address family only).</summary>
     public bool Overlaps(TrafficSelector other) =>
-        First.AddressFamily == other.First.AddressFamily
+        _family == other._family
         && _first <= other._last
         && other._first <= _last;
 

@@ -29,7 +29,7 @@ public sealed class SampleWindowTests
     };
 
     [Fact]
-    public void Every_sample_reads_back_as_it_was_added_across_changes_of_counters_and_of_everything_else()
+    public void Every_sample_reads_back_as_it_was_added_across_changes_of_counters_of_everything_else_and_of_numbers_that_do_not_fit_in_32_bits()
     {
         TunnelSample[] samples =
         [
@@ -44,6 +44,11 @@ public sealed class SampleWindowTests
             Sample(40, 15) with { Internet = new InternetSample(false, null, null, "no default route") },
             Sample(45, 16) with { Gateway = null, Inside = [] },
             Sample(50, 17),
+            Sample(55, 5),
+            Sample(60, 6, rtt: TimeSpan.FromSeconds(500)),
+            Sample(65, 7, rtt: TimeSpan.FromSeconds(500)),
+            Sample(70, 50_000_000, rtt: TimeSpan.FromSeconds(1)),
+            Sample(75, 50_000_001, rtt: TimeSpan.FromSeconds(2)),
         ];
         var window = new SampleWindow();
         foreach (var sample in samples)
