@@ -35,8 +35,12 @@ public sealed class LabelNames
     public MetricLabels Values(params string[] values) => new(this, values);
 }
 
-/// <summary>The label values of one series, rendered once as <c>name="value",…</c> (without braces).</summary>
-public sealed class MetricLabels
+/// <summary>
+/// The label values of one series, rendered once as <c>name="value",…</c> (without braces). A value, not an object:
+/// held in its owner's arrays and records, a line's labels cost one read (the bytes) instead of two (an object, then
+/// its bytes), which at hub scale are cache misses (docs/PERFORMANCE.md). Two are equal when made by the same call.
+/// </summary>
+public readonly struct MetricLabels : IEquatable<MetricLabels>
 {
     internal MetricLabels(LabelNames names, string[] values)
     {
@@ -64,6 +68,16 @@ public sealed class MetricLabels
     public LabelNames Names { get; }
 
     internal byte[] Encoded { get; }
+
+    public static bool operator ==(MetricLabels left, MetricLabels right) => left.Equals(right);
+
+    public static bool operator !=(MetricLabels left, MetricLabels right) => !left.Equals(right);
+
+    public bool Equals(MetricLabels other) => ReferenceEquals(Encoded, other.Encoded) && ReferenceEquals(Names, other.Names);
+
+    public override bool Equals(object? obj) => obj is MetricLabels other && Equals(other);
+
+    public override int GetHashCode() => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Encoded);
 }
 
 /// <summary>A metric family's name, help and type, with its header lines encoded once per format.</summary>
