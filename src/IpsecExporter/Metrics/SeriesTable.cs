@@ -28,7 +28,8 @@ public sealed class SeriesTable : IDisposable
         Names = names;
         Columns = columns;
         capacity = Math.Max(capacity, 16);
-        _labels = ArrayPool<byte>.Shared.Rent(capacity * 64);
+        // Label bytes per series vary (a tunnel name, a pair's selectors): start small, the block doubles as needed.
+        _labels = ArrayPool<byte>.Shared.Rent(capacity * 16);
         _labelEnds = ArrayPool<int>.Shared.Rent(capacity);
         _values = ArrayPool<double>.Shared.Rent(capacity * columns);
         _present = ArrayPool<ulong>.Shared.Rent(capacity);
