@@ -35,8 +35,12 @@ public sealed class LabelNames
     public MetricLabels Values(params string[] values) => new(this, values);
 }
 
-/// <summary>The label values of one series, rendered once as <c>name="value",…</c> (without braces).</summary>
-public sealed class MetricLabels
+/// <summary>
+/// The label values of one series, rendered once as <c>name="value",…</c> (without braces). A value, not an object:
+/// held in its owner's arrays and records, a line's labels cost one read (the bytes) instead of two (an object, then
+/// its bytes), which at hub scale are cache misses (docs/PERFORMANCE.md). Two are equal when made by the same call.
+/// </summary>
+public readonly struct MetricLabels : IEquatable<MetricLabels>
 {
     internal MetricLabels(LabelNames names, string[] values)
     {
@@ -64,6 +68,16 @@ public sealed class MetricLabels
     public LabelNames Names { get; }
 
     internal byte[] Encoded { get; }
+
+    public static bool operator ==(MetricLabels left, MetricLabels right) => left.Equals(right);
+
+    public static bool operator !=(MetricLabels left, MetricLabels right) => !left.Equals(right);
+
+    public bool Equals(MetricLabels other) => ReferenceEquals(Encoded, other.Encoded) && ReferenceEquals(Names, other.Names);
+
+    public override bool Equals(object? obj) => obj is MetricLabels other && Equals(other);
+
+    public override int GetHashCode() => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Encoded);
 }
 
 /// <summary>A metric family's name, help and type, with its header lines encoded once per format.</summary>
@@ -157,8 +171,8 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
     // Room past ChunkBytes for the series that crosses it; a longer write goes to the output directly.
     private const int ChunkCapacity = 2 * ChunkBytes;
 
-    // Formatted numbers are written in place and need this much room.
-    private const int NumberBytes = 32;
+    // A value is formatted in place and needs this much room: the number, OpenMetrics' ".0", the newline.
+    private const int ValueBytes = 32 + 3;
 
     private readonly PipeWriter? _pipe = output as PipeWriter;
     private byte[]? _chunk;
@@ -179,10 +193,28 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
     public void Sample(MetricLabels labels, double value)
     {
         var family = Current(labels, histogram: false);
-        Write(family.NameBytes);
-        WriteLabels(labels, null);
-        WriteDouble(value);
-        Write("\n"u8);
+        LineStart(family.NameBytes, default, labels.Encoded, default);
+        WriteValue(value);
+    }
+
+    /// <summary>
+    /// A whole family: its header, then a line for each series of <paramref name="series"/> that has a value in
+    /// <paramref name="column"/>, in the table's order, flushing as chunks fill.
+    /// </summary>
+    public async ValueTask FamilyAsync(MetricFamily family, SeriesTable series, int column, CancellationToken cancellationToken)
+    {
+        Family(family);
+        if (family.Kind == MetricKind.Histogram || !ReferenceEquals(series.Names, family.Labels))
+        {
+            throw new InvalidOperationException($"series do not fit family {family.Name}");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)column, (uint)series.Columns, nameof(column));
+        for (var index = 0; index < series.Count;)
+        {
+            index = WriteSamples(family, series, column, index);
+            await FlushIfFullAsync(cancellationToken);
+        }
     }
 
     /// <summary>One histogram series of the current family: per-bucket (not cumulative) counts, the last one +Inf.</summary>
@@ -195,26 +227,19 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
             count += bucket;
         }
 
-        Write(family.NameBytes);
-        Write("_sum"u8);
-        WriteLabels(labels, null);
-        WriteDouble(sum);
-        Write("\n"u8);
-        Write(family.NameBytes);
-        Write("_count"u8);
-        WriteLabels(labels, null);
-        WriteLong(count);
-        Write("\n"u8);
+        var name = family.NameBytes;
+        var encoded = labels.Encoded;
+        LineStart(name, "_sum"u8, encoded, default);
+        WriteValue(sum);
+        LineStart(name, "_count"u8, encoded, default);
+        WriteValue(count);
         var le = Format == MetricsFormat.OpenMetrics ? buckets.OpenMetricsLe : buckets.PrometheusLe;
         long cumulative = 0;
         for (var i = 0; i < bucketCounts.Length; i++)
         {
             cumulative += bucketCounts[i];
-            Write(family.NameBytes);
-            Write("_bucket"u8);
-            WriteLabels(labels, le[i]);
-            WriteLong(cumulative);
-            Write("\n"u8);
+            LineStart(name, "_bucket"u8, encoded, le[i]);
+            WriteValue(cumulative);
         }
     }
 
@@ -271,81 +296,143 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
         return family;
     }
 
-    private void WriteLabels(MetricLabels labels, byte[]? le)
+    /// <summary>The samples of <paramref name="series"/> from <paramref name="index"/> on until a chunk is full; the next index.</summary>
+    private int WriteSamples(MetricFamily family, SeriesTable series, int column, int index)
     {
-        if (labels.Encoded.Length == 0 && le is null)
+        var name = family.NameBytes;
+        for (; index < series.Count; index++)
         {
-            Write(" "u8);
+            if (series.TryGetValue(index, column, out var value))
+            {
+                LineStart(name, default, series.Labels(index), default);
+                WriteValue(value);
+                if (_pipe is not null && _position + _handedOver >= ChunkBytes)
+                {
+                    return index + 1;
+                }
+            }
+        }
+
+        return index;
+    }
+
+    /// <summary>
+    /// A sample line up to its value: <c>name suffix{labels,le="…"} </c> (without braces when there are no labels),
+    /// copied into the chunk in one piece.
+    /// </summary>
+    private void LineStart(ReadOnlySpan<byte> name, ReadOnlySpan<byte> suffix, ReadOnlySpan<byte> labels, ReadOnlySpan<byte> le)
+    {
+        var braces = labels.Length > 0 || le.Length > 0;
+        // {} and the space, ,le="" around the bucket bound.
+        var length = name.Length + suffix.Length + labels.Length + (braces ? 3 : 1) + (le.Length > 0 ? le.Length + 6 : 0);
+        if (length > ChunkCapacity)
+        {
+            Write(name);
+            Write(suffix);
+            Write(braces ? "{"u8 : " "u8);
+            Write(labels);
+            if (le.Length > 0)
+            {
+                Write(labels.Length > 0 ? ",le=\""u8 : "le=\""u8);
+                Write(le);
+                Write("\""u8);
+            }
+
+            Write(braces ? "} "u8 : ""u8);
             return;
         }
 
-        Write("{"u8);
-        Write(labels.Encoded);
-        if (le is not null)
+        var span = Room(length);
+        name.CopyTo(span);
+        var at = name.Length;
+        suffix.CopyTo(span[at..]);
+        at += suffix.Length;
+        if (!braces)
         {
-            Write(labels.Encoded.Length > 0 ? ",le=\""u8 : "le=\""u8);
-            Write(le);
-            Write("\""u8);
+            span[at] = (byte)' ';
+            Advance(at + 1);
+            return;
         }
 
-        Write("} "u8);
+        span[at++] = (byte)'{';
+        labels.CopyTo(span[at..]);
+        at += labels.Length;
+        if (le.Length > 0)
+        {
+            var opening = labels.Length > 0 ? ",le=\""u8 : "le=\""u8;
+            opening.CopyTo(span[at..]);
+            at += opening.Length;
+            le.CopyTo(span[at..]);
+            at += le.Length;
+            span[at++] = (byte)'"';
+        }
+
+        span[at++] = (byte)'}';
+        span[at++] = (byte)' ';
+        Advance(at);
     }
 
-    private void WriteDouble(double value)
+    /// <summary>A sample's value and the end of its line.</summary>
+    private void WriteValue(double value)
     {
-        if (Format == MetricsFormat.OpenMetrics)
+        var span = Room(ValueBytes);
+        var written = FormatDouble(span, value);
+        span[written] = (byte)'\n';
+        Advance(written + 1);
+    }
+
+    /// <summary>A sample's whole-number value (a histogram count) and the end of its line.</summary>
+    private void WriteValue(long value)
+    {
+        var span = Room(ValueBytes);
+        value.TryFormat(span, out var written, default, CultureInfo.InvariantCulture);
+        span[written] = (byte)'\n';
+        Advance(written + 1);
+    }
+
+    private int FormatDouble(Span<byte> span, double value)
+    {
+        var openMetrics = Format == MetricsFormat.OpenMetrics;
+        if (openMetrics)
         {
             switch (value)
             {
                 case 0:
-                    Write("0.0"u8);
-                    return;
+                    return Copy("0.0"u8, span);
                 case 1:
-                    Write("1.0"u8);
-                    return;
+                    return Copy("1.0"u8, span);
                 case -1:
-                    Write("-1.0"u8);
-                    return;
+                    return Copy("-1.0"u8, span);
             }
         }
 
         if (double.IsInfinity(value))
         {
-            Write(value > 0 ? "+Inf"u8 : "-Inf"u8);
-            return;
+            return Copy(value > 0 ? "+Inf"u8 : "-Inf"u8, span);
         }
 
+        int written;
         // Whole numbers below 1e15 (counters, counts, most gauges) are what "g" prints for them, without its
         // shortest-round-trip search; -0 keeps its sign through "g".
         if (Math.Abs(value) < 1e15 && value == Math.Truncate(value) && !(value == 0 && double.IsNegative(value)))
         {
-            WriteLong((long)value);
-            if (Format == MetricsFormat.OpenMetrics)
-            {
-                Write(".0"u8);
-            }
-
-            return;
+            ((long)value).TryFormat(span, out written, default, CultureInfo.InvariantCulture);
+            return openMetrics ? written + Copy(".0"u8, span[written..]) : written;
         }
 
-        var span = Room(NumberBytes);
-        if (!value.TryFormat(span, out var written, "g", CultureInfo.InvariantCulture))
+        if (!value.TryFormat(span, out written, "g", CultureInfo.InvariantCulture))
         {
             throw new InvalidOperationException($"cannot format {value}");
         }
 
-        var needsDot = Format == MetricsFormat.OpenMetrics && !double.IsNaN(value) && span[..written].IndexOfAny((byte)'.', (byte)'e') < 0;
-        Advance(written);
-        if (needsDot)
-        {
-            Write(".0"u8);
-        }
-    }
+        var needsDot = openMetrics && !double.IsNaN(value) && span[..written].IndexOfAny((byte)'.', (byte)'e') < 0;
+        return needsDot ? written + Copy(".0"u8, span[written..]) : written;
 
-    private void WriteLong(long value)
-    {
-        value.TryFormat(Room(NumberBytes), out var written, default, CultureInfo.InvariantCulture);
-        Advance(written);
+        static int Copy(ReadOnlySpan<byte> text, Span<byte> span)
+        {
+            text.CopyTo(span);
+            return text.Length;
+        }
     }
 
     private void Write(ReadOnlySpan<byte> bytes)

@@ -243,30 +243,46 @@ public sealed partial class ProbeScheduler : BackgroundService, IMetricsContribu
         }
 
         var targets = _targets;
-        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingRequests, s => s.Requests, cancellationToken);
-        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingResponses, s => s.Responses, cancellationToken);
-        await WriteRoundTripsAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingRtt, cancellationToken);
-        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingRequests, s => s.Requests, cancellationToken);
-        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingResponses, s => s.Responses, cancellationToken);
-        await WriteRoundTripsAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingRtt, cancellationToken);
-        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingSendErrors, s => s.SendErrors, cancellationToken);
-        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingSendErrors, s => s.SendErrors, cancellationToken);
-        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingLateResponses, s => s.Late, cancellationToken);
-        await WriteCountersAsync(writer, targets, ProbeRole.Gateway, MetricFamilies.GatewayPingDuplicateResponses, s => s.Duplicates, cancellationToken);
-        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingLateResponses, s => s.Late, cancellationToken);
-        await WriteCountersAsync(writer, targets, ProbeRole.Inside, MetricFamilies.InsidePingDuplicateResponses, s => s.Duplicates, cancellationToken);
+        using var gateways = new SeriesTable(MetricFamilies.GatewayLabels, CounterColumns, targets.Length);
+        using var inside = new SeriesTable(MetricFamilies.InsideLabels, CounterColumns, 0);
+        Gather(targets, gateways, inside);
+        // A role no target has gets its headers without a pass over the targets (most hubs probe no inside targets).
+        await writer.FamilyAsync(MetricFamilies.GatewayPingRequests, gateways, Requests, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.GatewayPingResponses, gateways, Responses, cancellationToken);
+        await WriteRoundTripsAsync(writer, gateways.Count > 0 ? targets : [], ProbeRole.Gateway, MetricFamilies.GatewayPingRtt, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.InsidePingRequests, inside, Requests, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.InsidePingResponses, inside, Responses, cancellationToken);
+        await WriteRoundTripsAsync(writer, inside.Count > 0 ? targets : [], ProbeRole.Inside, MetricFamilies.InsidePingRtt, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.GatewayPingSendErrors, gateways, SendErrors, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.InsidePingSendErrors, inside, SendErrors, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.GatewayPingLateResponses, gateways, Late, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.GatewayPingDuplicateResponses, gateways, Duplicates, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.InsidePingLateResponses, inside, Late, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.InsidePingDuplicateResponses, inside, Duplicates, cancellationToken);
     }
 
-    private static async ValueTask WriteCountersAsync(MetricsWriter writer, ProbeTarget[] targets, ProbeRole role, MetricFamily family, Func<TargetSeries, long> value, CancellationToken cancellationToken)
+    // The columns of the counter tables.
+    private const int Requests = 0;
+    private const int Responses = 1;
+    private const int SendErrors = 2;
+    private const int Late = 3;
+    private const int Duplicates = 4;
+    private const int CounterColumns = 5;
+
+    /// <summary>Every target's counters, read once for all their families.</summary>
+    private static void Gather(ProbeTarget[] targets, SeriesTable gateways, SeriesTable inside)
     {
-        writer.Family(family);
+        Span<double?> values = stackalloc double?[CounterColumns];
         foreach (var target in targets)
         {
-            if (target.Key.Role == role)
-            {
-                writer.Sample(target.Series.Labels, value(target.Series));
-                await writer.FlushIfFullAsync(cancellationToken);
-            }
+            var series = target.Series;
+            // Responses before requests: a request is counted before it is sent, so then responses never exceed requests.
+            values[Responses] = series.Responses;
+            values[Requests] = series.Requests;
+            values[SendErrors] = series.SendErrors;
+            values[Late] = series.Late;
+            values[Duplicates] = series.Duplicates;
+            (target.Key.Role == ProbeRole.Gateway ? gateways : inside).Add(series.Labels, values);
         }
     }
 

@@ -476,51 +476,66 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
         var tunnels = _series;
-        await WriteTunnelsAsync(writer, tunnels, MetricFamilies.IkeSas, t => t.Ike.SaCount, cancellationToken);
-        await WriteTunnelsAsync(writer, tunnels, MetricFamilies.IkeSaEstablished, t => t.Ike.SaCount > 0 ? 1 : 0, cancellationToken);
-        await WriteTunnelsAsync(writer, tunnels, MetricFamilies.IkeSaRekeys, t => t.Ike.Rekeys, cancellationToken);
-        await WriteTunnelsAsync(writer, tunnels, MetricFamilies.IkeSaRekeyInterval, t => t.Ike.RekeyInterval?.TotalSeconds, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSas, p => p.InstalledChildSas, cancellationToken);
-        // A counter the source does not have is absent (null), never a zero that would read as "idle".
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaReceivedBytes, p => p.ReceivedBytes, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaSentBytes, p => p.SentBytes, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaReceivedPackets, p => p.ReceivedPackets, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaSentPackets, p => p.SentPackets, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaLastReceived, p => p.LastReceived?.ToUnixTimeMilliseconds() / 1000.0, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaLastSent, p => p.LastSent?.ToUnixTimeMilliseconds() / 1000.0, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaRekeys, p => p.Rekeys, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaRekeyInterval, p => p.RekeyInterval?.TotalSeconds, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaLifetime, p => p.Lifetime?.TotalSeconds, cancellationToken);
-        await WritePairsAsync(writer, tunnels, MetricFamilies.ChildSaPfs, p => p.Pfs is { } pfs ? (pfs ? 1 : 0) : null, cancellationToken);
-    }
-
-    private static async ValueTask WriteTunnelsAsync(MetricsWriter writer, TunnelSeries[] tunnels, MetricFamily family, Func<TunnelSeries, double?> value, CancellationToken cancellationToken)
-    {
-        writer.Family(family);
-        foreach (var tunnel in tunnels)
+        using var tunnelRows = new SeriesTable(MetricFamilies.TunnelLabels, TunnelFamilies.Length, tunnels.Length);
+        using var pairRows = new SeriesTable(MetricFamilies.PairLabels, PairFamilies.Length, 2 * tunnels.Length);
+        Gather(tunnels, tunnelRows, pairRows);
+        for (var i = 0; i < TunnelFamilies.Length; i++)
         {
-            if (value(tunnel) is { } known)
-            {
-                writer.Sample(tunnel.Labels, known);
-                await writer.FlushIfFullAsync(cancellationToken);
-            }
+            await writer.FamilyAsync(TunnelFamilies[i].Family, tunnelRows, i, cancellationToken);
+        }
+
+        for (var i = 0; i < PairFamilies.Length; i++)
+        {
+            await writer.FamilyAsync(PairFamilies[i].Family, pairRows, i, cancellationToken);
         }
     }
 
-    private static async ValueTask WritePairsAsync(MetricsWriter writer, TunnelSeries[] tunnels, MetricFamily family, Func<PairObservation, double?> value, CancellationToken cancellationToken)
+    private static readonly (MetricFamily Family, Func<TunnelSeries, double?> Value)[] TunnelFamilies =
+    [
+        (MetricFamilies.IkeSas, t => t.Ike.SaCount),
+        (MetricFamilies.IkeSaEstablished, t => t.Ike.SaCount > 0 ? 1 : 0),
+        (MetricFamilies.IkeSaRekeys, t => t.Ike.Rekeys),
+        (MetricFamilies.IkeSaRekeyInterval, t => t.Ike.RekeyInterval?.TotalSeconds),
+    ];
+
+    // A counter the source does not have is absent (null), never a zero that would read as "idle".
+    private static readonly (MetricFamily Family, Func<PairObservation, double?> Value)[] PairFamilies =
+    [
+        (MetricFamilies.ChildSas, p => p.InstalledChildSas),
+        (MetricFamilies.ChildSaReceivedBytes, p => p.ReceivedBytes),
+        (MetricFamilies.ChildSaSentBytes, p => p.SentBytes),
+        (MetricFamilies.ChildSaReceivedPackets, p => p.ReceivedPackets),
+        (MetricFamilies.ChildSaSentPackets, p => p.SentPackets),
+        (MetricFamilies.ChildSaLastReceived, p => p.LastReceived?.ToUnixTimeMilliseconds() / 1000.0),
+        (MetricFamilies.ChildSaLastSent, p => p.LastSent?.ToUnixTimeMilliseconds() / 1000.0),
+        (MetricFamilies.ChildSaRekeys, p => p.Rekeys),
+        (MetricFamilies.ChildSaRekeyInterval, p => p.RekeyInterval?.TotalSeconds),
+        (MetricFamilies.ChildSaLifetime, p => p.Lifetime?.TotalSeconds),
+        (MetricFamilies.ChildSaPfs, p => p.Pfs is { } pfs ? (pfs ? 1 : 0) : null),
+    ];
+
+    /// <summary>Every tunnel's and pair's values, read once for all their families.</summary>
+    private static void Gather(TunnelSeries[] tunnels, SeriesTable tunnelRows, SeriesTable pairRows)
     {
-        writer.Family(family);
+        Span<double?> tunnelValues = stackalloc double?[TunnelFamilies.Length];
+        Span<double?> pairValues = stackalloc double?[PairFamilies.Length];
         foreach (var tunnel in tunnels)
         {
-            foreach (var pair in tunnel.Pairs)
+            for (var i = 0; i < TunnelFamilies.Length; i++)
             {
-                if (value(pair.Values) is { } known)
-                {
-                    writer.Sample(pair.Labels, known);
-                }
+                tunnelValues[i] = TunnelFamilies[i].Value(tunnel);
             }
 
-            await writer.FlushIfFullAsync(cancellationToken);
+            tunnelRows.Add(tunnel.Labels, tunnelValues);
+            foreach (var pair in tunnel.Pairs)
+            {
+                for (var i = 0; i < PairFamilies.Length; i++)
+                {
+                    pairValues[i] = PairFamilies[i].Value(pair.Values);
+                }
+
+                pairRows.Add(pair.Labels, pairValues);
+            }
         }
     }
 

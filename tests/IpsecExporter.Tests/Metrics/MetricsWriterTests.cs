@@ -119,4 +119,54 @@ public sealed class MetricsWriterTests
         Assert.Throws<InvalidOperationException>(() => writer.Sample(new LabelNames("tunnel").Values("t1"), 1));
         Assert.Throws<ArgumentException>(() => MetricFamilies.TunnelLabels.Values("t1", "extra"));
     }
+
+    [Theory]
+    [InlineData(MetricsFormat.PrometheusText)]
+    [InlineData(MetricsFormat.OpenMetrics)]
+    public async Task A_family_from_a_series_table_renders_as_its_samples_do(MetricsFormat format)
+    {
+        var labels = new LabelNames("tunnel", "pair");
+        var first = new MetricFamily("test_first", "First column.", MetricKind.Gauge, labels);
+        var second = new MetricFamily("test_second_total", "Second column.", MetricKind.Counter, labels);
+        // More series and label bytes than the table was sized for, values missing in either column.
+        var series = Enumerable.Range(0, 300)
+            .Select(i => (Labels: labels.Values($"tunnel-{i}", new string('p', i % 70)), First: i % 3 == 0 ? (double?)null : i * 0.5, Second: i % 5 == 0 ? (double?)null : i))
+            .ToList();
+
+        var expected = new ArrayBufferWriter<byte>();
+        var writer = new MetricsWriter(expected, format);
+        writer.Family(first);
+        series.Where(s => s.First is not null).ToList().ForEach(s => writer.Sample(s.Labels, s.First!.Value));
+        writer.Family(second);
+        series.Where(s => s.Second is not null).ToList().ForEach(s => writer.Sample(s.Labels, s.Second!.Value));
+        writer.End();
+
+        var actual = new ArrayBufferWriter<byte>();
+        var tableWriter = new MetricsWriter(actual, format);
+        using (var table = new SeriesTable(labels, 2, 4))
+        {
+            foreach (var (seriesLabels, firstValue, secondValue) in series)
+            {
+                table.Add(seriesLabels, [firstValue, secondValue]);
+            }
+
+            await tableWriter.FamilyAsync(first, table, 0, CancellationToken.None);
+            await tableWriter.FamilyAsync(second, table, 1, CancellationToken.None);
+        }
+
+        tableWriter.End();
+
+        Assert.Equal(Encoding.UTF8.GetString(expected.WrittenSpan), Encoding.UTF8.GetString(actual.WrittenSpan));
+    }
+
+    [Fact]
+    public async Task A_series_table_takes_only_its_own_labels_and_families()
+    {
+        using var table = new SeriesTable(new LabelNames("tunnel"), 1, 1);
+
+        Assert.Throws<InvalidOperationException>(() => table.Add(new LabelNames("tunnel").Values("t1"), [1]));
+        var writer = new MetricsWriter(new ArrayBufferWriter<byte>(), MetricsFormat.PrometheusText);
+        await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            await writer.FamilyAsync(new MetricFamily("test_level", "A level.", MetricKind.Gauge, new LabelNames("tunnel")), table, 0, CancellationToken.None));
+    }
 }

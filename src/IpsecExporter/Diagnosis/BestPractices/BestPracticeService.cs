@@ -27,6 +27,9 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
     /// <summary>Per tunnel, the series of its last evaluation (known results only), replaced whole.</summary>
     private readonly ConcurrentDictionary<string, (MetricLabels Labels, double Value)[]> _series = new(StringComparer.Ordinal);
 
+    /// <summary>The same series in the order of the configuration of the last round: a scrape reads them without a lookup per tunnel.</summary>
+    private volatile OrderedSeries? _ordered;
+
     /// <summary>What each tunnel's last evaluation was made from (only the periodic round touches it).</summary>
     private readonly Dictionary<string, (BestPracticeInputs Inputs, BestPracticesConfig Thresholds)> _inputs = new(StringComparer.Ordinal);
     private IReadOnlyList<ClockSample> _lastClock = [];
@@ -82,6 +85,7 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
                 .Select(r => (MetricFamilies.BestPracticeLabels.Values(tunnel.Name, r.Label), r.Followed!.Value ? 1.0 : 0.0))];
         }
 
+        _ordered = new OrderedSeries(config, [.. config.Tunnels.Select(t => _series.GetValueOrDefault(t.Name) ?? [])]);
         return Task.CompletedTask;
     }
 
@@ -89,9 +93,12 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
     public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
         writer.Family(MetricFamilies.BestPractice);
-        foreach (var tunnel in _config.Current.Tunnels)
+        var config = _config.Current;
+        var ordered = _ordered is { } last && ReferenceEquals(last.Config, config) ? last.Tunnels : null;
+        for (var i = 0; i < config.Tunnels.Count; i++)
         {
-            foreach (var (labels, value) in _series.GetValueOrDefault(tunnel.Name) ?? [])
+            // After a reload, until the next round, by name.
+            foreach (var (labels, value) in ordered?[i] ?? _series.GetValueOrDefault(config.Tunnels[i].Name) ?? [])
             {
                 writer.Sample(labels, value);
             }
@@ -99,4 +106,6 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
             await writer.FlushIfFullAsync(cancellationToken);
         }
     }
+
+    private sealed record OrderedSeries(ExporterConfig Config, (MetricLabels Labels, double Value)[][] Tunnels);
 }

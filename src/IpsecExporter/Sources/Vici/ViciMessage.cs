@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace IpsecExporter.Sources.Vici;
@@ -63,7 +64,7 @@ public sealed class ViciSection
 
     public IReadOnlyList<string> List(string name)
     {
-        foreach (var (listName, items) in Lists)
+        foreach (var (listName, items) in Entries(_lists))
         {
             if (listName == name)
             {
@@ -76,7 +77,7 @@ public sealed class ViciSection
 
     public ViciSection? Section(string name)
     {
-        foreach (var (sectionName, section) in Sections)
+        foreach (var (sectionName, section) in Entries(_sections))
         {
             if (sectionName == name)
             {
@@ -105,18 +106,27 @@ public sealed class ViciSection
         return this;
     }
 
+    /// <summary>
+    /// The entries as a span: a foreach over the interface allocated an enumerator per lookup, hundreds of thousands
+    /// per collection of a hub's <c>list-sas</c> (docs/PERFORMANCE.md).
+    /// </summary>
+    private static ReadOnlySpan<T> Entries<T>(IList<T>? entries) => entries switch
+    {
+        null => default,
+        T[] decoded => decoded,
+        List<T> built => CollectionsMarshal.AsSpan(built),
+        _ => throw new InvalidOperationException($"unexpected entry list {entries.GetType()}"),
+    };
+
     private bool Find(string name, out Entry entry)
     {
-        if (_values is not null)
+        foreach (var candidate in Entries(_values))
         {
-            foreach (var candidate in _values)
+            // Decoded names are interned (ViciCodec), so the reference comparison usually decides.
+            if (ReferenceEquals(candidate.Name, name) || candidate.Name == name)
             {
-                // Decoded names are interned (ViciCodec), so the reference comparison usually decides.
-                if (ReferenceEquals(candidate.Name, name) || candidate.Name == name)
-                {
-                    entry = candidate;
-                    return true;
-                }
+                entry = candidate;
+                return true;
             }
         }
 
