@@ -151,7 +151,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         for (var i = 0; i < sample.Pairs.Count; i++)
         {
             var (a, b) = (keyFrame.Pairs[i], sample.Pairs[i]);
-            if (a.Local != b.Local || a.Remote != b.Remote || a.ChildSas != b.ChildSas || a.DhGroup != b.DhGroup
+            if (a.Key != b.Key || a.ChildSas != b.ChildSas || a.DhGroup != b.DhGroup
                 || a.SentBytes.HasValue != b.SentBytes.HasValue || a.ReceivedBytes.HasValue != b.ReceivedBytes.HasValue
                 || a.SentPackets.HasValue != b.SentPackets.HasValue || a.ReceivedPackets.HasValue != b.ReceivedPackets.HasValue)
             {
