@@ -235,9 +235,8 @@ public sealed partial class StatusPageTests : IAsyncLifetime
     private static TunnelSample Sample(DateTimeOffset now, string remote, ulong sent, ulong received) => new(
         now,
         SourceUp: true,
-        IkeEstablished: true,
-        IkeSaCount: 1,
-        Pairs: [new PairSample("10.1.0.0/24", remote, 1, sent * 84, received * 84, sent, received)],
+        Ike: Observations.Ike(),
+        Pairs: [Observations.Pair("10.1.0.0/24", remote, 1, sent * 84, received * 84, sent, received)],
         Gateway: new ProbeCounts(sent, sent, TimeSpan.FromMicroseconds(400)),
         Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(sent, received, TimeSpan.FromMicroseconds(900)))],
         Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), null, null),
