@@ -2,6 +2,7 @@ using System.Net;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
@@ -416,23 +417,23 @@ public static class Diagnoser
     }
 
     /// <summary>Samples share an unchanged list of practices (<see cref="TunnelSample.SharingWith"/>): judged once per list.</summary>
-    private static readonly ConditionalWeakTable<IReadOnlyList<PracticeResult>, CheckResult> PracticeChecks = new();
+    private static readonly ConditionalWeakTable<IReadOnlyList<BestPracticeResult>, CheckResult> PracticeChecks = new();
 
-    private static CheckResult CheckBestPractices(IReadOnlyList<PracticeResult> practices) =>
+    private static CheckResult CheckBestPractices(IReadOnlyList<BestPracticeResult> practices) =>
         PracticeChecks.GetValue(practices, JudgeBestPractices);
 
-    private static CheckResult JudgeBestPractices(IReadOnlyList<PracticeResult> practices)
+    private static CheckResult JudgeBestPractices(IReadOnlyList<BestPracticeResult> practices)
     {
-        var known = practices.Where(p => p.Ok is not null).ToList();
+        var known = practices.Where(p => p.Followed is not null).ToList();
         if (known.Count == 0)
         {
             return new(Checks.BestPractices, CheckState.Unknown, "nothing to compare against yet");
         }
 
-        var violated = known.Where(p => p.Ok == false).ToList();
+        var violated = known.Where(p => p.Followed == false).ToList();
         return violated.Count > 0
-            ? new(Checks.BestPractices, CheckState.Fail, string.Join("; ", violated.Select(p => $"{p.Practice}: {p.Reason}")))
-            : new(Checks.BestPractices, CheckState.Pass, string.Join("; ", known.Select(p => $"{p.Practice}: {p.Reason}")));
+            ? new(Checks.BestPractices, CheckState.Fail, string.Join("; ", violated.Select(p => $"{p.Label}: {p.Reason}")))
+            : new(Checks.BestPractices, CheckState.Pass, string.Join("; ", known.Select(p => $"{p.Label}: {p.Reason}")));
     }
 
     public static string Format(TimeSpan span) =>

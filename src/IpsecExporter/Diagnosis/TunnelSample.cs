@@ -1,5 +1,6 @@
 using System.Net;
 using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
@@ -11,6 +12,7 @@ namespace IpsecExporter.Diagnosis;
 /// </summary>
 /// <param name="Ike">Phase 1 as last observed (kept while the source is down); null while the source never answered.</param>
 /// <param name="Pairs">The tracker's observation of each configured network pair, in configuration order.</param>
+/// <param name="BestPractices">The best-practice service's latest verdicts for the tunnel.</param>
 public sealed record TunnelSample(
     DateTimeOffset At,
     bool SourceUp,
@@ -19,7 +21,7 @@ public sealed record TunnelSample(
     ProbeCounts? Gateway,
     IReadOnlyList<InsideSample> Inside,
     InternetSample Internet,
-    IReadOnlyList<PracticeResult> BestPractices)
+    IReadOnlyList<BestPracticeResult> BestPractices)
 {
     /// <summary>Whether an IKE SA is ESTABLISHED; null while the source is down (only the current state is then unknown).</summary>
     public bool? IkeEstablished => SourceUp ? Ike?.Established : null;
@@ -70,6 +72,3 @@ public sealed record InsideSample(IPAddress Target, ProbeCounts Counts);
 
 /// <summary>Local connectivity (an operational interface and a default route) and the observed public IP.</summary>
 public sealed record InternetSample(bool? Connected, IPAddress? PublicIp, bool? PublicIpMatchesExpected, string? Detail);
-
-/// <summary>A best-practice verdict with the reason a person can act on.</summary>
-public sealed record PracticeResult(string Practice, bool? Ok, string Reason);

@@ -37,7 +37,7 @@ public sealed class TunnelSampler(
                 .Select(target => new InsideSample(target, probes.Get(tunnel.Name, target) is { } inside ? Counts(inside) : new ProbeCounts(0, 0, null)))
                 .ToList(),
             internet,
-            practices.Select(p => new PracticeResult(p.Label, p.Followed, p.Reason)).ToList())
+            practices)
         {
             RemoteGatewayAddress = gateways.GetAddress(tunnel.Name),
         };

@@ -31,7 +31,7 @@ public static class TunnelSummaries
                 latest?.Ike?.RemoteHost?.ToString()),
             tunnel.Partner,
             new SummarySource(tunnel.Source, source?.Up ?? false, source?.LastSuccess, source?.LastError),
-            latest?.BestPractices ?? [],
+            [.. (latest?.BestPractices ?? []).Select(p => new PracticeResult(p.Label, p.Followed, p.Reason))],
             Runbook(view, source),
             config.DashboardUrl(tunnel.Name)?.ToString());
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Tests.Support;
 using IpsecExporter.Tunnels;
 
@@ -218,7 +219,7 @@ public sealed class DiagnoserTests
     [Fact]
     public void A_violated_best_practice_is_degraded_with_its_reason()
     {
-        var after = Healthy(120) with { BestPractices = [new PracticeResult("pfs", false, "rekeyed CHILD SAs carry no DH group"), new PracticeResult("time_sync", true, "offset 2 ms")] };
+        var after = Healthy(120) with { BestPractices = [new BestPracticeResult(BestPractice.Pfs, false, "rekeyed CHILD SAs carry no DH group"), new BestPracticeResult(BestPractice.TimeSync, true, "offset 2 ms")] };
 
         var diagnosis = Diagnose(Healthy(0), after);
 
@@ -359,7 +360,7 @@ public sealed class DiagnoserTests
             Gateway: new ProbeCounts(n, n, TimeSpan.FromMicroseconds(250)),
             Inside: [Inside(n, n)],
             Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), true, null),
-            BestPractices: [new PracticeResult("pfs", true, "DH group ECP_256 on rekeyed CHILD SAs")]);
+            BestPractices: [new BestPracticeResult(BestPractice.Pfs, true, "DH group ECP_256 on rekeyed CHILD SAs")]);
     }
 
     private static PairObservation Pair(int childSas, ulong sent, ulong received, string local = "10.1.0.0/24", string remote = "10.2.0.0/24") =>

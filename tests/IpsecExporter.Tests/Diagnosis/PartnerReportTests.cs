@@ -1,6 +1,7 @@
 using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -127,7 +128,7 @@ public sealed class PartnerReportTests
                 Gateway: new ProbeCounts(g, g, TimeSpan.FromMicroseconds(830)),
                 Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(g, i, TimeSpan.FromMicroseconds(1450))), new InsideSample(IPAddress.Parse("10.2.0.20"), new ProbeCounts(g, 400, null))],
                 Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), true, null),
-                BestPractices: [new PracticeResult("pfs", true, "DH group ECP_256 on rekeyed CHILD SAs")])
+                BestPractices: [new BestPracticeResult(BestPractice.Pfs, true, "DH group ECP_256 on rekeyed CHILD SAs")])
             {
                 RemoteGatewayAddress = IPAddress.Parse("198.51.100.20"),
             });

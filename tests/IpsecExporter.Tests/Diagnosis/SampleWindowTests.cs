@@ -1,5 +1,6 @@
 using System.Net;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Tests.Support;
 
 namespace IpsecExporter.Tests.Diagnosis;
@@ -20,7 +21,7 @@ public sealed class SampleWindowTests
         Gateway: new ProbeCounts(n, n - 1, rtt),
         Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(n, n, TimeSpan.FromMicroseconds(480 + n)))],
         new InternetSample(true, IPAddress.Parse("198.51.100.7"), true, null),
-        [new PracticeResult("pfs", true, "PFS on")])
+        [new BestPracticeResult(BestPractice.Pfs, true, "PFS on")])
     {
         RemoteGatewayAddress = IPAddress.Parse("203.0.113.9"),
     };

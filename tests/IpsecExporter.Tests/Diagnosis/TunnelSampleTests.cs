@@ -1,5 +1,6 @@
 using System.Net;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Tests.Support;
 
 namespace IpsecExporter.Tests.Diagnosis;
@@ -16,7 +17,7 @@ public sealed class TunnelSampleTests
         Gateway: new ProbeCounts(10, gatewayResponses, TimeSpan.FromMilliseconds(3)),
         Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(4, 4, null))],
         new InternetSample(true, IPAddress.Parse("198.51.100.7"), true, null),
-        [new PracticeResult("pfs", true, "PFS on")]);
+        [new BestPracticeResult(BestPractice.Pfs, true, "PFS on")]);
 
     [Fact]
     public void A_sample_takes_the_parts_equal_to_the_previous_ones_from_it_and_keeps_its_own_where_they_differ()

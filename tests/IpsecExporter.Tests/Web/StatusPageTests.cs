@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
 using Microsoft.AspNetCore.Builder;
@@ -135,7 +136,7 @@ public sealed partial class StatusPageTests : IAsyncLifetime
     {
         _sampler.Set("branch-b", now => Sample(now, "10.2.0.0/24", 220, 220) with
         {
-            BestPractices = [new PracticeResult("pfs", null, "no CHILD SA rekeyed yet"), new PracticeResult("short_lifetimes", true, "CHILD rekey 1h")],
+            BestPractices = [new BestPracticeResult(BestPractice.Pfs, null, "no CHILD SA rekeyed yet"), new BestPracticeResult(BestPractice.ShortLifetimes, true, "CHILD rekey 1h")],
         });
         await HealAsync();
 
