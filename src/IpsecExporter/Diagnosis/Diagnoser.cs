@@ -2,6 +2,8 @@ using System.Net;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using IpsecExporter.Diagnosis.BestPractices;
+using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
 
@@ -184,7 +186,7 @@ public static class Diagnoser
         }
 
         return latest.IkeEstablished.Value
-            ? new(Checks.Phase1, CheckState.Pass, latest.IkeSaCount == 1 ? "IKE SA established" : $"{latest.IkeSaCount} IKE SAs established")
+            ? new(Checks.Phase1, CheckState.Pass, latest.Ike!.SaCount == 1 ? "IKE SA established" : $"{latest.Ike.SaCount} IKE SAs established")
             : new(Checks.Phase1, CheckState.Fail, "no ESTABLISHED IKE SA for the connection");
     }
 
@@ -196,7 +198,7 @@ public static class Diagnoser
         }
 
         // The durations now: the text may be made later, when the history (the service's list) has moved on.
-        var durations = latest.Pairs.Select(p => p.ChildSas > 1 ? latest.At - DuplicateSince(history, p) : TimeSpan.Zero).ToArray();
+        var durations = latest.Pairs.Select(p => p.InstalledChildSas > 1 ? latest.At - DuplicateSince(history, p) : TimeSpan.Zero).ToArray();
         var (duplicates, missing, failing) = JudgePhase2(latest, durations, options, null, null);
         var allMissing = latest.Pairs.Count > 0 && missing == latest.Pairs.Count;
         var evidence = () =>
@@ -221,29 +223,29 @@ public static class Diagnoser
         for (var i = 0; i < latest.Pairs.Count; i++)
         {
             var pair = latest.Pairs[i];
-            if (pair.ChildSas == 0)
+            if (pair.InstalledChildSas == 0)
             {
                 missing++;
                 failing = true;
-                problems?.Add($"{pair.Local} <-> {pair.Remote}: no CHILD SA (Phase 2 missing)");
+                problems?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: no CHILD SA (Phase 2 missing)");
             }
-            else if (pair.ChildSas > 1)
+            else if (pair.InstalledChildSas > 1)
             {
                 var duration = durations[i];
                 if (duration >= options.RekeyOverlap)
                 {
                     duplicates = true;
                     failing = true;
-                    problems?.Add($"{pair.Local} <-> {pair.Remote}: {pair.ChildSas} CHILD SAs for {Format(duration)} (a rekey overlap lasts under {Format(options.RekeyOverlap)})");
+                    problems?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: {pair.InstalledChildSas} CHILD SAs for {Format(duration)} (a rekey overlap lasts under {Format(options.RekeyOverlap)})");
                 }
                 else
                 {
-                    notes?.Add($"{pair.Local} <-> {pair.Remote}: {pair.ChildSas} CHILD SAs for {Format(duration)} (rekey overlap)");
+                    notes?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: {pair.InstalledChildSas} CHILD SAs for {Format(duration)} (rekey overlap)");
                 }
             }
             else
             {
-                notes?.Add($"{pair.Local} <-> {pair.Remote}: 1 CHILD SA");
+                notes?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: 1 CHILD SA");
             }
         }
 
@@ -251,13 +253,13 @@ public static class Diagnoser
     }
 
     /// <summary>When the pair's current run of more than one CHILD SA began (as far as the history reaches).</summary>
-    private static DateTimeOffset DuplicateSince(IReadOnlyList<TunnelSample> history, PairSample pair)
+    private static DateTimeOffset DuplicateSince(IReadOnlyList<TunnelSample> history, PairObservation pair)
     {
         var since = history[^1].At;
         for (var i = history.Count - 1; i >= 0; i--)
         {
             var sample = history[i].Pairs.FirstOrDefault(p => p.Key == pair.Key);
-            if (sample is null || sample.ChildSas <= 1 || !history[i].SourceUp)
+            if (sample is null || sample.InstalledChildSas <= 1 || !history[i].SourceUp)
             {
                 break;
             }
@@ -312,7 +314,7 @@ public static class Diagnoser
         var oneWay = false;
         var idle = 0;
         var observed = 0;
-        foreach (var pair in latest.Pairs.Where(p => p.ChildSas > 0))
+        foreach (var pair in latest.Pairs.Where(p => p.InstalledChildSas > 0))
         {
             var before = baseline.Pairs.FirstOrDefault(p => p.Key == pair.Key);
             // Packets where the source counts them both ways, else bytes: a source without packet counters is not idle.
@@ -323,21 +325,21 @@ public static class Diagnoser
                     : (0UL, 0UL, (string?)null);
             if (unit is null)
             {
-                parts?.Add($"{pair.Local} <-> {pair.Remote}: the source reports no traffic counters");
+                parts?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: the source reports no traffic counters");
                 continue;
             }
 
             observed++;
             if (sent > 0 && received > 0)
             {
-                parts?.Add($"{pair.Local} <-> {pair.Remote}: sent +{sent}, received +{received} {unit}");
+                parts?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: sent +{sent}, received +{received} {unit}");
             }
             else if (sent > 0 || received > 0)
             {
                 oneWay = true;
                 if (parts is not null || oneWayParts is not null)
                 {
-                    var text = $"{pair.Local} <-> {pair.Remote}: sent +{sent}, received +{received} {unit} over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})";
+                    var text = $"{pair.LocalTs} <-> {pair.RemoteTs}: sent +{sent}, received +{received} {unit} over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})";
                     parts?.Add(text);
                     oneWayParts?.Add(text);
                 }
@@ -345,7 +347,7 @@ public static class Diagnoser
             else
             {
                 idle++;
-                parts?.Add($"{pair.Local} <-> {pair.Remote}: no traffic either way over {Format(span)}");
+                parts?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: no traffic either way over {Format(span)}");
             }
         }
 
@@ -365,11 +367,11 @@ public static class Diagnoser
             return (new(Checks.InsideReachable, CheckState.Unknown, "no inside targets configured"), false);
         }
 
-        var networks = latest.Pairs.Select(p => (Pair: p, Remote: IPNetwork.TryParse(p.Remote, out var remote) ? remote : (IPNetwork?)null)).ToList();
+        var networks = latest.Pairs.Select(p => (Pair: p, Remote: IPNetwork.TryParse(p.RemoteTs, out var remote) ? remote : (IPNetwork?)null)).ToList();
         var byPair = latest.Inside
             .GroupBy(t => networks.FirstOrDefault(n => n.Remote?.Contains(t.Target) == true).Pair)
             .ToList();
-        var judged = new List<(PairSample? Pair, List<(IPAddress Target, TimeSpan? LastRtt, ulong Requests, ulong Responses)> Results, int Answering)>();
+        var judged = new List<(PairObservation? Pair, List<(IPAddress Target, TimeSpan? LastRtt, ulong Requests, ulong Responses)> Results, int Answering)>();
         var probedPairs = 0;
         var silentPairs = 0;
         var answeringTargets = 0;
@@ -406,7 +408,7 @@ public static class Diagnoser
                     _ when j.Results.Count == 1 => $"{r.Target}: no reply to {r.Requests} echo requests (the pair's only inside target: add a second one to tell a host fault from a desynchronized SA)",
                     _ => $"{r.Target}: no reply to {r.Requests} echo requests",
                 });
-                var prefix = judged.Count > 1 && j.Pair is { } p ? $"{p.Local} <-> {p.Remote}: " : "";
+                var prefix = judged.Count > 1 && j.Pair is { } p ? $"{p.LocalTs} <-> {p.RemoteTs}: " : "";
                 return prefix + string.Join("; ", texts);
             });
             return string.Join("; ", parts) + (span > TimeSpan.Zero ? $" over {Format(span)}" : "");
@@ -415,23 +417,23 @@ public static class Diagnoser
     }
 
     /// <summary>Samples share an unchanged list of practices (<see cref="TunnelSample.SharingWith"/>): judged once per list.</summary>
-    private static readonly ConditionalWeakTable<IReadOnlyList<PracticeResult>, CheckResult> PracticeChecks = new();
+    private static readonly ConditionalWeakTable<IReadOnlyList<BestPracticeResult>, CheckResult> PracticeChecks = new();
 
-    private static CheckResult CheckBestPractices(IReadOnlyList<PracticeResult> practices) =>
+    private static CheckResult CheckBestPractices(IReadOnlyList<BestPracticeResult> practices) =>
         PracticeChecks.GetValue(practices, JudgeBestPractices);
 
-    private static CheckResult JudgeBestPractices(IReadOnlyList<PracticeResult> practices)
+    private static CheckResult JudgeBestPractices(IReadOnlyList<BestPracticeResult> practices)
     {
-        var known = practices.Where(p => p.Ok is not null).ToList();
+        var known = practices.Where(p => p.Followed is not null).ToList();
         if (known.Count == 0)
         {
             return new(Checks.BestPractices, CheckState.Unknown, "nothing to compare against yet");
         }
 
-        var violated = known.Where(p => p.Ok == false).ToList();
+        var violated = known.Where(p => p.Followed == false).ToList();
         return violated.Count > 0
-            ? new(Checks.BestPractices, CheckState.Fail, string.Join("; ", violated.Select(p => $"{p.Practice}: {p.Reason}")))
-            : new(Checks.BestPractices, CheckState.Pass, string.Join("; ", known.Select(p => $"{p.Practice}: {p.Reason}")));
+            ? new(Checks.BestPractices, CheckState.Fail, string.Join("; ", violated.Select(p => $"{p.Label}: {p.Reason}")))
+            : new(Checks.BestPractices, CheckState.Pass, string.Join("; ", known.Select(p => $"{p.Label}: {p.Reason}")));
     }
 
     public static string Format(TimeSpan span) =>

@@ -32,7 +32,7 @@ public sealed record PartnerReport(
 /// <summary>One end of the tunnel: who, where, what equipment, and its public IP as configured and as observed.</summary>
 public sealed record ReportEnd(string? Name, string? Contact, string? Location, string? Equipment, string? ConfiguredGateway, string? ObservedAddress, string? IkeAddress);
 
-public sealed record ReportPair(string Local, string Remote, int? ChildSas, ulong? SentBytes, ulong? ReceivedBytes, ulong? SentPackets, ulong? ReceivedPackets, ulong? SentPacketsInWindow, ulong? ReceivedPacketsInWindow, ulong? Rekeys, string? DhGroup);
+public sealed record ReportPair(string Local, string Remote, int? ChildSas, ulong? SentBytes, ulong? ReceivedBytes, ulong? SentPackets, ulong? ReceivedPackets, ulong? SentPacketsInWindow, ulong? ReceivedPacketsInWindow, long? Rekeys, string? DhGroup);
 
 public sealed record ReportProbe(string Target, ulong Requests, ulong Responses, double? LossRatio, double? LastRttSeconds);
 
@@ -51,7 +51,7 @@ public static class PartnerReports
             config.Site.Equipment,
             (tunnel.LocalGateway ?? config.Site.PublicIp)?.ToString(),
             latest?.Internet.PublicIp?.ToString(),
-            latest?.IkeLocalHost?.ToString());
+            latest?.Ike?.LocalHost?.ToString());
         var theirs = new ReportEnd(
             tunnel.Partner.Name,
             tunnel.Partner.Contact,
@@ -59,7 +59,7 @@ public static class PartnerReports
             tunnel.Partner.Equipment,
             tunnel.RemoteGateway,
             latest?.RemoteGatewayAddress?.ToString(),
-            latest?.IkeRemoteHost?.ToString());
+            latest?.Ike?.RemoteHost?.ToString());
 
         var pairs = tunnel.NetworkPairs.Select(p =>
         {
@@ -68,7 +68,7 @@ public static class PartnerReports
             return new ReportPair(
                 p.LocalText,
                 p.RemoteText,
-                now?.ChildSas,
+                now?.InstalledChildSas,
                 now?.SentBytes,
                 now?.ReceivedBytes,
                 now?.SentPackets,

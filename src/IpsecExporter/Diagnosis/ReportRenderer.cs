@@ -239,7 +239,7 @@ public static class ReportRenderer
         : e.First == e.At ? $"{e.Message} (×{N(e.Count)})"
         : $"{e.Message} (×{N(e.Count)} between {(e.First.UtcDateTime.Date == e.At.UtcDateTime.Date ? Clock(e.First) : Time(e.First))} and {Clock(e.At)})";
 
-    private static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
+    private static string N(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
 
     private static string Clock(DateTimeOffset at) => at.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture);
 

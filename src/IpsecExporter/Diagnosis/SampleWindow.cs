@@ -1,4 +1,5 @@
 using System.Collections;
+using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
 
@@ -68,9 +69,10 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>
-    /// What a sample has beyond its key frame: the cumulative counters (per pair 4 traffic counters and the rekeys, per
-    /// probed target requests and responses, the IKE rekeys), then the last RTT of each probed target in ticks. An
-    /// absent value is 0: the key frame tells which are absent.
+    /// What a sample has beyond its key frame: the cumulative counters (per pair 4 traffic counters, the rekeys and the
+    /// times of the last packet sent and received in ticks, per probed target requests and responses, the IKE rekeys and
+    /// the IKE SA's age in ticks), then the last RTT of each probed target in ticks. An absent value is 0: the key frame
+    /// tells which are absent.
     /// </summary>
     private static ulong[] Counters(TunnelSample sample)
     {
@@ -84,7 +86,9 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             counters[i++] = pair.ReceivedBytes ?? 0;
             counters[i++] = pair.SentPackets ?? 0;
             counters[i++] = pair.ReceivedPackets ?? 0;
-            counters[i++] = pair.Rekeys;
+            counters[i++] = (ulong)pair.Rekeys;
+            counters[i++] = (ulong)(pair.LastSent?.UtcTicks ?? 0);
+            counters[i++] = (ulong)(pair.LastReceived?.UtcTicks ?? 0);
         }
 
         if (sample.Gateway is { } gateway)
@@ -97,7 +101,8 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             Probe(inside.Counts, counters, ref i, ref rtt);
         }
 
-        counters[i] = sample.IkeRekeys;
+        counters[i++] = (ulong)(sample.Ike?.Rekeys ?? 0);
+        counters[i] = (ulong)(sample.Ike?.EstablishedFor?.Ticks ?? 0);
         return counters;
 
         static void Probe(ProbeCounts counts, ulong[] counters, ref int i, ref int rtt)
@@ -108,7 +113,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         }
     }
 
-    private static int CumulativeCount(TunnelSample sample) => (sample.Pairs.Count * 5) + ((sample.Gateway is null ? 0 : 1) + sample.Inside.Count) * 2 + 1;
+    private static int CumulativeCount(TunnelSample sample) => (sample.Pairs.Count * 7) + ((sample.Gateway is null ? 0 : 1) + sample.Inside.Count) * 2 + 2;
 
     /// <summary><paramref name="counters"/> as growth since <paramref name="keyFrame"/> (RTTs as they are); null when a value does not fit in 32 bits or a counter went down.</summary>
     private static uint[]? Numbers(KeyFrame keyFrame, ulong[] counters)
@@ -134,10 +139,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     {
         if (keyFrame.At.Offset != sample.At.Offset
             || keyFrame.SourceUp != sample.SourceUp
-            || keyFrame.IkeEstablished != sample.IkeEstablished
-            || keyFrame.IkeSaCount != sample.IkeSaCount
-            || !Equals(keyFrame.IkeLocalHost, sample.IkeLocalHost)
-            || !Equals(keyFrame.IkeRemoteHost, sample.IkeRemoteHost)
+            || !SameIke(keyFrame.Ike, sample.Ike)
             || !Equals(keyFrame.RemoteGatewayAddress, sample.RemoteGatewayAddress)
             || keyFrame.Internet != sample.Internet
             || !(ReferenceEquals(keyFrame.BestPractices, sample.BestPractices) || keyFrame.BestPractices.SequenceEqual(sample.BestPractices))
@@ -151,9 +153,21 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         for (var i = 0; i < sample.Pairs.Count; i++)
         {
             var (a, b) = (keyFrame.Pairs[i], sample.Pairs[i]);
-            if (a.Local != b.Local || a.Remote != b.Remote || a.ChildSas != b.ChildSas || a.DhGroup != b.DhGroup
+            // Everything but the counters equal (whatever the observation carries), and the same counters absent.
+            if (a.Key != b.Key
+                || a with
+                {
+                    SentBytes = b.SentBytes,
+                    ReceivedBytes = b.ReceivedBytes,
+                    SentPackets = b.SentPackets,
+                    ReceivedPackets = b.ReceivedPackets,
+                    Rekeys = b.Rekeys,
+                    LastSent = b.LastSent,
+                    LastReceived = b.LastReceived,
+                } != b
                 || a.SentBytes.HasValue != b.SentBytes.HasValue || a.ReceivedBytes.HasValue != b.ReceivedBytes.HasValue
-                || a.SentPackets.HasValue != b.SentPackets.HasValue || a.ReceivedPackets.HasValue != b.ReceivedPackets.HasValue)
+                || a.SentPackets.HasValue != b.SentPackets.HasValue || a.ReceivedPackets.HasValue != b.ReceivedPackets.HasValue
+                || a.LastSent?.Offset != b.LastSent?.Offset || a.LastReceived?.Offset != b.LastReceived?.Offset)
             {
                 return false;
             }
@@ -170,6 +184,10 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         return true;
 
         static bool SameShape(ProbeCounts? a, ProbeCounts? b) => a is null ? b is null : b is not null && a.LastRtt.HasValue == b.LastRtt.HasValue;
+
+        static bool SameIke(IkeObservation? a, IkeObservation? b) => a is null
+            ? b is null
+            : b is not null && a with { Rekeys = b.Rekeys, EstablishedFor = b.EstablishedFor } == b && a.EstablishedFor.HasValue == b.EstablishedFor.HasValue;
     }
 
     /// <summary>The first sample of a run, with its <see cref="Counters"/>.</summary>
@@ -188,7 +206,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
             var i = 0;
             var rtt = CumulativeCount(keyFrame);
-            var pairs = new PairSample[keyFrame.Pairs.Count];
+            var pairs = new PairObservation[keyFrame.Pairs.Count];
             for (var p = 0; p < pairs.Length; p++)
             {
                 var pair = keyFrame.Pairs[p];
@@ -198,7 +216,9 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
                     ReceivedBytes = Known(pair.ReceivedBytes, Next(ref i)),
                     SentPackets = Known(pair.SentPackets, Next(ref i)),
                     ReceivedPackets = Known(pair.ReceivedPackets, Next(ref i)),
-                    Rekeys = Next(ref i),
+                    Rekeys = (long)Next(ref i),
+                    LastSent = Time(pair.LastSent, Next(ref i)),
+                    LastReceived = Time(pair.LastReceived, Next(ref i)),
                 };
             }
 
@@ -209,13 +229,16 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
                 inside[t] = keyFrame.Inside[t] with { Counts = Probe(keyFrame.Inside[t].Counts, ref i, ref rtt) };
             }
 
+            var (ikeRekeys, ikeAge) = (Next(ref i), Next(ref i));
             return keyFrame with
             {
                 At = new DateTimeOffset(UtcTicks, TimeSpan.Zero).ToOffset(keyFrame.At.Offset),
                 Pairs = pairs,
                 Gateway = gateway,
                 Inside = inside,
-                IkeRekeys = Next(ref i),
+                Ike = keyFrame.Ike is { } ike
+                    ? ike with { Rekeys = (long)ikeRekeys, EstablishedFor = ike.EstablishedFor is null ? null : TimeSpan.FromTicks((long)ikeAge) }
+                    : null,
             };
         }
 
@@ -234,5 +257,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         }
 
         private static ulong? Known(ulong? shape, ulong value) => shape is null ? null : value;
+
+        private static DateTimeOffset? Time(DateTimeOffset? shape, ulong utcTicks) => shape is { } s ? new DateTimeOffset((long)utcTicks, TimeSpan.Zero).ToOffset(s.Offset) : null;
     }
 }

@@ -1,3 +1,5 @@
+using IpsecExporter.Tunnels;
+
 namespace IpsecExporter.Diagnosis;
 
 /// <summary>
@@ -71,9 +73,9 @@ public static class TunnelEvents
                 yield return new(at, "phase1", current.IkeEstablished.Value ? "IKE SA established" : "IKE SA gone (Phase 1 down)");
             }
 
-            if (current.IkeRekeys > previous.IkeRekeys)
+            if (current.Ike?.Rekeys > previous.Ike?.Rekeys)
             {
-                yield return new(at, "rekey", "IKE SA rekeyed", "IKE SA") { Count = (long)(current.IkeRekeys - previous.IkeRekeys) };
+                yield return new(at, "rekey", "IKE SA rekeyed", "IKE SA") { Count = current.Ike!.Rekeys - previous.Ike!.Rekeys };
             }
 
             foreach (var pair in current.Pairs)
@@ -86,13 +88,13 @@ public static class TunnelEvents
 
                 if (pair.Rekeys > before.Rekeys)
                 {
-                    yield return new(at, "rekey", $"{Name(pair)}: CHILD SA rekeyed{(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}", Name(pair)) { Count = (long)(pair.Rekeys - before.Rekeys) };
+                    yield return new(at, "rekey", $"{Name(pair)}: CHILD SA rekeyed{(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}", Name(pair)) { Count = pair.Rekeys - before.Rekeys };
                 }
 
-                if (pair.ChildSas != before.ChildSas)
+                if (pair.InstalledChildSas != before.InstalledChildSas)
                 {
-                    var kind = pair.ChildSas > before.ChildSas ? "installed" : "deleted";
-                    yield return new(at, "child_sa", $"{Name(pair)}: CHILD SA {kind}, now {pair.ChildSas} (was {before.ChildSas})", Name(pair));
+                    var kind = pair.InstalledChildSas > before.InstalledChildSas ? "installed" : "deleted";
+                    yield return new(at, "child_sa", $"{Name(pair)}: CHILD SA {kind}, now {pair.InstalledChildSas} (was {before.InstalledChildSas})", Name(pair));
                 }
             }
         }
@@ -124,5 +126,5 @@ public static class TunnelEvents
         }
     }
 
-    private static string Name(PairSample pair) => $"{pair.Local} <-> {pair.Remote}";
+    private static string Name(PairObservation pair) => $"{pair.LocalTs} <-> {pair.RemoteTs}";
 }

@@ -1,30 +1,30 @@
 using System.Net;
 using IpsecExporter.Configuration;
+using IpsecExporter.Diagnosis.BestPractices;
+using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
 
 /// <summary>
 /// Everything known about one tunnel at one moment, gathered from the source, the probes and the site checks.
 /// Counters are cumulative (monotonic); the diagnosis compares samples across its window. Null means "not known".
+/// The source's part is the tracker's own immutable observation, referenced, not copied.
 /// </summary>
+/// <param name="Ike">Phase 1 as last observed (kept while the source is down); null while the source never answered.</param>
+/// <param name="Pairs">The tracker's observation of each configured network pair, in configuration order.</param>
+/// <param name="BestPractices">The best-practice service's latest verdicts for the tunnel.</param>
 public sealed record TunnelSample(
     DateTimeOffset At,
     bool SourceUp,
-    bool? IkeEstablished,
-    int IkeSaCount,
-    IReadOnlyList<PairSample> Pairs,
+    IkeObservation? Ike,
+    IReadOnlyList<PairObservation> Pairs,
     ProbeCounts? Gateway,
     IReadOnlyList<InsideSample> Inside,
     InternetSample Internet,
-    IReadOnlyList<PracticeResult> BestPractices)
+    IReadOnlyList<BestPracticeResult> BestPractices)
 {
-    /// <summary>IKE SA replacements observed so far (cumulative).</summary>
-    public ulong IkeRekeys { get; init; }
-
-    /// <summary>Addresses of the ESTABLISHED IKE SA as the gateway sees them (NAT aside, the two public IPs).</summary>
-    public IPAddress? IkeLocalHost { get; init; }
-
-    public IPAddress? IkeRemoteHost { get; init; }
+    /// <summary>Whether an IKE SA is ESTABLISHED; null while the source is down (only the current state is then unknown).</summary>
+    public bool? IkeEstablished => SourceUp ? Ike?.Established : null;
 
     /// <summary>What <c>remote_gateway</c> resolves to now.</summary>
     public IPAddress? RemoteGatewayAddress { get; init; }
@@ -48,8 +48,7 @@ public sealed record TunnelSample(
             Inside = Same(sample.Inside, previous.Inside),
             Internet = sample.Internet == previous.Internet ? previous.Internet : sample.Internet,
             BestPractices = Same(sample.BestPractices, previous.BestPractices),
-            IkeLocalHost = Equals(sample.IkeLocalHost, previous.IkeLocalHost) ? previous.IkeLocalHost : sample.IkeLocalHost,
-            IkeRemoteHost = Equals(sample.IkeRemoteHost, previous.IkeRemoteHost) ? previous.IkeRemoteHost : sample.IkeRemoteHost,
+            Ike = sample.Ike == previous.Ike ? previous.Ike : sample.Ike,
             RemoteGatewayAddress = Equals(sample.RemoteGatewayAddress, previous.RemoteGatewayAddress) ? previous.RemoteGatewayAddress : sample.RemoteGatewayAddress,
         };
 
@@ -57,19 +56,13 @@ public sealed record TunnelSample(
     }
 }
 
-/// <summary>
-/// One configured network pair: INSTALLED CHILD SAs and cumulative per-direction traffic (null for a counter the
-/// source does not have).
-/// </summary>
-public sealed record PairSample(string Local, string Remote, int ChildSas, ulong? SentBytes, ulong? ReceivedBytes, ulong? SentPackets, ulong? ReceivedPackets)
+public static class PairObservationKey
 {
-    public PairKey Key => new(Local, Remote);
-
-    /// <summary>CHILD SA replacements observed so far (cumulative).</summary>
-    public ulong Rekeys { get; init; }
-
-    /// <summary>Observed DH group of rekeyed CHILD SAs (PFS), when known.</summary>
-    public string? DhGroup { get; init; }
+    extension(PairObservation pair)
+    {
+        /// <summary>The pair as its labels spell it: how the diagnosis finds the same pair in another sample.</summary>
+        public PairKey Key => new(pair.LocalTs, pair.RemoteTs);
+    }
 }
 
 /// <summary>Cumulative echo requests and replies, with the latest RTT seen.</summary>
@@ -79,6 +72,3 @@ public sealed record InsideSample(IPAddress Target, ProbeCounts Counts);
 
 /// <summary>Local connectivity (an operational interface and a default route) and the observed public IP.</summary>
 public sealed record InternetSample(bool? Connected, IPAddress? PublicIp, bool? PublicIpMatchesExpected, string? Detail);
-
-/// <summary>A best-practice verdict with the reason a person can act on.</summary>
-public sealed record PracticeResult(string Practice, bool? Ok, string Reason);

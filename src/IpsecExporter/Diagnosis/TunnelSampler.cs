@@ -27,30 +27,19 @@ public sealed class TunnelSampler(
         // The tracker's own view: its counters and its source state come from the same collection, whereas the
         // collector marks a source up a moment before the tracker has applied that collection.
         var sourceUp = observed is { SourceUp: true };
-        var pairs = observed?.Pairs
-            .Select(p => new PairSample(p.LocalTs, p.RemoteTs, p.InstalledChildSas, p.SentBytes, p.ReceivedBytes, p.SentPackets, p.ReceivedPackets)
-            {
-                Rekeys = (ulong)p.Rekeys,
-                DhGroup = p.DhGroup,
-            })
-            .ToList();
         return new TunnelSample(
             now,
             sourceUp,
-            IkeEstablished: sourceUp ? observed!.Ike.Established : null,
-            IkeSaCount: observed?.Ike.SaCount ?? 0,
-            Pairs: pairs ?? [],
+            observed?.Ike,
+            observed?.Pairs ?? [],
             Gateway: probes.Get(tunnel.Name) is { } gateway ? Counts(gateway) : null,
             Inside: (tunnel.Inside?.Targets ?? [])
                 .Select(target => new InsideSample(target, probes.Get(tunnel.Name, target) is { } inside ? Counts(inside) : new ProbeCounts(0, 0, null)))
                 .ToList(),
             internet,
-            practices.Select(p => new PracticeResult(p.Label, p.Followed, p.Reason)).ToList())
+            practices)
         {
             RemoteGatewayAddress = gateways.GetAddress(tunnel.Name),
-            IkeRekeys = (ulong)(observed?.Ike.Rekeys ?? 0),
-            IkeLocalHost = observed?.Ike.LocalHost,
-            IkeRemoteHost = observed?.Ike.RemoteHost,
         };
     }
 

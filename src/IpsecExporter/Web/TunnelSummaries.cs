@@ -25,13 +25,13 @@ public static class TunnelSummaries
             $"/tunnels/{Uri.EscapeDataString(tunnel.Name)}/report",
             new SummaryGateways(
                 (tunnel.LocalGateway ?? config.Site.PublicIp)?.ToString(),
-                latest?.IkeLocalHost?.ToString(),
+                latest?.Ike?.LocalHost?.ToString(),
                 tunnel.RemoteGateway,
                 latest?.RemoteGatewayAddress?.ToString(),
-                latest?.IkeRemoteHost?.ToString()),
+                latest?.Ike?.RemoteHost?.ToString()),
             tunnel.Partner,
             new SummarySource(tunnel.Source, source?.Up ?? false, source?.LastSuccess, source?.LastError),
-            latest?.BestPractices ?? [],
+            [.. (latest?.BestPractices ?? []).Select(p => new PracticeResult(p.Label, p.Followed, p.Reason))],
             Runbook(view, source),
             config.DashboardUrl(tunnel.Name)?.ToString());
     }
@@ -49,7 +49,7 @@ public static class TunnelSummaries
             Checks.Internet => "IpsecPublicIpUnexpected",
             Checks.GatewayReachable => "IpsecGatewayUnreachable",
             Checks.Phase1 => "IpsecPhase1Down",
-            Checks.Phase2SingleSa => view.Latest?.Pairs.Any(p => p.ChildSas == 0) == true ? "IpsecPhase2Missing" : "IpsecDuplicateChildSas",
+            Checks.Phase2SingleSa => view.Latest?.Pairs.Any(p => p.InstalledChildSas == 0) == true ? "IpsecPhase2Missing" : "IpsecDuplicateChildSas",
             Checks.TrafficBothDirections => "IpsecTunnelAsymmetricTraffic",
             Checks.InsideReachable => "IpsecInsideUnreachable",
             Checks.BestPractices => "IpsecBestPracticeViolated",

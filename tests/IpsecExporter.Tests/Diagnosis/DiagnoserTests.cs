@@ -1,5 +1,8 @@
 using System.Net;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
+using IpsecExporter.Tests.Support;
+using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Tests.Diagnosis;
 
@@ -95,7 +98,7 @@ public sealed class DiagnoserTests
     [Fact]
     public void Phase1_down_is_down()
     {
-        var after = Healthy(120) with { IkeEstablished = false, IkeSaCount = 0, Pairs = [Pair(0, 1000, 1000)], Inside = [Inside(1120, 1000)] };
+        var after = Healthy(120) with { Ike = Observations.Ike(established: false, saCount: 0), Pairs = [Pair(0, 1000, 1000)], Inside = [Inside(1120, 1000)] };
 
         var diagnosis = Diagnose(Healthy(0), after);
 
@@ -216,7 +219,7 @@ public sealed class DiagnoserTests
     [Fact]
     public void A_violated_best_practice_is_degraded_with_its_reason()
     {
-        var after = Healthy(120) with { BestPractices = [new PracticeResult("pfs", false, "rekeyed CHILD SAs carry no DH group"), new PracticeResult("time_sync", true, "offset 2 ms")] };
+        var after = Healthy(120) with { BestPractices = [new BestPracticeResult(BestPractice.Pfs, false, "rekeyed CHILD SAs carry no DH group"), new BestPracticeResult(BestPractice.TimeSync, true, "offset 2 ms")] };
 
         var diagnosis = Diagnose(Healthy(0), after);
 
@@ -227,7 +230,7 @@ public sealed class DiagnoserTests
     [Fact]
     public void A_source_down_is_unknown_unless_inside_targets_answer()
     {
-        var down = Healthy(120) with { SourceUp = false, IkeEstablished = null, Inside = [Inside(1120, 1000)] };
+        var down = Healthy(120) with { SourceUp = false, Inside = [Inside(1120, 1000)] };
         var answering = down with { Inside = [Inside(1120, 1120)] };
 
         Assert.Equal(Verdict.Unknown, Diagnose(Healthy(0), down).Verdict);
@@ -258,7 +261,7 @@ public sealed class DiagnoserTests
     [Fact]
     public void A_source_with_bytes_but_no_packet_counters_is_judged_on_bytes()
     {
-        static PairSample BytesOnly(ulong sent, ulong received) => new("10.1.0.0/24", "10.2.0.0/24", 1, sent, received, null, null);
+        static PairObservation BytesOnly(ulong sent, ulong received) => Observations.Pair("10.1.0.0/24", "10.2.0.0/24", 1, sent, received, null, null);
         var before = Healthy(0) with { Pairs = [BytesOnly(5000, 7000)], Inside = [] };
         var both = Healthy(120) with { Pairs = [BytesOnly(9000, 9400)], Inside = [] };
         var oneWay = Healthy(120) with { Pairs = [BytesOnly(9000, 7000)], Inside = [] };
@@ -305,7 +308,7 @@ public sealed class DiagnoserTests
     [Fact]
     public void A_pair_whose_targets_are_silent_while_another_answers_is_degraded_not_down()
     {
-        var pairs = (ulong n) => (PairSample[])[Pair(1, n, n), Pair(1, n, n, "10.1.1.0/24", "10.2.1.0/24")];
+        var pairs = (ulong n) => (PairObservation[])[Pair(1, n, n), Pair(1, n, n, "10.1.1.0/24", "10.2.1.0/24")];
         var before = Healthy(0) with { Pairs = pairs(1000), Inside = [Inside(1000, 1000), Inside(1000, 1000, "10.2.1.1"), Inside(1000, 1000, "10.2.1.2")] };
         var after = Healthy(120) with { Pairs = pairs(1120), Inside = [Inside(1120, 1120), Inside(1120, 1000, "10.2.1.1"), Inside(1120, 1000, "10.2.1.2")] };
 
@@ -352,17 +355,16 @@ public sealed class DiagnoserTests
         return new TunnelSample(
             T0.AddSeconds(seconds),
             SourceUp: true,
-            IkeEstablished: true,
-            IkeSaCount: 1,
+            Ike: Observations.Ike(),
             Pairs: [Pair(1, n, n)],
             Gateway: new ProbeCounts(n, n, TimeSpan.FromMicroseconds(250)),
             Inside: [Inside(n, n)],
             Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), true, null),
-            BestPractices: [new PracticeResult("pfs", true, "DH group ECP_256 on rekeyed CHILD SAs")]);
+            BestPractices: [new BestPracticeResult(BestPractice.Pfs, true, "DH group ECP_256 on rekeyed CHILD SAs")]);
     }
 
-    private static PairSample Pair(int childSas, ulong sent, ulong received, string local = "10.1.0.0/24", string remote = "10.2.0.0/24") =>
-        new(local, remote, childSas, sent * 100, received * 100, sent, received);
+    private static PairObservation Pair(int childSas, ulong sent, ulong received, string local = "10.1.0.0/24", string remote = "10.2.0.0/24") =>
+        Observations.Pair(local, remote, childSas, sent * 100, received * 100, sent, received);
 
     private static InsideSample Inside(ulong requests, ulong responses, string target = "10.2.0.1") =>
         new(IPAddress.Parse(target), new ProbeCounts(requests, responses, TimeSpan.FromMicroseconds(480)));

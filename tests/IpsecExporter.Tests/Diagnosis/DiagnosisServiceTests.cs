@@ -2,6 +2,7 @@ using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
 using IpsecExporter.Tests.Support;
+using IpsecExporter.Tunnels;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -130,12 +131,11 @@ public sealed class DiagnosisServiceTests
     private async Task CollectAsync(ulong rekeys, string? dhGroup = null, ulong? secondPairRekeys = null, string publicIp = "203.0.113.10")
     {
         _time.Advance(DiagnosisService.SampleInterval);
-        PairSample Pair(string local, string remote, ulong n) => new(local, remote, 1, n * 840, n * 840, n * 10, n * 10) { Rekeys = n, DhGroup = dhGroup };
+        PairObservation Pair(string local, string remote, ulong n) => Observations.Pair(local, remote, 1, n * 840, n * 840, n * 10, n * 10, rekeys: n, dhGroup: dhGroup);
         _sampler.Set(Tunnel, now => new TunnelSample(
             now,
             SourceUp: true,
-            IkeEstablished: true,
-            IkeSaCount: 1,
+            Ike: Observations.Ike(),
             Pairs: secondPairRekeys is { } second
                 ? [Pair("10.1.0.0/24", "10.2.0.0/24", rekeys), Pair("10.1.1.0/24", "10.2.1.0/24", second)]
                 : [Pair("10.1.0.0/24", "10.2.0.0/24", rekeys)],

@@ -1,6 +1,7 @@
 using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -118,20 +119,17 @@ public sealed class PartnerReportTests
             _sampler.Set("hq-branch-b", now => new TunnelSample(
                 now,
                 SourceUp: true,
-                IkeEstablished: true,
-                IkeSaCount: 1,
+                Ike: Observations.Ike(localHost: IPAddress.Parse("203.0.113.10"), remoteHost: IPAddress.Parse("198.51.100.20")),
                 Pairs:
                 [
-                    new PairSample("10.1.0.0/24", "10.2.0.0/24", 1, s * 84, r * 84, s, r) { Rekeys = k, DhGroup = k > 0 ? "ECP_256" : null },
-                    new PairSample("fd00:1::/64", "fd00:2::/64", 1, g * 104, g * 104, g, g),
+                    Observations.Pair("10.1.0.0/24", "10.2.0.0/24", 1, s * 84, r * 84, s, r, rekeys: k, dhGroup: k > 0 ? "ECP_256" : null),
+                    Observations.Pair("fd00:1::/64", "fd00:2::/64", 1, g * 104, g * 104, g, g),
                 ],
                 Gateway: new ProbeCounts(g, g, TimeSpan.FromMicroseconds(830)),
                 Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(g, i, TimeSpan.FromMicroseconds(1450))), new InsideSample(IPAddress.Parse("10.2.0.20"), new ProbeCounts(g, 400, null))],
                 Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), true, null),
-                BestPractices: [new PracticeResult("pfs", true, "DH group ECP_256 on rekeyed CHILD SAs")])
+                BestPractices: [new BestPracticeResult(BestPractice.Pfs, true, "DH group ECP_256 on rekeyed CHILD SAs")])
             {
-                IkeLocalHost = IPAddress.Parse("203.0.113.10"),
-                IkeRemoteHost = IPAddress.Parse("198.51.100.20"),
                 RemoteGatewayAddress = IPAddress.Parse("198.51.100.20"),
             });
             await _service.CollectOnceAsync(CancellationToken.None);

@@ -1,5 +1,7 @@
 using System.Net;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
+using IpsecExporter.Tests.Support;
 
 namespace IpsecExporter.Tests.Diagnosis;
 
@@ -10,21 +12,17 @@ public sealed class SampleWindowTests
     private static TunnelSample Sample(int second, ulong n, int childSas = 1, ulong? receivedPackets = 10, TimeSpan? rtt = null, bool sourceUp = true) => new(
         Start.AddSeconds(second),
         sourceUp,
-        IkeEstablished: sourceUp ? true : null,
-        IkeSaCount: 1,
+        Ike: Observations.Ike(localHost: IPAddress.Parse("198.51.100.7"), remoteHost: IPAddress.Parse("203.0.113.9"), rekeys: n / 5),
         Pairs:
         [
-            new PairSample("10.1.0.0/24", "10.2.0.0/24", childSas, n * 100, n * 90, n, receivedPackets) { Rekeys = n / 3, DhGroup = "ECP_256" },
-            new PairSample("fd00:1::/64", "fd00:2::/64", 1, null, n, null, null),
+            Observations.Pair("10.1.0.0/24", "10.2.0.0/24", childSas, n * 100, n * 90, n, receivedPackets, rekeys: n / 3, dhGroup: "ECP_256"),
+            Observations.Pair("fd00:1::/64", "fd00:2::/64", 1, null, n, null, null),
         ],
         Gateway: new ProbeCounts(n, n - 1, rtt),
         Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(n, n, TimeSpan.FromMicroseconds(480 + n)))],
         new InternetSample(true, IPAddress.Parse("198.51.100.7"), true, null),
-        [new PracticeResult("pfs", true, "PFS on")])
+        [new BestPracticeResult(BestPractice.Pfs, true, "PFS on")])
     {
-        IkeRekeys = n / 5,
-        IkeLocalHost = IPAddress.Parse("198.51.100.7"),
-        IkeRemoteHost = IPAddress.Parse("203.0.113.9"),
         RemoteGatewayAddress = IPAddress.Parse("203.0.113.9"),
     };
 
@@ -65,6 +63,32 @@ public sealed class SampleWindowTests
         }
 
         Assert.Equal(samples.Select(s => s.At), window.Select(s => s.At));
+    }
+
+    [Fact]
+    public void The_times_of_the_last_packets_and_the_age_of_the_IKE_SA_read_back_as_they_were_added()
+    {
+        TunnelSample[] samples = [At(0), At(5), At(10, received: false), At(15, received: false), At(20), At(600), At(605)];
+        var window = new SampleWindow();
+        foreach (var sample in samples)
+        {
+            window.Add(sample);
+        }
+
+        for (var i = 0; i < samples.Length; i++)
+        {
+            AssertSame(samples[i], window[i]);
+        }
+
+        static TunnelSample At(int second, bool received = true)
+        {
+            var sample = Sample(second, 10);
+            return sample with
+            {
+                Ike = sample.Ike! with { EstablishedFor = TimeSpan.FromSeconds(100 + second) },
+                Pairs = [.. sample.Pairs.Select(p => p with { LastSent = Start.AddSeconds(second - 1), LastReceived = received ? Start.AddSeconds(second - 2) : null })],
+            };
+        }
     }
 
     [Fact]

@@ -1,5 +1,7 @@
 using System.Net;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
+using IpsecExporter.Tests.Support;
 
 namespace IpsecExporter.Tests.Diagnosis;
 
@@ -10,17 +12,12 @@ public sealed class TunnelSampleTests
     private static TunnelSample Sample(int second, ulong sentBytes, ulong gatewayResponses) => new(
         Start.AddSeconds(second),
         SourceUp: true,
-        IkeEstablished: true,
-        IkeSaCount: 1,
-        Pairs: [new PairSample("10.1.0.0/24", "10.2.0.0/24", 1, sentBytes, 100, 10, 10)],
+        Ike: Observations.Ike(localHost: IPAddress.Parse("198.51.100.7"), remoteHost: IPAddress.Parse("203.0.113.9")),
+        Pairs: [Observations.Pair("10.1.0.0/24", "10.2.0.0/24", 1, sentBytes, 100, 10, 10)],
         Gateway: new ProbeCounts(10, gatewayResponses, TimeSpan.FromMilliseconds(3)),
         Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(4, 4, null))],
         new InternetSample(true, IPAddress.Parse("198.51.100.7"), true, null),
-        [new PracticeResult("pfs", true, "PFS on")])
-    {
-        IkeLocalHost = IPAddress.Parse("198.51.100.7"),
-        IkeRemoteHost = IPAddress.Parse("203.0.113.9"),
-    };
+        [new BestPracticeResult(BestPractice.Pfs, true, "PFS on")]);
 
     [Fact]
     public void A_sample_takes_the_parts_equal_to_the_previous_ones_from_it_and_keeps_its_own_where_they_differ()
@@ -36,8 +33,8 @@ public sealed class TunnelSampleTests
         Assert.Same(previous.Inside, shared.Inside);
         Assert.Same(previous.Internet, shared.Internet);
         Assert.Same(previous.BestPractices, shared.BestPractices);
-        Assert.Same(previous.IkeLocalHost, shared.IkeLocalHost);
-        Assert.Same(previous.IkeRemoteHost, shared.IkeRemoteHost);
+        Assert.Same(previous.Ike!.LocalHost, shared.Ike!.LocalHost);
+        Assert.Same(previous.Ike.RemoteHost, shared.Ike.RemoteHost);
         Assert.Equal(next.At, shared.At);
         Assert.Same(next, TunnelSample.SharingWith(next, null));
     }

@@ -13,5 +13,5 @@ public sealed class ScriptedSampler : ITunnelSampler
     public TunnelSample Sample(ExporterConfig config, TunnelConfig tunnel, DateTimeOffset now) =>
         _next.TryGetValue(tunnel.Name, out var sample)
             ? sample(now)
-            : new TunnelSample(now, false, null, 0, [], null, [], new InternetSample(null, null, null, null), []);
+            : new TunnelSample(now, false, null, [], null, [], new InternetSample(null, null, null, null), []);
 }

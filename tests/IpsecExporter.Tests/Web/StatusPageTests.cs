@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
 using Microsoft.AspNetCore.Builder;
@@ -135,7 +136,7 @@ public sealed partial class StatusPageTests : IAsyncLifetime
     {
         _sampler.Set("branch-b", now => Sample(now, "10.2.0.0/24", 220, 220) with
         {
-            BestPractices = [new PracticeResult("pfs", null, "no CHILD SA rekeyed yet"), new PracticeResult("short_lifetimes", true, "CHILD rekey 1h")],
+            BestPractices = [new BestPracticeResult(BestPractice.Pfs, null, "no CHILD SA rekeyed yet"), new BestPracticeResult(BestPractice.ShortLifetimes, true, "CHILD rekey 1h")],
         });
         await HealAsync();
 
@@ -235,9 +236,8 @@ public sealed partial class StatusPageTests : IAsyncLifetime
     private static TunnelSample Sample(DateTimeOffset now, string remote, ulong sent, ulong received) => new(
         now,
         SourceUp: true,
-        IkeEstablished: true,
-        IkeSaCount: 1,
-        Pairs: [new PairSample("10.1.0.0/24", remote, 1, sent * 84, received * 84, sent, received)],
+        Ike: Observations.Ike(),
+        Pairs: [Observations.Pair("10.1.0.0/24", remote, 1, sent * 84, received * 84, sent, received)],
         Gateway: new ProbeCounts(sent, sent, TimeSpan.FromMicroseconds(400)),
         Inside: [new InsideSample(IPAddress.Parse("10.2.0.1"), new ProbeCounts(sent, received, TimeSpan.FromMicroseconds(900)))],
         Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), null, null),
