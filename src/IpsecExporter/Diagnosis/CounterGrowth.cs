@@ -12,10 +12,31 @@ public static class CounterGrowth
     /// <summary>Null when the counter is not known now.</summary>
     public static ulong? Since(ulong? now, ulong? before) => now is { } value ? Since(value, before) : null;
 
+    /// <summary>
+    /// What one direction of a pair carried since the baseline: packets where the source counts them, else bytes (a
+    /// source without packet counters is not idle); null when it counts neither.
+    /// </summary>
+    public static TrafficGrowth? Traffic(ulong? packetsNow, ulong? packetsBefore, ulong? bytesNow, ulong? bytesBefore) =>
+        packetsNow is { } packets ? new(Since(packets, packetsBefore), TrafficGrowth.Packets)
+        : bytesNow is { } bytes ? new(Since(bytes, bytesBefore), TrafficGrowth.Bytes)
+        : null;
+
     /// <summary>Echo requests sent and answered since <paramref name="before"/>; late answers to earlier requests do not make more answered than sent.</summary>
     public static (ulong Requests, ulong Responses) Since(ProbeCounts now, ProbeCounts? before)
     {
         var requests = Since(now.Requests, before?.Requests);
         return (requests, Math.Min(requests, Since(now.Responses, before?.Responses)));
     }
+}
+
+/// <summary>Growth of one traffic direction, in <see cref="Unit"/> (<see cref="Packets"/> or <see cref="Bytes"/>).</summary>
+public readonly record struct TrafficGrowth(ulong Value, string Unit)
+{
+    public const string Packets = "packets";
+    public const string Bytes = "bytes";
+
+    /// <summary>Both directions in words: one unit at the end when they share it (<c>sent +120, received +0 packets</c>).</summary>
+    public static string Describe(TrafficGrowth sent, TrafficGrowth received) => sent.Unit == received.Unit
+        ? $"sent +{sent.Value}, received +{received.Value} {sent.Unit}"
+        : $"sent +{sent.Value} {sent.Unit}, received +{received.Value} {received.Unit}";
 }

@@ -317,29 +317,27 @@ public static class Diagnoser
         foreach (var pair in latest.Pairs.Where(p => p.InstalledChildSas > 0))
         {
             var before = baseline.Pairs.FirstOrDefault(p => p.Key == pair.Key);
-            // Packets where the source counts them both ways, else bytes: a source without packet counters is not idle.
-            var (sent, received, unit) = pair is { SentPackets: { } sentPackets, ReceivedPackets: { } receivedPackets }
-                ? (CounterGrowth.Since(sentPackets, before?.SentPackets), CounterGrowth.Since(receivedPackets, before?.ReceivedPackets), "packets")
-                : pair is { SentBytes: { } sentBytes, ReceivedBytes: { } receivedBytes }
-                    ? (CounterGrowth.Since(sentBytes, before?.SentBytes), CounterGrowth.Since(receivedBytes, before?.ReceivedBytes), "bytes")
-                    : (0UL, 0UL, (string?)null);
-            if (unit is null)
+            // Per direction, packets where the source counts them, else bytes: a source without packet counters is not idle.
+            var sentGrowth = CounterGrowth.Traffic(pair.SentPackets, before?.SentPackets, pair.SentBytes, before?.SentBytes);
+            var receivedGrowth = CounterGrowth.Traffic(pair.ReceivedPackets, before?.ReceivedPackets, pair.ReceivedBytes, before?.ReceivedBytes);
+            if (sentGrowth is not { } sentBy || receivedGrowth is not { } receivedBy)
             {
-                parts?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: the source reports no traffic counters");
+                parts?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: the source reports no {(sentGrowth is null && receivedGrowth is null ? "traffic" : sentGrowth is null ? "sent" : "received")} counters");
                 continue;
             }
 
             observed++;
+            var (sent, received) = (sentBy.Value, receivedBy.Value);
             if (sent > 0 && received > 0)
             {
-                parts?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: sent +{sent}, received +{received} {unit}");
+                parts?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: {TrafficGrowth.Describe(sentBy, receivedBy)}");
             }
             else if (sent > 0 || received > 0)
             {
                 oneWay = true;
                 if (parts is not null || oneWayParts is not null)
                 {
-                    var text = $"{pair.LocalTs} <-> {pair.RemoteTs}: sent +{sent}, received +{received} {unit} over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})";
+                    var text = $"{pair.LocalTs} <-> {pair.RemoteTs}: {TrafficGrowth.Describe(sentBy, receivedBy)} over {Format(span)} ({(sent > 0 ? "nothing comes back" : "nothing goes out")})";
                     parts?.Add(text);
                     oneWayParts?.Add(text);
                 }

@@ -32,7 +32,31 @@ public sealed record PartnerReport(
 /// <summary>One end of the tunnel: who, where, what equipment, and its public IP as configured and as observed.</summary>
 public sealed record ReportEnd(string? Name, string? Contact, string? Location, string? Equipment, string? ConfiguredGateway, string? ObservedAddress, string? IkeAddress);
 
-public sealed record ReportPair(string Local, string Remote, int? ChildSas, ulong? SentBytes, ulong? ReceivedBytes, ulong? SentPackets, ulong? ReceivedPackets, ulong? SentPacketsInWindow, ulong? ReceivedPacketsInWindow, long? Rekeys, string? DhGroup);
+/// <param name="SentPacketsInWindow">Packets sent over the window; null when the source does not count them.</param>
+public sealed record ReportPair(
+    string Local,
+    string Remote,
+    int? ChildSas,
+    ulong? SentBytes,
+    ulong? ReceivedBytes,
+    ulong? SentPackets,
+    ulong? ReceivedPackets,
+    ulong? SentPacketsInWindow,
+    ulong? ReceivedPacketsInWindow,
+    long? Rekeys,
+    string? DhGroup)
+{
+    /// <summary>
+    /// Bytes sent over the window, only where the source has no sent packet counter (what the traffic step then judges);
+    /// absent from the JSON otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ulong? SentBytesInWindow { get; init; }
+
+    /// <summary>Like <see cref="SentBytesInWindow"/>, received.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ulong? ReceivedBytesInWindow { get; init; }
+}
 
 public sealed record ReportProbe(string Target, ulong Requests, ulong Responses, double? LossRatio, double? LastRttSeconds);
 
@@ -65,6 +89,8 @@ public static class PartnerReports
         {
             var now = latest?.Pairs.FirstOrDefault(s => s.Key == p.Key);
             var before = baseline?.Pairs.FirstOrDefault(s => s.Key == p.Key);
+            var sent = CounterGrowth.Traffic(now?.SentPackets, before?.SentPackets, now?.SentBytes, before?.SentBytes);
+            var received = CounterGrowth.Traffic(now?.ReceivedPackets, before?.ReceivedPackets, now?.ReceivedBytes, before?.ReceivedBytes);
             return new ReportPair(
                 p.LocalText,
                 p.RemoteText,
@@ -73,10 +99,16 @@ public static class PartnerReports
                 now?.ReceivedBytes,
                 now?.SentPackets,
                 now?.ReceivedPackets,
-                CounterGrowth.Since(now?.SentPackets, before?.SentPackets),
-                CounterGrowth.Since(now?.ReceivedPackets, before?.ReceivedPackets),
+                In(sent, TrafficGrowth.Packets),
+                In(received, TrafficGrowth.Packets),
                 now?.Rekeys,
-                now?.DhGroup);
+                now?.DhGroup)
+            {
+                SentBytesInWindow = In(sent, TrafficGrowth.Bytes),
+                ReceivedBytesInWindow = In(received, TrafficGrowth.Bytes),
+            };
+
+            static ulong? In(TrafficGrowth? growth, string unit) => growth?.Unit == unit ? growth.Value.Value : null;
         }).ToList();
 
         var inside = (latest?.Inside ?? []).Select(t => Probe(t.Target.ToString(), baseline?.Inside.FirstOrDefault(b => b.Target.Equals(t.Target))?.Counts, t.Counts)).ToList();

@@ -48,7 +48,7 @@ public static class ReportRenderer
         md.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var p in r.NetworkPairs)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {p.Local} | {p.Remote} | {N(p.ChildSas)} | {N(p.SentPackets)} (+{N(p.SentPacketsInWindow)}) | {N(p.ReceivedPackets)} (+{N(p.ReceivedPacketsInWindow)}) | {N(p.SentBytes)} / {N(p.ReceivedBytes)} | {N(p.Rekeys)} | {p.DhGroup ?? "none seen"} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {p.Local} | {p.Remote} | {N(p.ChildSas)} | {N(p.SentPackets)} (+{Window(p.SentPacketsInWindow, p.SentBytesInWindow)}) | {N(p.ReceivedPackets)} (+{Window(p.ReceivedPacketsInWindow, p.ReceivedBytesInWindow)}) | {N(p.SentBytes)} / {N(p.ReceivedBytes)} | {N(p.Rekeys)} | {p.DhGroup ?? "none seen"} |");
         }
 
         md.AppendLine();
@@ -119,7 +119,7 @@ public static class ReportRenderer
         text.AppendLine("NETWORKS AND INSIDE IPS");
         foreach (var p in r.NetworkPairs)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {p.Local} <-> {p.Remote}: {N(p.ChildSas)} CHILD SA(s); sent {N(p.SentPackets)} packets (+{N(p.SentPacketsInWindow)}), received {N(p.ReceivedPackets)} (+{N(p.ReceivedPacketsInWindow)}); rekeys {N(p.Rekeys)}; PFS group {p.DhGroup ?? "none seen"}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {p.Local} <-> {p.Remote}: {N(p.ChildSas)} CHILD SA(s); sent {N(p.SentPackets)} packets (+{Window(p.SentPacketsInWindow, p.SentBytesInWindow)}), received {N(p.ReceivedPackets)} (+{Window(p.ReceivedPacketsInWindow, p.ReceivedBytesInWindow)}); rekeys {N(p.Rekeys)}; PFS group {p.DhGroup ?? "none seen"}");
         }
 
         text.AppendLine(CultureInfo.InvariantCulture, $"  inside source: {r.InsideSource ?? "not configured"}");
@@ -229,6 +229,9 @@ public static class ReportRenderer
     }
 
     private static string N(ulong? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
+
+    /// <summary>Growth over the window: packets, or bytes (so marked) where the source counts no packets.</summary>
+    private static string Window(ulong? packets, ulong? bytes) => bytes is { } b ? $"{N(b)} bytes" : N(packets);
 
     private static string N(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
 

@@ -18,7 +18,7 @@ namespace IpsecExporter.Tunnels;
 /// carries, so an SA seen twice (a poll and its rekey event, or an old SA lingering in a rekey overlap) is never
 /// counted twice, a new SA after a rekey or a daemon restart adds from zero, and the sum only grows. SAs absent from a
 /// few collections are forgotten, but their marks are kept a while longer, so one that comes back is not counted
-/// again. docs/VICI.md explains the design.
+/// again. docs/SOURCES.md ("What the tracker derives") explains the design.
 /// </remarks>
 public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider, IMetricsContributor, IDisposable
 {

@@ -275,6 +275,59 @@ public sealed class DiagnoserTests
         Assert.Equal("one-way traffic: 10.1.0.0/24 <-> 10.2.0.0/24: sent +4000, received +0 bytes over 2m (nothing comes back)", desynchronized.Reason);
     }
 
+    [Fact]
+    public void A_source_with_packets_but_no_byte_counters_is_judged_on_packets()
+    {
+        static PairObservation PacketsOnly(ulong sent, ulong received) => Observations.Pair("10.1.0.0/24", "10.2.0.0/24", 1, null, null, sent, received);
+        var before = Healthy(0) with { Pairs = [PacketsOnly(50, 70)], Inside = [] };
+        var both = Healthy(120) with { Pairs = [PacketsOnly(90, 94)], Inside = [] };
+        var oneWay = Healthy(120) with { Pairs = [PacketsOnly(50, 94)], Inside = [] };
+
+        var healthy = Diagnose(before, both);
+        var desynchronized = Diagnose(before, oneWay);
+
+        Assert.Equal(Verdict.Healthy, healthy.Verdict);
+        Assert.Equal("10.1.0.0/24 <-> 10.2.0.0/24: sent +40, received +24 packets", healthy.Check(Checks.TrafficBothDirections).Evidence);
+        Assert.Equal(Verdict.Desynchronized, desynchronized.Verdict);
+        Assert.Equal("one-way traffic: 10.1.0.0/24 <-> 10.2.0.0/24: sent +0, received +24 packets over 2m (nothing goes out)", desynchronized.Reason);
+    }
+
+    [Fact]
+    public void A_source_counting_bytes_one_way_and_packets_the_other_is_judged_per_direction()
+    {
+        // Sent counted in bytes only, received in packets only.
+        static PairObservation Mixed(ulong sentBytes, ulong receivedPackets) => Observations.Pair("10.1.0.0/24", "10.2.0.0/24", 1, sentBytes, null, null, receivedPackets);
+        var before = Healthy(0) with { Pairs = [Mixed(5000, 70)], Inside = [] };
+        var both = Healthy(120) with { Pairs = [Mixed(9000, 94)], Inside = [] };
+        var nothingBack = Healthy(120) with { Pairs = [Mixed(9000, 70)], Inside = [] };
+
+        var healthy = Diagnose(before, both);
+        var desynchronized = Diagnose(before, nothingBack);
+
+        Assert.Equal(Verdict.Healthy, healthy.Verdict);
+        Assert.Equal("10.1.0.0/24 <-> 10.2.0.0/24: sent +4000 bytes, received +24 packets", healthy.Check(Checks.TrafficBothDirections).Evidence);
+        Assert.Equal(Verdict.Desynchronized, desynchronized.Verdict);
+        Assert.Equal("one-way traffic: 10.1.0.0/24 <-> 10.2.0.0/24: sent +4000 bytes, received +0 packets over 2m (nothing comes back)", desynchronized.Reason);
+    }
+
+    [Fact]
+    public void A_direction_the_source_does_not_count_is_never_judged_idle()
+    {
+        // Sent bytes only: the received direction is unknown, so neither "one-way" nor "idle" can be said of the pair.
+        static PairObservation SentOnly(ulong sentBytes) => Observations.Pair("10.1.0.0/24", "10.2.0.0/24", 1, sentBytes, null, null, null);
+        var before = Healthy(0) with { Pairs = [SentOnly(5000)], Inside = [] };
+        var after = Healthy(120) with { Pairs = [SentOnly(9000)], Inside = [] };
+        var judgedPair = Healthy(120) with { Pairs = [SentOnly(9000), Pair(1, 1120, 1120, "10.1.1.0/24", "10.2.1.0/24")], Inside = [] };
+        var judgedBefore = before with { Pairs = [SentOnly(5000), Pair(1, 1000, 1000, "10.1.1.0/24", "10.2.1.0/24")] };
+
+        var alone = Diagnose(before, after).Check(Checks.TrafficBothDirections);
+        var beside = Diagnose(judgedBefore, judgedPair).Check(Checks.TrafficBothDirections);
+
+        Assert.Equal(CheckState.Unknown, alone.State);
+        Assert.Equal(CheckState.Pass, beside.State);
+        Assert.Equal("10.1.0.0/24 <-> 10.2.0.0/24: the source reports no received counters; 10.1.1.0/24 <-> 10.2.1.0/24: sent +120, received +120 packets", beside.Evidence);
+    }
+
     /// <summary>
     /// Two pairs, two CHILD SAs: the only target of the second pair stops answering while the first pair's target
     /// answers. The first pair's answer proves nothing about the second: the inside step fails for that pair (never "the

@@ -96,6 +96,42 @@ public sealed class PartnerReportTests
         Assert.Contains(events, e => e.Message.StartsWith("healthy -> desynchronized: one-way traffic", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_bytes_only_source_reports_its_bytes_over_the_window()
+    {
+        // A FortiGate-like source: bytes both ways, no packet counters.
+        for (var second = 0; second <= 120; second += 5)
+        {
+            if (second > 0)
+            {
+                _time.Advance(TimeSpan.FromSeconds(5));
+            }
+
+            var bytes = 5000 + ((ulong)second * 100);
+            _sampler.Set("hq-branch-b", now => new TunnelSample(
+                now,
+                SourceUp: true,
+                Ike: Observations.Ike(),
+                Pairs: [Observations.Pair("10.1.0.0/24", "10.2.0.0/24", 1, bytes, bytes / 2, null, null), Observations.Pair("fd00:1::/64", "fd00:2::/64", 1, bytes, bytes, null, null)],
+                Gateway: null,
+                Inside: [],
+                Internet: new InternetSample(true, IPAddress.Parse("203.0.113.10"), true, null),
+                BestPractices: []));
+            await _service.CollectOnceAsync(CancellationToken.None);
+        }
+
+        var report = PartnerReports.Build(_config, _service.Get("hq-branch-b")!, _time.GetUtcNow());
+
+        var pair = report.NetworkPairs[0];
+        Assert.Equal((12000UL, 6000UL), (pair.SentBytesInWindow, pair.ReceivedBytesInWindow));
+        Assert.Equal((null, null), (pair.SentPacketsInWindow, pair.ReceivedPacketsInWindow));
+        Assert.Contains("| 10.1.0.0/24 | 10.2.0.0/24 | 1 | - (+12000 bytes) | - (+6000 bytes) | 17000 / 8500 |", ReportRenderer.Render(report, ReportFormat.Markdown), StringComparison.Ordinal);
+        Assert.Contains("sent - packets (+12000 bytes), received - (+6000 bytes)", ReportRenderer.Render(report, ReportFormat.Text), StringComparison.Ordinal);
+        var json = ReportRenderer.Render(report, ReportFormat.Json);
+        Assert.Contains("\"sent_bytes_in_window\": 12000", json, StringComparison.Ordinal);
+        Assert.Contains("\"received_bytes_in_window\": 6000", json, StringComparison.Ordinal);
+    }
+
     /// <summary>Healthy for two minutes (with 13 rekeys), then two minutes of sent packets that get no answer.</summary>
     private async Task RunDesynchronizedAsync()
     {

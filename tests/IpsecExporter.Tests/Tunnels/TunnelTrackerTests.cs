@@ -108,6 +108,37 @@ public sealed class TunnelTrackerTests : IDisposable
         Assert.Equal((150UL, 260UL, (ulong?)null, (ulong?)null), (pair.ReceivedBytes, pair.SentBytes, pair.ReceivedPackets, pair.SentPackets));
     }
 
+    [Theory]
+    [InlineData(CounterCapabilities.Packets)]
+    [InlineData(CounterCapabilities.SentBytes | CounterCapabilities.ReceivedPackets)]
+    [InlineData(CounterCapabilities.SentBytes)]
+    public void A_source_exports_exactly_the_counters_it_declares(CounterCapabilities counted)
+    {
+        // What the source leaves out is null on its SAs: packets only, or per direction (sent in bytes, received in packets).
+        IkeSa Ike(ulong n) => Sas.Ike("1", Sas.Child("1") with
+        {
+            Counters = new(
+                counted.HasFlag(CounterCapabilities.ReceivedBytes) ? n * 100 : null,
+                counted.HasFlag(CounterCapabilities.SentBytes) ? n * 200 : null,
+                counted.HasFlag(CounterCapabilities.ReceivedPackets) ? n : null,
+                counted.HasFlag(CounterCapabilities.SentPackets) ? n * 2 : null),
+        });
+        _harness.Time.Advance(TimeSpan.FromSeconds(5));
+        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), Ike(1)) with { Counters = counted });
+        _harness.Time.Advance(TimeSpan.FromSeconds(5));
+        _harness.Collect(Sas.Snapshot(_harness.Time.GetUtcNow(), Ike(3)) with { Counters = counted });
+
+        double? Expected(CounterCapabilities capability, double value) => counted.HasFlag(capability) ? value : null;
+        Assert.Equal(Expected(CounterCapabilities.ReceivedBytes, 300), Value(_harness.Tracker, MetricFamilies.ChildSaReceivedBytes, Net1));
+        Assert.Equal(Expected(CounterCapabilities.SentBytes, 600), Value(_harness.Tracker, MetricFamilies.ChildSaSentBytes, Net1));
+        Assert.Equal(Expected(CounterCapabilities.ReceivedPackets, 3), Value(_harness.Tracker, MetricFamilies.ChildSaReceivedPackets, Net1));
+        Assert.Equal(Expected(CounterCapabilities.SentPackets, 6), Value(_harness.Tracker, MetricFamilies.ChildSaSentPackets, Net1));
+        var pair = _harness.Tracker.Get("t1")!.Pairs[0];
+        Assert.Equal(
+            ((ulong?)Expected(CounterCapabilities.ReceivedBytes, 300), (ulong?)Expected(CounterCapabilities.SentBytes, 600), (ulong?)Expected(CounterCapabilities.ReceivedPackets, 3), (ulong?)Expected(CounterCapabilities.SentPackets, 6)),
+            (pair.ReceivedBytes, pair.SentBytes, pair.ReceivedPackets, pair.SentPackets));
+    }
+
     [Fact]
     public void Counters_never_go_backwards_even_when_a_source_reports_less_for_the_same_SA()
     {
