@@ -55,7 +55,8 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 
     public void ObserveIke(IkeSa ike)
     {
-        if (Ike.NewestAny is null || ike.EstablishedAgo < Ike.NewestAny.EstablishedAgo)
+        // An SA without an age is still being set up: the newest there is.
+        if (Ike.NewestAny is null || ike.EstablishedAgo is null || ike.EstablishedAgo < Ike.NewestAny.EstablishedAgo)
         {
             Ike.NewestAny = ike;
         }
@@ -252,7 +253,7 @@ internal sealed class TrackedPair
 
     public void ObservePolled(ChildSa child)
     {
-        if (_newestAny is null || child.InstalledAgo < _newestAny.InstalledAgo)
+        if (_newestAny is null || child.InstalledAgo is null || child.InstalledAgo < _newestAny.InstalledAgo)
         {
             _newestAny = child;
         }

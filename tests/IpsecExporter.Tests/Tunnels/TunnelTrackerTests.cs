@@ -152,8 +152,8 @@ public sealed class TunnelTrackerTests : IDisposable
         Assert.Equal((ChildSaState.Installed, "active"), (observed.Pairs[0].State, observed.Pairs[0].StateText));
         Assert.Equal((ChildSaState.Installing, "ROUTED"), (observed.Pairs[1].State, observed.Pairs[1].StateText));
 
-        // Nothing established: the newest SA in any state tells what the gateway is doing.
-        Collect(Sas.Ike("site", "3", "CONNECTING") with { EstablishedAgo = null });
+        // Nothing established: the newest SA in any state (one still connecting has no age yet) tells what the gateway is doing.
+        Collect(older, Sas.Ike("site", "3", "CONNECTING") with { EstablishedAgo = null });
 
         observed = _harness.Tracker.Get("t1")!;
         Assert.False(observed.Ike.Established);
