@@ -1,5 +1,6 @@
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
+using IpsecExporter.Tunnels;
 using IpsecExporter.Hosting;
 using IpsecExporter.Sources;
 
@@ -34,6 +35,7 @@ public static class DiagnoseCommand
         {
             var collector = host.Services.GetRequiredService<SourceCollector>();
             var diagnosis = host.Services.GetRequiredService<DiagnosisService>();
+            var tracker = host.Services.GetRequiredService<TunnelTracker>();
             var time = host.Services.GetRequiredService<TimeProvider>();
             var firstDeadline = time.GetUtcNow() + config.Sources.Select(s => s.Timeout).DefaultIfEmpty(TimeSpan.Zero).Max() + TimeSpan.FromSeconds(1);
             while (!collector.FirstCollectionDone && time.GetUtcNow() < firstDeadline)
@@ -49,7 +51,7 @@ public static class DiagnoseCommand
 
             var now = time.GetUtcNow();
             var reports = tunnels.Select(t => diagnosis.Get(t.Name)).OfType<TunnelView>()
-                .Select(view => PartnerReports.Build(config, view, now))
+                .Select(view => PartnerReports.Build(config, view, now, tracker.Get(view.Tunnel.Name)))
                 .ToList();
             if (commandLine.Format == ReportFormat.Json)
             {

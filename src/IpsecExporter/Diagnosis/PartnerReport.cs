@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IpsecExporter.Configuration;
+using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
 
@@ -27,7 +28,23 @@ public sealed record PartnerReport(
     IReadOnlyList<TunnelEvent> Events,
     IReadOnlyList<string> Advice,
     string? DashboardUrl,
-    string Window);
+    string Window)
+{
+    /// <summary>State of the tunnel's newest IKE SA as the tunnel model last saw it; absent when unknown.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ReportSaState? IkeSaState { get; init; }
+}
+
+/// <summary>An SA's state in neutral terms, and as the source spelled it (its own words, for whoever knows the gateway).</summary>
+public sealed record ReportSaState(string State, string Vendor)
+{
+    /// <summary><c>ESTABLISHED</c>; with the vendor's text only where it says something else: <c>UNKNOWN (vendor: "PASSIVE")</c>.</summary>
+    public string Described => string.Equals(State, Vendor, StringComparison.OrdinalIgnoreCase) ? State : $"{State} (vendor: \"{Vendor}\")";
+
+    public static ReportSaState? Of<TState>(TState? state, string? vendor)
+        where TState : struct, Enum =>
+        state is { } known && vendor is not null ? new(known.ToString().ToUpperInvariant(), vendor) : null;
+}
 
 /// <summary>One end of the tunnel: who, where, what equipment, and its public IP as configured and as observed.</summary>
 public sealed record ReportEnd(string? Name, string? Contact, string? Location, string? Equipment, string? ConfiguredGateway, string? ObservedAddress, string? IkeAddress);
@@ -56,13 +73,18 @@ public sealed record ReportPair(
     /// <summary>Like <see cref="SentBytesInWindow"/>, received.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ulong? ReceivedBytesInWindow { get; init; }
+
+    /// <summary>State of the pair's newest CHILD SA as the tunnel model last saw it; absent when unknown.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ReportSaState? ChildSaState { get; init; }
 }
 
 public sealed record ReportProbe(string Target, ulong Requests, ulong Responses, double? LossRatio, double? LastRttSeconds);
 
 public static class PartnerReports
 {
-    public static PartnerReport Build(ExporterConfig config, TunnelView view, DateTimeOffset now)
+    /// <param name="observed">The tunnel model's newest observation of the tunnel, for the SA states (null: not shown).</param>
+    public static PartnerReport Build(ExporterConfig config, TunnelView view, DateTimeOffset now, TunnelObservation? observed = null)
     {
         var tunnel = view.Tunnel;
         var latest = view.Latest;
@@ -106,6 +128,7 @@ public static class PartnerReports
             {
                 SentBytesInWindow = In(sent, TrafficGrowth.Bytes),
                 ReceivedBytesInWindow = In(received, TrafficGrowth.Bytes),
+                ChildSaState = observed?.Pairs.FirstOrDefault(o => o.Pair == p) is { } pair ? ReportSaState.Of(pair.State, pair.StateText) : null,
             };
 
             static ulong? In(TrafficGrowth? growth, string unit) => growth?.Unit == unit ? growth.Value.Value : null;
@@ -133,7 +156,10 @@ public static class PartnerReports
             view.Events,
             Advise(diagnosis),
             dashboard,
-            Diagnoser.Format(config.Diagnosis.Window));
+            Diagnoser.Format(config.Diagnosis.Window))
+        {
+            IkeSaState = observed is null ? null : ReportSaState.Of(observed.Ike.State, observed.Ike.StateText),
+        };
     }
 
     /// <summary>What to do next, from the verdict and the failing steps, in the article's words of experience.</summary>
@@ -239,7 +265,16 @@ public sealed record TunnelSummary(
     SummarySource Source,
     IReadOnlyList<PracticeResult> Practices,
     string? RunbookUrl,
-    string? DashboardUrl);
+    string? DashboardUrl)
+{
+    /// <summary>The SA states the tunnel model last saw; null before its source was first read.</summary>
+    public SummarySaStates? SaStates { get; init; }
+}
+
+/// <summary>The newest IKE SA's state and each configured pair's CHILD SA state (null where none is listed).</summary>
+public sealed record SummarySaStates(ReportSaState? Ike, IReadOnlyList<SummaryPairState> Pairs);
+
+public sealed record SummaryPairState(string Local, string Remote, ReportSaState? ChildSa);
 
 /// <summary>Both ends as configured and as observed: the facts a partner asks for first.</summary>
 public sealed record SummaryGateways(string? Local, string? LocalObserved, string Remote, string? RemoteResolved, string? RemoteObserved);

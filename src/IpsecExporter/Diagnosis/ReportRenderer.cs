@@ -51,6 +51,12 @@ public static class ReportRenderer
             md.AppendLine(CultureInfo.InvariantCulture, $"| {p.Local} | {p.Remote} | {N(p.ChildSas)} | {N(p.SentPackets)} (+{Window(p.SentPacketsInWindow, p.SentBytesInWindow)}) | {N(p.ReceivedPackets)} (+{Window(p.ReceivedPacketsInWindow, p.ReceivedBytesInWindow)}) | {N(p.SentBytes)} / {N(p.ReceivedBytes)} | {N(p.Rekeys)} | {p.DhGroup ?? "none seen"} |");
         }
 
+        if (SaStates(r) is { } states)
+        {
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"SA states as the gateway reports them: {states}");
+        }
+
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Inside source IP: {r.InsideSource ?? "not configured"}");
         md.AppendLine();
@@ -122,6 +128,11 @@ public static class ReportRenderer
             text.AppendLine(CultureInfo.InvariantCulture, $"  {p.Local} <-> {p.Remote}: {N(p.ChildSas)} CHILD SA(s); sent {N(p.SentPackets)} packets (+{Window(p.SentPacketsInWindow, p.SentBytesInWindow)}), received {N(p.ReceivedPackets)} (+{Window(p.ReceivedPacketsInWindow, p.ReceivedBytesInWindow)}); rekeys {N(p.Rekeys)}; PFS group {p.DhGroup ?? "none seen"}");
         }
 
+        if (SaStates(r) is { } states)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  SA states: {states}");
+        }
+
         text.AppendLine(CultureInfo.InvariantCulture, $"  inside source: {r.InsideSource ?? "not configured"}");
         foreach (var (kind, probe) in Probes(r))
         {
@@ -173,6 +184,19 @@ public static class ReportRenderer
         yield return ("public IP configured", r.OurSide.ConfiguredGateway ?? "-", r.TheirSide.ConfiguredGateway ?? "-");
         yield return ("public IP observed", r.OurSide.ObservedAddress ?? "-", r.TheirSide.ObservedAddress ?? "-");
         yield return ("IKE SA address", r.OurSide.IkeAddress ?? "-", r.TheirSide.IkeAddress ?? "-");
+    }
+
+    /// <summary>The IKE SA's and each pair's CHILD SA state, where the tunnel model knows them; null when it knows none.</summary>
+    private static string? SaStates(PartnerReport r)
+    {
+        var states = r.NetworkPairs.Where(p => p.ChildSaState is not null).Select(p => $"{p.Local} <-> {p.Remote}: CHILD SA {p.ChildSaState!.Described}");
+        if (r.IkeSaState is { } ike)
+        {
+            states = states.Prepend($"IKE SA {ike.Described}");
+        }
+
+        var text = string.Join("; ", states);
+        return text.Length == 0 ? null : text;
     }
 
     private static IEnumerable<(string Kind, ReportProbe Probe)> Probes(PartnerReport r)

@@ -55,6 +55,12 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 
     public void ObserveIke(IkeSa ike)
     {
+        // An SA without an age is still being set up: the newest there is.
+        if (Ike.NewestAny is null || ike.EstablishedAgo is null || ike.EstablishedAgo < Ike.NewestAny.EstablishedAgo)
+        {
+            Ike.NewestAny = ike;
+        }
+
         if (ike.IsEstablished)
         {
             Ike.SaCount++;
@@ -138,6 +144,12 @@ internal sealed class TrackedIke
     /// <summary>The most recently established IKE SA of this collection.</summary>
     public IkeSa? Newest { get; set; }
 
+    /// <summary>The newest IKE SA of this collection in any state (one still connecting, one being deleted).</summary>
+    public IkeSa? NewestAny { get; set; }
+
+    /// <summary>The SA whose state the tunnel shows: the newest ESTABLISHED one, else the newest.</summary>
+    public IkeSa? Shown => Newest ?? NewestAny;
+
     public long Rekeys { get; set; }
 
     public long Downs { get; set; }
@@ -150,6 +162,7 @@ internal sealed class TrackedIke
     {
         SaCount = 0;
         Newest = null;
+        NewestAny = null;
     }
 }
 
@@ -159,6 +172,7 @@ internal sealed class TrackedPair
     private readonly TrafficSelector? _local;
     private readonly TrafficSelector? _remote;
     private ChildSa? _newestInstalled;
+    private ChildSa? _newestAny;
     private bool _dhGroupsReported = true;
     private ConnectionInfo? _matchedConnection;
     private TimeSpan? _matchedRekeyInterval;
@@ -233,11 +247,17 @@ internal sealed class TrackedPair
     {
         Installed = 0;
         _newestInstalled = null;
+        _newestAny = null;
         _dhGroupsReported = dhGroupsReported;
     }
 
     public void ObservePolled(ChildSa child)
     {
+        if (_newestAny is null || child.InstalledAgo is null || child.InstalledAgo < _newestAny.InstalledAgo)
+        {
+            _newestAny = child;
+        }
+
         if (!child.IsInstalled)
         {
             return;
@@ -279,6 +299,7 @@ internal sealed class TrackedPair
     /// <summary>The pair as it is now; counters the source does not have (<paramref name="counted"/>) are null.</summary>
     public PairObservation Observe(CounterCapabilities counted)
     {
+        var shown = _newestInstalled ?? _newestAny;
         return new(
             Pair,
             LocalLabel,
@@ -295,7 +316,11 @@ internal sealed class TrackedPair
             Lifetime,
             LastRekeyAfter,
             DhGroup,
-            Pfs);
+            Pfs)
+        {
+            State = shown?.State,
+            StateText = shown?.StateText,
+        };
 
         ulong? Counted(CounterCapabilities capability, ulong value) => counted.HasFlag(capability) ? value : null;
     }

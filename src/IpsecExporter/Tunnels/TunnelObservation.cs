@@ -57,7 +57,14 @@ public sealed record IkeObservation(
     long Rekeys,
     long Downs,
     TimeSpan? RekeyInterval,
-    TimeSpan? LastRekeyAfter);
+    TimeSpan? LastRekeyAfter)
+{
+    /// <summary>State of the newest ESTABLISHED IKE SA, else of the newest one in any state; null when the source lists none.</summary>
+    public IkeSaState? State { get; init; }
+
+    /// <summary>That SA's state as the source spelled it, for display and reports (never a metric label).</summary>
+    public string? StateText { get; init; }
+}
 
 /// <summary>Phase 2 of one configured network pair (or of the unmatched CHILD SAs, then <paramref name="Pair"/> is null).</summary>
 /// <param name="Pair">The configured pair; null for the unmatched bucket.</param>
@@ -92,4 +99,11 @@ public sealed record PairObservation(
     TimeSpan? Lifetime,
     TimeSpan? LastRekeyAfter,
     string? DhGroup,
-    bool? Pfs);
+    bool? Pfs)
+{
+    /// <summary>State of the newest INSTALLED CHILD SA of the pair, else of the newest one in any state; null when the source lists none.</summary>
+    public ChildSaState? State { get; init; }
+
+    /// <summary>That SA's state as the source spelled it, for display and reports (never a metric label).</summary>
+    public string? StateText { get; init; }
+}

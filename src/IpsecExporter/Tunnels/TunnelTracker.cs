@@ -430,7 +430,11 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             tunnel.LastSuccessAt,
             tunnel.ConnectionLoaded,
             new IkeObservation(ike.SaCount > 0, ike.SaCount, ike.Newest?.LocalHost, ike.Newest?.RemoteHost, ike.Newest?.EstablishedAgo, ike.Newest?.DhGroup,
-                ike.Rekeys, ike.Downs, ike.RekeyInterval, ike.LastRekeyAfter),
+                ike.Rekeys, ike.Downs, ike.RekeyInterval, ike.LastRekeyAfter)
+            {
+                State = ike.Shown?.State,
+                StateText = ike.Shown?.StateText,
+            },
             [.. tunnel.Config.NetworkPairs.Select(p => tunnel.Pairs[p].Observe(tunnel.Counters))],
             tunnel.Unmatched?.Observe(tunnel.Counters),
             ledger?.Epoch,

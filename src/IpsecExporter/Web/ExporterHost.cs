@@ -81,12 +81,12 @@ public static class ExporterHost
         app.MapMethods("/readyz", ReadMethods, (SourceCollector collector) => collector.FirstCollectionDone
             ? Results.Text("ready\n")
             : Results.Text("waiting for the first collection\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapMethods("/", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) =>
-            Results.Content(StatusPage.Render(store.Current, Summaries(store.Current, diagnosis, sources)), "text/html; charset=utf-8"));
-        app.MapMethods("/api/tunnels", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources) => Results.Json(
-            Summaries(store.Current, diagnosis, sources),
+        app.MapMethods("/", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources, TunnelTracker tracker) =>
+            Results.Content(StatusPage.Render(store.Current, Summaries(store.Current, diagnosis, sources, tracker)), "text/html; charset=utf-8"));
+        app.MapMethods("/api/tunnels", ReadMethods, (ConfigStore store, DiagnosisService diagnosis, SourceCollector sources, TunnelTracker tracker) => Results.Json(
+            Summaries(store.Current, diagnosis, sources, tracker),
             ReportJson.Options.GetTypeInfo(typeof(IReadOnlyList<TunnelSummary>))));
-        app.MapMethods("/tunnels/{name}/report", ReadMethods, (string name, string? format, ConfigStore store, DiagnosisService diagnosis, TimeProvider time) =>
+        app.MapMethods("/tunnels/{name}/report", ReadMethods, (string name, string? format, ConfigStore store, DiagnosisService diagnosis, TunnelTracker tracker, TimeProvider time) =>
         {
             var reportFormat = format switch
             {
@@ -108,13 +108,13 @@ public static class ExporterHost
                     : Results.Text($"unknown tunnel '{name}'\n", statusCode: StatusCodes.Status404NotFound);
             }
 
-            var report = PartnerReports.Build(store.Current, view, time.GetUtcNow());
+            var report = PartnerReports.Build(store.Current, view, time.GetUtcNow(), tracker.Get(name));
             return Results.Text(ReportRenderer.Render(report, reportFormat.Value), ReportRenderer.ContentType(reportFormat.Value));
         });
     }
 
-    private static List<TunnelSummary> Summaries(ExporterConfig config, DiagnosisService diagnosis, SourceCollector sources) =>
-        diagnosis.All().Select(view => TunnelSummaries.Build(config, view, sources.States)).ToList();
+    private static List<TunnelSummary> Summaries(ExporterConfig config, DiagnosisService diagnosis, SourceCollector sources, TunnelTracker tracker) =>
+        diagnosis.All().Select(view => TunnelSummaries.Build(config, view, sources.States, tracker.Get(view.Tunnel.Name))).ToList();
 
     /// <summary>nosniff on every response (error bodies echo input as text/plain), and the configured headers.</summary>
     private static Task SecurityHeadersMiddleware(HttpContext context, Func<Task> next)

@@ -77,6 +77,9 @@ public static class StatusPage
             fact(dl, 'Local gateway', orNone(g.local), g.local_observed && g.local_observed !== g.local ? ' (IKE seen from ' + g.local_observed + ')' : '');
             fact(dl, 'Remote gateway', g.remote, g.remote_resolved && g.remote_resolved !== g.remote ? ' = ' + g.remote_resolved : '',
               g.remote_observed && g.remote_observed !== (g.remote_resolved || g.remote) ? ' (IKE seen at ' + g.remote_observed + ')' : '');
+            const sas = t.sa_states;
+            if (sas) fact(dl, 'SA states', el('span', {'data-sa-states': ''}, [sas.ike ? 'IKE SA ' + sas.ike.described : 'no IKE SA listed',
+              ...sas.pairs.map(x => x.local + ' <-> ' + x.remote + ': ' + (x.child_sa ? 'CHILD SA ' + x.child_sa.described : 'no CHILD SA listed'))].join('; ')));
             const p = t.partner;
             const contact = p.contact ? (/^[^@\s]+@[^@\s]+$/.test(p.contact) ? link('mailto:' + p.contact, p.contact) : p.contact) : '-';
             fact(dl, 'Partner', [p.name, p.location].filter(Boolean).join(', ') || '-', ' · ', contact);

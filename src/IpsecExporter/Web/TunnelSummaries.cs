@@ -1,6 +1,7 @@
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
 using IpsecExporter.Sources;
+using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Web;
 
@@ -9,7 +10,8 @@ public static class TunnelSummaries
 {
     public const string RunbookBase = "https://github.com/ipsec-exporter/ipsec-exporter/blob/main/docs/runbooks/";
 
-    public static TunnelSummary Build(ExporterConfig config, TunnelView view, IReadOnlyDictionary<string, SourceState> sources)
+    /// <param name="observed">The tunnel model's newest observation of the tunnel, for the SA states (null: none shown).</param>
+    public static TunnelSummary Build(ExporterConfig config, TunnelView view, IReadOnlyDictionary<string, SourceState> sources, TunnelObservation? observed = null)
     {
         var tunnel = view.Tunnel;
         var latest = view.Latest;
@@ -33,8 +35,16 @@ public static class TunnelSummaries
             new SummarySource(tunnel.Source, source?.Up ?? false, source?.LastSuccess, source?.LastError),
             [.. (latest?.BestPractices ?? []).Select(p => new PracticeResult(p.Label, p.Followed, p.Reason))],
             Runbook(view, source),
-            config.DashboardUrl(tunnel.Name)?.ToString());
+            config.DashboardUrl(tunnel.Name)?.ToString())
+        {
+            SaStates = observed is null ? null : SaStates(observed),
+        };
     }
+
+    /// <summary>The newest IKE SA's state, then each configured pair's CHILD SA state, as the tunnel model last saw them.</summary>
+    private static SummarySaStates SaStates(TunnelObservation observed) => new(
+        ReportSaState.Of(observed.Ike.State, observed.Ike.StateText),
+        [.. observed.Pairs.Select(p => new SummaryPairState(p.LocalTs, p.RemoteTs, ReportSaState.Of(p.State, p.StateText)))]);
 
     /// <summary>The runbook of the alert that names the tunnel's first failing step (docs/runbooks/).</summary>
     private static string? Runbook(TunnelView view, SourceState? source)

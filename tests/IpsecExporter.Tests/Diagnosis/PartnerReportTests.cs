@@ -2,6 +2,9 @@ using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis;
 using IpsecExporter.Diagnosis.BestPractices;
+using IpsecExporter.Sources;
+using IpsecExporter.Tunnels;
+using IpsecExporter.Web;
 using IpsecExporter.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -94,6 +97,36 @@ public sealed class PartnerReportTests
 
         Assert.Contains(("10.1.0.0/24 <-> 10.2.0.0/24: CHILD SA rekeyed, DH group ECP_256", 13L), events);
         Assert.Contains(events, e => e.Message.StartsWith("healthy -> desynchronized: one-way traffic", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_report_and_the_api_show_the_SA_states_with_the_vendors_words_where_they_differ()
+    {
+        await RunDesynchronizedAsync();
+        var view = _service.Get("hq-branch-b")!;
+        var pairs = view.Tunnel.NetworkPairs;
+        PairObservation Pair(int i, ChildSaState state, string text) =>
+            new(pairs[i], pairs[i].LocalText, pairs[i].RemoteText, 1, null, null, null, null, null, null, 0, null, null, null, null, null) { State = state, StateText = text };
+        var observed = new TunnelObservation(
+            "hq-branch-b", view.Tunnel.Source, view.Tunnel.Connection, _time.GetUtcNow(), true, _time.GetUtcNow(), true,
+            new IkeObservation(true, 1, null, null, null, null, 0, 0, null, null) { State = IkeSaState.Established, StateText = "up" },
+            [Pair(0, ChildSaState.Installed, "INSTALLED"), Pair(1, ChildSaState.Unknown, "PASSIVE")],
+            null, null, 0);
+
+        var report = PartnerReports.Build(_config, view, _time.GetUtcNow(), observed);
+        var summary = TunnelSummaries.Build(_config, view, new Dictionary<string, SourceState>(), observed);
+
+        const string States = "IKE SA ESTABLISHED (vendor: \"up\"); 10.1.0.0/24 <-> 10.2.0.0/24: CHILD SA INSTALLED; fd00:1::/64 <-> fd00:2::/64: CHILD SA UNKNOWN (vendor: \"PASSIVE\")";
+        Assert.Contains($"\n  SA states: {States}\n", ReportRenderer.Render(report, ReportFormat.Text), StringComparison.Ordinal);
+        Assert.Contains($"\nSA states as the gateway reports them: {States}\n", ReportRenderer.Render(report, ReportFormat.Markdown), StringComparison.Ordinal);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(ReportRenderer.Render(report, ReportFormat.Json))!;
+        Assert.Equal("up", (string?)json["ike_sa_state"]!["vendor"]);
+        Assert.Equal("UNKNOWN (vendor: \"PASSIVE\")", (string?)json["network_pairs"]![1]!["child_sa_state"]!["described"]);
+        var api = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize<IReadOnlyList<TunnelSummary>>([summary], ReportJson.Options))![0]!["sa_states"]!;
+        Assert.Equal("ESTABLISHED (vendor: \"up\")", (string?)api["ike"]!["described"]);
+        Assert.Equal(("fd00:1::/64", "PASSIVE"), ((string?)api["pairs"]![1]!["local"], (string?)api["pairs"]![1]!["child_sa"]!["vendor"]));
+        // Without the tunnel model's view (the golden reports), nothing of it appears.
+        Assert.DoesNotContain("SA states", ReportRenderer.Render(PartnerReports.Build(_config, view, _time.GetUtcNow()), ReportFormat.Text), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -140,6 +140,28 @@ public sealed class TunnelTrackerTests : IDisposable
     }
 
     [Fact]
+    public void The_observation_keeps_the_sources_own_words_for_the_newest_SAs_states()
+    {
+        // A vendor spelling of ESTABLISHED, an older IKE SA being torn down beside it, and one pair still installing.
+        var older = Sas.Ike("site", "1", "DELETING") with { EstablishedAgo = TimeSpan.FromHours(1) };
+        var established = Sas.Ike("site", "2", "ESTABLISHED", Sas.Child("1") with { StateText = "active" }, Sas.Child("2", "10.3.0.0/24", "10.4.0.0/24", state: "ROUTED")) with { StateText = "up" };
+        Collect(older, established);
+
+        var observed = _harness.Tracker.Get("t1")!;
+        Assert.Equal((IkeSaState.Established, "up"), (observed.Ike.State, observed.Ike.StateText));
+        Assert.Equal((ChildSaState.Installed, "active"), (observed.Pairs[0].State, observed.Pairs[0].StateText));
+        Assert.Equal((ChildSaState.Installing, "ROUTED"), (observed.Pairs[1].State, observed.Pairs[1].StateText));
+
+        // Nothing established: the newest SA in any state (one still connecting has no age yet) tells what the gateway is doing.
+        Collect(older, Sas.Ike("site", "3", "CONNECTING") with { EstablishedAgo = null });
+
+        observed = _harness.Tracker.Get("t1")!;
+        Assert.False(observed.Ike.Established);
+        Assert.Equal((IkeSaState.Connecting, "CONNECTING"), (observed.Ike.State, observed.Ike.StateText));
+        Assert.All(observed.Pairs, p => Assert.Equal((null, null), (p.State, p.StateText)));
+    }
+
+    [Fact]
     public void Counters_never_go_backwards_even_when_a_source_reports_less_for_the_same_SA()
     {
         Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 1000)));

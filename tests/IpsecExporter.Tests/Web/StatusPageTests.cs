@@ -59,7 +59,8 @@ public sealed partial class StatusPageTests : IAsyncLifetime
         _time.Advance(TimeSpan.FromSeconds(60));
         await diagnosis.CollectOnceAsync(CancellationToken.None);
         await _app.StartAsync();
-        await SetSourceAsync(_ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), [])));
+        // The diagnosis reads the scripted sampler; the tunnel model reads this source (the SA states on the page).
+        await SetSourceAsync(_ => Task.FromResult(new SaSnapshot(_time.GetUtcNow(), [Sas.Ike("branch-b", "1", "ESTABLISHED", Sas.Child("1")) with { StateText = "up" }])));
     }
 
     /// <summary>
@@ -92,6 +93,9 @@ public sealed partial class StatusPageTests : IAsyncLifetime
         Assert.Contains("198.51.100.20", facts, StringComparison.Ordinal);
         Assert.Contains("noc@branch-b.example", facts, StringComparison.Ordinal);
         Assert.Contains("gw: up", facts, StringComparison.Ordinal);
+        Assert.Equal(
+            "IKE SA ESTABLISHED (vendor: \"up\"); 10.1.0.0/24 <-> 10.2.0.0/24: CHILD SA INSTALLED",
+            (string?)await page.EvaluateAsync("document.querySelector('tr.details[data-details-for=\"branch-b\"] [data-sa-states]').innerText"));
         var scrolled = (double?)await page.EvaluateAsync("window.scrollTo(0, 150), window.scrollY");
         Assert.True(scrolled > 0, "the page should be taller than a phone screen");
         _sampler.Set("branch-c", now => Sample(now, "10.3.0.0/24", 220, 160) with { Inside = [] });
@@ -125,6 +129,9 @@ public sealed partial class StatusPageTests : IAsyncLifetime
         Assert.Equal("198.51.100.20", branchB.GetProperty("gateways").GetProperty("remote").GetString());
         Assert.Equal("noc@branch-b.example", branchB.GetProperty("partner").GetProperty("contact").GetString());
         Assert.True(branchB.GetProperty("source").GetProperty("up").GetBoolean());
+        var states = branchB.GetProperty("sa_states");
+        Assert.Equal(("ESTABLISHED", "up"), (states.GetProperty("ike").GetProperty("state").GetString(), states.GetProperty("ike").GetProperty("vendor").GetString()));
+        Assert.Equal("INSTALLED", states.GetProperty("pairs")[0].GetProperty("child_sa").GetProperty("described").GetString());
         var branchC = document.RootElement[1];
         Assert.Equal("https://github.com/ipsec-exporter/ipsec-exporter/blob/main/docs/runbooks/IpsecTunnelAsymmetricTraffic.md", branchC.GetProperty("runbook_url").GetString());
     }
