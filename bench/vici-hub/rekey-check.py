@@ -81,7 +81,7 @@ def main(base_report, base_metrics, final_report, final_metrics):
     print(f"pairs={len(r1)} rekeys_made={made_total} (deleted={shapes[0]} rekeyed={shapes[1]} replaced={shapes[2]}) "
           f"rekeys_counted={counted_total:.0f} counted/made={ratio:.4f} max_rekey_discrepancy={worst_rekeys:.0f}")
     print(f"max_byte_discrepancy={worst_bytes:.0f} (counted against carried less unseen, both directions); "
-          f"largest per-pair unseen tail={largest_unseen} bytes")
+          f"largest_unseen_bytes_of_a_pair={largest_unseen} (the tails of its simply replaced SAs)")
     for problem in problems[:20]:
         print(f"OFF: {problem}")
     if len(problems) > 20:

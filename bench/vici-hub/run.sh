@@ -49,8 +49,8 @@ freeze() {
 }
 status=0
 for n in $tunnels; do
+  sock="$work/charon-$n.vici"; config="$work/config-$n.yaml"
   if [[ -n "$rekeys" ]]; then
-    sock="$work/charon-$n.vici"; config="$work/config-$n.yaml"
     rm -f "$work/control"; mkfifo "$work/control"
     dotnet run -c Release --no-build bench/vici-hub/server.cs -- "$sock" "$n" "$config" --child-rekey "$rekeys" --no-events \
       <"$work/control" >"$work/server-$n.log" 2>&1 &
@@ -70,7 +70,6 @@ for n in $tunnels; do
     exec 3>&-
     continue
   fi
-  sock="$work/charon-$n.vici"; config="$work/config-$n.yaml"
   dotnet run -c Release --no-build bench/vici-hub/server.cs -- "$sock" "$n" "$config" >"$work/server-$n.log" 2>&1 &
   server=$!; pids+=("$server")
   for _ in $(seq 100); do [[ -S "$sock" && -s "$config" ]] && break; sleep 0.2; done
