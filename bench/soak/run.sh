@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Soak of the whole exporter (docs/PERFORMANCE.md "Soak"): the Release exporter (`ipsec-exporter run`) for N minutes
 # against the scripted VICI server of bench/vici-hub/server.cs in churn mode (every CHILD SA rekeyed every 8 s, the
-# replaced SA listed as REKEYED, then DELETED, for 5 s; every 5th IKE SA rekeyed every 30 s; child-rekey and ike-rekey
-# events; counters growing), with TARGETS/5 tunnels, each probing its own loopback gateway 127.1.x.y and 4 inside
+# replaced SA listed by the next poll as DELETED or REKEYED beside the new one, or simply replaced, in turn; every 5th
+# IKE SA rekeyed every 30 s; child-rekey and ike-rekey events; counters growing), with TARGETS/5 tunnels, each probing its own loopback gateway 127.1.x.y and 4 inside
 # targets 127.<2+t/256>.<t%256>.1-4 from 127.0.0.1 every second (every 127/8 address answers on Linux's loopback), the
 # source read every 2 s. bench/soak/monitor.py samples /proc/PID every second and scrapes /metrics every 5 s, checks
 # every counter and histogram series for monotonicity and ipsec_source_up, compares RSS (window means: the GC's
