@@ -286,7 +286,15 @@ public static class Diagnoser
         var (oneWay, idle, observed) = JudgeTraffic(baseline, latest, span, null, null);
         if (observed == 0)
         {
-            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic"), false, null);
+            // CHILD SAs whose source counts neither direction in full say so, rather than that there is no CHILD SA.
+            return latest.Pairs.Any(p => p.InstalledChildSas > 0)
+                ? (new(Checks.TrafficBothDirections, CheckState.Unknown, () =>
+                {
+                    var parts = new List<string>();
+                    JudgeTraffic(baseline, latest, span, parts, null);
+                    return string.Join("; ", parts);
+                }), false, null)
+                : (new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic"), false, null);
         }
 
         var evidence = () =>

@@ -324,6 +324,7 @@ public sealed class DiagnoserTests
         var beside = Diagnose(judgedBefore, judgedPair).Check(Checks.TrafficBothDirections);
 
         Assert.Equal(CheckState.Unknown, alone.State);
+        Assert.Equal("10.1.0.0/24 <-> 10.2.0.0/24: the source reports no received counters", alone.Evidence);
         Assert.Equal(CheckState.Pass, beside.State);
         Assert.Equal("10.1.0.0/24 <-> 10.2.0.0/24: the source reports no received counters; 10.1.1.0/24 <-> 10.2.1.0/24: sent +120, received +120 packets", beside.Evidence);
     }
