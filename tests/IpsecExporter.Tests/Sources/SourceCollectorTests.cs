@@ -149,15 +149,16 @@ public sealed class SourceCollectorTests : IDisposable
         using var stop = new CancellationTokenSource();
 
         await _collector.StartAsync(stop.Token);
-        await Poll.UntilAsync(() => _factory.Created["a"].Collections == 1, TimeSpan.FromSeconds(10));
+        // Each source runs its own loop: wait for both, or b's tick may still be running when the collector stops.
+        await Poll.UntilAsync(() => _factory.Created["a"].Collections == 1 && _factory.Created["b"].Collections == 1, TimeSpan.FromSeconds(10));
         for (var expected = 2; expected <= 4; expected++)
         {
             _time.Advance(TimeSpan.FromSeconds(5));
-            await Poll.UntilAsync(() => _factory.Created["a"].Collections == expected, TimeSpan.FromSeconds(10));
+            await Poll.UntilAsync(() => _factory.Created["a"].Collections == expected && _factory.Created["b"].Collections == expected, TimeSpan.FromSeconds(10));
         }
 
         await _collector.StopAsync(CancellationToken.None);
-        Assert.Equal(4, _factory.Created["b"].Collections);
+        Assert.Equal((4, 4), (_factory.Created["a"].Collections, _factory.Created["b"].Collections));
     }
 
     public void Dispose()
