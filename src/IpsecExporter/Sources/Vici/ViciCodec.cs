@@ -84,8 +84,10 @@ public static class ViciCodec
     /// <summary>
     /// Decodes one frame's data (without the length prefix) in place: the message's values stay bytes of
     /// <paramref name="data"/> until they are read, so <paramref name="data"/> must not change while the packet is used.
+    /// With <paramref name="blocks"/>, the sections' entries go into those blocks instead of arrays of their own, and
+    /// the packet is only valid until the next frame is decoded with them (a reused frame buffer's packets already are).
     /// </summary>
-    public static ViciPacket DecodeFrame(ReadOnlyMemory<byte> data)
+    public static ViciPacket DecodeFrame(ReadOnlyMemory<byte> data, ViciSectionBlocks? blocks = null)
     {
         var span = data.Span;
         if (span.IsEmpty)
@@ -104,7 +106,7 @@ public static class ViciCodec
         ViciSection? message = null;
         if (HasMessage(type))
         {
-            message = DecodeMessage(data, ref reader);
+            message = DecodeMessage(data, ref reader, blocks);
         }
         else if (!reader.AtEnd)
         {
@@ -157,10 +159,11 @@ public static class ViciCodec
     /// sections are gathered in per-thread scratch lists (a section's own entries are always the tail when it ends,
     /// its sub-sections' having been taken off before) and copied into exactly sized lists when it ends.
     /// </summary>
-    private static ViciSection DecodeMessage(ReadOnlyMemory<byte> frame, ref Reader reader)
+    private static ViciSection DecodeMessage(ReadOnlyMemory<byte> frame, ref Reader reader, ViciSectionBlocks? blocks = null)
     {
         var scratch = Scratch.Current;
         scratch.Clear();
+        blocks?.Reset();
         string? listName = null;
         List<string>? listItems = null;
         while (!reader.AtEnd)
@@ -189,7 +192,7 @@ public static class ViciCodec
                     }
 
                     var open = scratch.Open.Pop();
-                    scratch.Sections.Add((open.Name, scratch.Take(frame, open)));
+                    scratch.Sections.Add((open.Name, scratch.Take(frame, open, blocks)));
                     break;
                 case KeyValue:
                     var key = reader.Name(new What("key name"));
@@ -233,7 +236,7 @@ public static class ViciCodec
             throw new ViciProtocolException($"message ends with {scratch.Open.Count} unclosed section(s)");
         }
 
-        return scratch.Take(frame, new OpenSection(string.Empty, 0, 0, 0));
+        return scratch.Take(frame, new OpenSection(string.Empty, 0, 0, 0), blocks);
     }
 
     private static void AddName(List<byte> output, string name)
@@ -296,19 +299,23 @@ public static class ViciCodec
             Open.Clear();
         }
 
-        /// <summary>The section whose entries start at <paramref name="open"/>'s counts: moved out of the scratch lists.</summary>
-        public ViciSection Take(ReadOnlyMemory<byte> frame, OpenSection open) =>
-            new(frame, Move(Values, open.Values), Move(Lists, open.Lists), Move(Sections, open.Sections));
+        /// <summary>
+        /// The section whose entries start at <paramref name="open"/>'s counts: moved out of the scratch lists, into
+        /// <paramref name="blocks"/> when given, else into exactly sized arrays.
+        /// </summary>
+        public ViciSection Take(ReadOnlyMemory<byte> frame, OpenSection open, ViciSectionBlocks? blocks) =>
+            new(frame, Move(Values, open.Values, blocks?.Values), Move(Lists, open.Lists, null).Array, Move(Sections, open.Sections, blocks?.Sections));
 
-        private static T[]? Move<T>(List<T> scratch, int start)
+        private static ArraySegment<T> Move<T>(List<T> scratch, int start, ViciSectionBlocks.Block<T>? block)
         {
             var count = scratch.Count - start;
             if (count == 0)
             {
-                return null;
+                return default;
             }
 
-            var moved = CollectionsMarshal.AsSpan(scratch).Slice(start, count).ToArray();
+            var entries = CollectionsMarshal.AsSpan(scratch).Slice(start, count);
+            var moved = block is null ? new ArraySegment<T>(entries.ToArray()) : block.Append(entries);
             scratch.RemoveRange(start, count);
             return moved;
         }
@@ -365,6 +372,53 @@ public static class ViciCodec
             {
                 throw new ViciProtocolException($"truncated {what} at offset {Offset}: {count} byte(s) needed, {_data.Length - Offset} left");
             }
+        }
+    }
+}
+
+/// <summary>
+/// Where decoded sections keep their entries when their frame is decoded into a reused buffer (a hub's streamed
+/// <c>list-sas</c>: 10,000 frames, each mapped before the next is read): one block per kind of entry, used again from
+/// the start for each frame, instead of an exactly sized array per section (a third of what triggered the GC at
+/// 10,000 tunnels, docs/PERFORMANCE.md). One per connection: a frame's sections may be read after an await.
+/// </summary>
+public sealed class ViciSectionBlocks
+{
+    internal Block<ViciSection.Entry> Values { get; } = new(256);
+
+    internal Block<(string Name, ViciSection Section)> Sections { get; } = new(16);
+
+    internal void Reset()
+    {
+        Values.Reset();
+        Sections.Reset();
+    }
+
+    internal sealed class Block<T>(int capacity)
+    {
+        private T[] _items = new T[capacity];
+        private int _used;
+
+        /// <summary>A copy of <paramref name="entries"/> in the block; a block that grows leaves earlier ranges in the old array.</summary>
+        public ArraySegment<T> Append(ReadOnlySpan<T> entries)
+        {
+            if (_used + entries.Length > _items.Length)
+            {
+                _items = new T[Math.Max(2 * _items.Length, _used + entries.Length)];
+                _used = 0;
+            }
+
+            entries.CopyTo(_items.AsSpan(_used));
+            var range = new ArraySegment<T>(_items, _used, entries.Length);
+            _used += entries.Length;
+            return range;
+        }
+
+        public void Reset()
+        {
+            // The previous frame's entries hold names and sections: let them go.
+            _items.AsSpan(0, _used).Clear();
+            _used = 0;
         }
     }
 }

@@ -36,6 +36,9 @@ public sealed class ViciConnection : IAsyncDisposable
     private byte[] _frame = [];
     private int _frameLength;
 
+    // The sections of a frame decoded into _frame keep their entries here, valid as long as _frame's bytes are.
+    private readonly ViciSectionBlocks _blocks = new();
+
     public ViciConnection(Stream stream, TimeProvider time, TimeSpan readTimeout)
     {
         _stream = stream;
@@ -305,7 +308,7 @@ public sealed class ViciConnection : IAsyncDisposable
 
             _frameLength = (int)length;
             await ReadExactlyAsync(_frame.AsMemory(0, _frameLength), token);
-            return ViciCodec.DecodeFrame(_frame.AsMemory(0, _frameLength));
+            return ViciCodec.DecodeFrame(_frame.AsMemory(0, _frameLength), _blocks);
         }
         catch (OperationCanceledException) when (deadline.Expired)
         {

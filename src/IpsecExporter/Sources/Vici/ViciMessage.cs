@@ -15,35 +15,51 @@ public sealed class ViciSection
     /// <summary>The frame a decoded section's values point into; empty for a section built with <see cref="Add"/>.</summary>
     private readonly ReadOnlyMemory<byte> _frame;
 
-    // Decoded sections hold exactly sized arrays; built ones lists that Add grows.
-    private IList<Entry>? _values;
+    // Built sections hold lists that Add grows; decoded ones ranges of arrays (their own, exactly sized, or a
+    // connection's blocks reused from frame to frame: ViciSectionBlocks).
+    private List<Entry>? _values;
     private IList<(string Name, IReadOnlyList<string> Items)>? _lists;
-    private IList<(string Name, ViciSection Section)>? _sections;
+    private List<(string Name, ViciSection Section)>? _sections;
+    private readonly ArraySegment<Entry> _decodedValues;
+    private readonly ArraySegment<(string Name, ViciSection Section)> _decodedSections;
 
     public ViciSection()
     {
     }
 
-    /// <summary>A decoded section (<see cref="ViciCodec"/>): the entries, exactly sized, over <paramref name="frame"/>.</summary>
+    /// <summary>A decoded section (<see cref="ViciCodec"/>): its entries over <paramref name="frame"/>.</summary>
     internal ViciSection(
         ReadOnlyMemory<byte> frame,
-        Entry[]? values,
+        ArraySegment<Entry> values,
         (string Name, IReadOnlyList<string> Items)[]? lists,
-        (string Name, ViciSection Section)[]? sections)
+        ArraySegment<(string Name, ViciSection Section)> sections)
     {
         _frame = frame;
-        _values = values;
+        _decodedValues = values;
         _lists = lists;
-        _sections = sections;
+        _decodedSections = sections;
     }
 
     /// <summary>The key/values in wire order, as strings (made on each call: meant for encoding and display).</summary>
-    public IReadOnlyList<(string Name, string Value)> Values => _values?.Select(e => (e.Name, Text(e))).ToList() ?? [];
+    public IReadOnlyList<(string Name, string Value)> Values
+    {
+        get
+        {
+            var values = new List<(string Name, string Value)>();
+            foreach (var entry in ValueEntries)
+            {
+                values.Add((entry.Name, Text(entry)));
+            }
+
+            return values;
+        }
+    }
 
     public IReadOnlyList<(string Name, IReadOnlyList<string> Items)> Lists => (IReadOnlyList<(string, IReadOnlyList<string>)>?)_lists ?? [];
 
     /// <summary>Sub-sections in wire order (their order matters, e.g. CHILD SAs in a <c>list-sa</c> event).</summary>
-    public IReadOnlyList<(string Name, ViciSection Section)> Sections => (IReadOnlyList<(string, ViciSection)>?)_sections ?? [];
+    public IReadOnlyList<(string Name, ViciSection Section)> Sections =>
+        _sections ?? (_decodedSections.Count > 0 ? _decodedSections : (IReadOnlyList<(string Name, ViciSection Section)>)[]);
 
     public string? Value(string name) => Find(name, out var entry) ? Text(entry) : null;
 
@@ -77,7 +93,7 @@ public sealed class ViciSection
 
     public ViciSection? Section(string name)
     {
-        foreach (var (sectionName, section) in Entries(_sections))
+        foreach (var (sectionName, section) in SectionEntries)
         {
             if (sectionName == name)
             {
@@ -90,7 +106,7 @@ public sealed class ViciSection
 
     public ViciSection Add(string name, string value)
     {
-        (_values ??= new List<Entry>()).Add(new Entry(name, value, 0, 0));
+        (_values ??= [.. ValueEntries]).Add(new Entry(name, value, 0, 0));
         return this;
     }
 
@@ -102,14 +118,17 @@ public sealed class ViciSection
 
     public ViciSection AddSection(string name, ViciSection section)
     {
-        (_sections ??= new List<(string, ViciSection)>()).Add((name, section));
+        (_sections ??= [.. SectionEntries]).Add((name, section));
         return this;
     }
 
-    /// <summary>
-    /// The entries as a span: a foreach over the interface allocated an enumerator per lookup, hundreds of thousands
-    /// per collection of a hub's <c>list-sas</c> (docs/PERFORMANCE.md).
-    /// </summary>
+    // Spans: a foreach over the interface allocated an enumerator per lookup, hundreds of thousands per collection of a
+    // hub's list-sas (docs/PERFORMANCE.md).
+    private ReadOnlySpan<Entry> ValueEntries => _values is not null ? CollectionsMarshal.AsSpan(_values) : _decodedValues.AsSpan();
+
+    private ReadOnlySpan<(string Name, ViciSection Section)> SectionEntries =>
+        _sections is not null ? CollectionsMarshal.AsSpan(_sections) : _decodedSections.AsSpan();
+
     private static ReadOnlySpan<T> Entries<T>(IList<T>? entries) => entries switch
     {
         null => default,
@@ -120,7 +139,7 @@ public sealed class ViciSection
 
     private bool Find(string name, out Entry entry)
     {
-        foreach (var candidate in Entries(_values))
+        foreach (var candidate in ValueEntries)
         {
             // Decoded names are interned (ViciCodec), so the reference comparison usually decides.
             if (ReferenceEquals(candidate.Name, name) || candidate.Name == name)

@@ -56,6 +56,37 @@ public sealed class ViciCodecTests
     }
 
     [Fact]
+    public void Frames_decoded_into_reused_blocks_give_the_trees_of_frames_decoded_alone()
+    {
+        var blocks = new ViciSectionBlocks();
+        // Enough entries and sections that the blocks grow while one frame is decoded.
+        for (var frame = 0; frame < 3; frame++)
+        {
+            var children = new ViciSection();
+            for (var i = 0; i < 100; i++)
+            {
+                children.AddSection($"net-{frame}-{i}", new ViciSection().Add("uniqueid", $"{i}").Add("state", "INSTALLED").AddList("local-ts", [$"10.{frame}.{i}.0/24"])
+                    .AddSection("inner", new ViciSection().Add("bytes-in", $"{frame * i}")));
+            }
+
+            var message = new ViciSection().AddSection($"c{frame}", new ViciSection().Add("state", "ESTABLISHED").AddSection("child-sas", children));
+            var encoded = ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.Event, "list-sa", message)).AsMemory(4);
+
+            var reused = ViciCodec.DecodeFrame(encoded, blocks).Message!;
+            var alone = ViciCodec.DecodeFrame(encoded).Message!;
+
+            Assert.Equal(Describe(alone), Describe(reused));
+            Assert.Equal(Describe(message), Describe(reused));
+        }
+
+        static string Describe(ViciSection section) =>
+            string.Join(";", section.Values.Select(v => $"{v.Name}={v.Value}"))
+            + "|" + string.Join(";", section.Lists.Select(l => $"{l.Name}=[{string.Join(",", l.Items)}]"))
+            + "|" + string.Join(";", section.Sections.Select(s => $"{s.Name}{{{Describe(s.Section)}}}"))
+            + (section.Section("child-sas") is { } children ? $"#{children.Sections.Count}" : "");
+    }
+
+    [Fact]
     public void A_request_frame_has_the_length_prefix_type_name_and_message()
     {
         var frame = ViciCodec.EncodeFrame(new ViciPacket(ViciPacketType.CmdRequest, "list-sas", new ViciSection().Add("noblock", "yes")));
