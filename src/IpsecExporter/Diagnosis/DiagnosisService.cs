@@ -35,6 +35,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     private readonly ILogger<DiagnosisService> _logger;
     private readonly ConcurrentDictionary<string, TunnelState> _tunnels = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private OrderedSeries? _ordered;
 
     public DiagnosisService(ConfigStore config, ITunnelSampler sampler, TimeProvider time, ILogger<DiagnosisService> logger)
         : base(time, logger)
@@ -68,6 +69,8 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
             {
                 Update(config, tunnel, options, now);
             }
+
+            _ordered = new OrderedSeries(config, [.. config.Tunnels.Select(t => _tunnels.GetValueOrDefault(t.Name)?.Published)]);
         }
         finally
         {
@@ -137,28 +140,22 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     /// <summary>Writes the check and status families of every configured tunnel diagnosed so far; takes no lock.</summary>
     public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
-        var tunnels = _config.Current.Tunnels.Select(t => _tunnels.GetValueOrDefault(t.Name)?.Published).OfType<DiagnosisSeries>().ToList();
-        writer.Family(MetricFamilies.TunnelCheck);
-        foreach (var tunnel in tunnels)
+        var config = _config.Current;
+        var ordered = _ordered is { } last && ReferenceEquals(last.Config, config) ? last.Tunnels : null;
+        using var checks = new SeriesTable(MetricFamilies.TunnelCheckLabels, 1, config.Tunnels.Count * Checks.InOrder.Count);
+        using var statuses = new SeriesTable(MetricFamilies.TunnelStatusLabels, 1, config.Tunnels.Count * Verdicts.Length);
+        for (var i = 0; i < config.Tunnels.Count; i++)
         {
-            foreach (var (labels, value) in tunnel.Checks)
+            // After a reload, until the next round, by name.
+            if ((ordered is null ? _tunnels.GetValueOrDefault(config.Tunnels[i].Name)?.Published : ordered[i]) is { } series)
             {
-                writer.Sample(labels, value);
+                checks.Add(series.Checks);
+                statuses.Add(series.Statuses);
             }
-
-            await writer.FlushIfFullAsync(cancellationToken);
         }
 
-        writer.Family(MetricFamilies.TunnelStatus);
-        foreach (var tunnel in tunnels)
-        {
-            for (var i = 0; i < tunnel.Statuses.Length; i++)
-            {
-                writer.Sample(tunnel.Statuses[i], tunnel.Verdict == Verdicts[i] ? 1 : 0);
-            }
-
-            await writer.FlushIfFullAsync(cancellationToken);
-        }
+        await writer.FamilyAsync(MetricFamilies.TunnelCheck, checks, 0, cancellationToken);
+        await writer.FamilyAsync(MetricFamilies.TunnelStatus, statuses, 0, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tunnel {Tunnel} is {Verdict}: {Reason}")]
@@ -167,14 +164,19 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     private static readonly Verdict[] Verdicts = Enum.GetValues<Verdict>();
 
     /// <summary>What the metrics show of a tunnel's last diagnosis: immutable, replaced after each one.</summary>
-    private sealed record DiagnosisSeries(
-        (MetricLabels Labels, double Value)[] Checks, MetricLabels[] Statuses, Verdict Verdict);
+    private sealed record DiagnosisSeries(SeriesBlock Checks, SeriesBlock Statuses);
+
+    /// <summary>Every configured tunnel's series after a round, in the order of <paramref name="Config"/>'s tunnels (null: not diagnosed).</summary>
+    private sealed record OrderedSeries(ExporterConfig Config, DiagnosisSeries?[] Tunnels);
 
     private sealed class TunnelState(string tunnel)
     {
-        /// <summary>By the check's position in <see cref="Checks.InOrder"/>, made when first published: a dictionary per tunnel cost about 300 bytes more on a hub.</summary>
-        private readonly MetricLabels?[] _checkLabels = new MetricLabels?[Checks.InOrder.Count];
-        private readonly MetricLabels[] _statusLabels = [.. Verdicts.Select(v => MetricFamilies.TunnelStatusLabels.Values(tunnel, TunnelDiagnosis.StatusLabel(v)))];
+        // The status labels' bytes, shared by every diagnosis' status series.
+        private readonly SeriesBlock _statuses = new(
+            MetricFamilies.TunnelStatusLabels,
+            [.. Verdicts.Select(v => MetricFamilies.TunnelStatusLabels.Values(tunnel, TunnelDiagnosis.StatusLabel(v)))],
+            new double[Verdicts.Length]);
+
         private DiagnosisSeries? _published;
 
         /// <summary>Read by scrapes without the lock.</summary>
@@ -197,12 +199,14 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
                 return;
             }
 
-            // Absent means unknown: a 0 would claim the check failed.
-            var checks = diagnosis.Checks
-                .Where(c => c.State != CheckState.Unknown)
-                .Select(c => (Labels(c.Check), c.State == CheckState.Pass ? 1.0 : 0.0))
-                .ToArray();
-            Volatile.Write(ref _published, new DiagnosisSeries(checks, _statusLabels, diagnosis.Verdict));
+            // Absent means unknown: a 0 would claim the check failed. Made again only when a check changes (rarely).
+            var known = diagnosis.Checks.Where(c => c.State != CheckState.Unknown).ToArray();
+            var checks = new SeriesBlock(
+                MetricFamilies.TunnelCheckLabels,
+                [.. known.Select(c => MetricFamilies.TunnelCheckLabels.Values(tunnel, c.Check))],
+                [.. known.Select(c => c.State == CheckState.Pass ? 1.0 : 0.0)]);
+            var statuses = _statuses.WithValues([.. Verdicts.Select(v => diagnosis.Verdict == v ? 1.0 : 0.0)]);
+            Volatile.Write(ref _published, new DiagnosisSeries(checks, statuses));
         }
 
         private static bool SameStates(IReadOnlyList<CheckResult> published, IReadOnlyList<CheckResult> checks)
@@ -221,17 +225,6 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
             }
 
             return true;
-        }
-
-        private MetricLabels Labels(string check)
-        {
-            var position = 0;
-            while (Checks.InOrder[position] != check)
-            {
-                position++;
-            }
-
-            return _checkLabels[position] ??= MetricFamilies.TunnelCheckLabels.Values(tunnel, check);
         }
     }
 }
