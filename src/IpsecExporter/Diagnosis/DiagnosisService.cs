@@ -120,7 +120,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
             }
 
             // By the last time: a run of rekeys that still goes on stays, however long ago it began.
-            state.Events.RemoveAll(e => e.At < now - EventRetention);
+            DropBefore(state.Events, now - EventRetention);
             if (state.Events.Count > MaxEventsPerTunnel)
             {
                 state.Events.RemoveRange(0, state.Events.Count - MaxEventsPerTunnel);
@@ -141,21 +141,45 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
     {
         var config = _config.Current;
-        var ordered = _ordered is { } last && ReferenceEquals(last.Config, config) ? last.Tunnels : null;
-        using var checks = new SeriesTable(MetricFamilies.TunnelCheckLabels, 1, config.Tunnels.Count * Checks.InOrder.Count);
-        using var statuses = new SeriesTable(MetricFamilies.TunnelStatusLabels, 1, config.Tunnels.Count * Verdicts.Length);
-        for (var i = 0; i < config.Tunnels.Count; i++)
-        {
+        var tunnels = _ordered is { } last && ReferenceEquals(last.Config, config)
+            ? last.Tunnels
             // After a reload, until the next round, by name.
-            if ((ordered is null ? _tunnels.GetValueOrDefault(config.Tunnels[i].Name)?.Published : ordered[i]) is { } series)
+            : [.. config.Tunnels.Select(t => _tunnels.GetValueOrDefault(t.Name)?.Published)];
+        writer.Family(MetricFamilies.TunnelCheck);
+        foreach (var tunnel in tunnels)
+        {
+            if (tunnel is not null)
             {
-                checks.Add(series.Checks);
-                statuses.Add(series.Statuses);
+                writer.Samples(tunnel.Checks);
+                await writer.FlushIfFullAsync(cancellationToken);
             }
         }
 
-        await writer.FamilyAsync(MetricFamilies.TunnelCheck, checks, 0, cancellationToken);
-        await writer.FamilyAsync(MetricFamilies.TunnelStatus, statuses, 0, cancellationToken);
+        writer.Family(MetricFamilies.TunnelStatus);
+        foreach (var tunnel in tunnels)
+        {
+            if (tunnel is not null)
+            {
+                writer.Samples(tunnel.Statuses);
+                await writer.FlushIfFullAsync(cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Drops the events older than <paramref name="cutoff"/>; allocates nothing (no closure) in the usual round that drops none.</summary>
+    private static void DropBefore(List<TunnelEvent> events, DateTimeOffset cutoff)
+    {
+        foreach (var change in events)
+        {
+            if (change.At < cutoff)
+            {
+                RemoveBefore(events, cutoff);
+                return;
+            }
+        }
+
+        // Apart: the closure's object is made when the function that declares what it captures is entered.
+        static void RemoveBefore(List<TunnelEvent> events, DateTimeOffset cutoff) => events.RemoveAll(e => e.At < cutoff);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tunnel {Tunnel} is {Verdict}: {Reason}")]

@@ -197,6 +197,26 @@ public sealed class MetricsWriter(IBufferWriter<byte> output, MetricsFormat form
         WriteValue(value);
     }
 
+    /// <summary>A sample of the current family for each series of <paramref name="block"/>, in its order.</summary>
+    public void Samples(SeriesBlock block)
+    {
+        var family = _family ?? throw new InvalidOperationException("a sample needs a family first");
+        if (family.Kind == MetricKind.Histogram || !ReferenceEquals(block.Names, family.Labels))
+        {
+            throw new InvalidOperationException($"series do not fit family {family.Name}");
+        }
+
+        var labels = block.Labels.AsSpan();
+        var start = 0;
+        for (var i = 0; i < block.Count; i++)
+        {
+            var end = block.Ends[i];
+            LineStart(family.NameBytes, default, labels[start..end], default);
+            WriteValue(block.Values[i]);
+            start = end;
+        }
+    }
+
     /// <summary>
     /// A whole family: its header, then a line for each series of <paramref name="series"/> that has a value in
     /// <paramref name="column"/>, in the table's order, flushing as chunks fill.

@@ -2,9 +2,10 @@ namespace IpsecExporter.Metrics;
 
 /// <summary>
 /// A few series of one label set, a value each, that their owner keeps between scrapes (a tunnel's checks):
-/// laid out as a <see cref="SeriesTable"/> lays out a scrape's, the label bytes back to back, so
-/// <see cref="SeriesTable.Add(SeriesBlock)"/> copies them in one piece. Immutable; at hub scale a line's own label
-/// object was a cache miss per line (docs/PERFORMANCE.md).
+/// laid out as a <see cref="SeriesTable"/> lays out a scrape's, the label bytes back to back, which
+/// <see cref="MetricsWriter.Samples(SeriesBlock)"/> reads in order. Immutable; at hub scale a line's own label
+/// object was a cache miss per line (docs/PERFORMANCE.md). Unlike a table, made once and kept: each of these series
+/// is in one family, so gathering them at scrape time would only copy them once more.
 /// </summary>
 public sealed class SeriesBlock
 {

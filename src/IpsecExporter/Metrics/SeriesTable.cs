@@ -80,38 +80,6 @@ public sealed class SeriesTable : IDisposable
         Count++;
     }
 
-    /// <summary>Adds every series of <paramref name="block"/>, each with its value (a table of one column).</summary>
-    public void Add(SeriesBlock block)
-    {
-        if (!ReferenceEquals(block.Names, Names) || Columns != 1)
-        {
-            throw new InvalidOperationException($"the block ({string.Join(", ", block.Names.Names)}) does not fit the table ({string.Join(", ", Names.Names)}; {Columns} columns)");
-        }
-
-        while (Count + block.Count > _present.Length || Count + block.Count > _values.Length || Count + block.Count > _labelEnds.Length)
-        {
-            GrowSeries();
-        }
-
-        var labels = block.Labels;
-        if (_labelBytes + labels.Length > _labels.Length)
-        {
-            _labels = Grown(_labels, _labelBytes, Math.Max(2 * _labels.Length, _labelBytes + labels.Length));
-        }
-
-        labels.CopyTo(_labels.AsSpan(_labelBytes));
-        var ends = block.Ends;
-        for (var i = 0; i < ends.Length; i++)
-        {
-            _labelEnds[Count + i] = _labelBytes + ends[i];
-            _present[Count + i] = 1;
-        }
-
-        block.Values.CopyTo(_values.AsSpan(Count));
-        _labelBytes += labels.Length;
-        Count += block.Count;
-    }
-
     /// <summary>Returns the pooled blocks; the table is empty afterwards.</summary>
     public void Dispose()
     {
