@@ -42,7 +42,7 @@ public static class Diagnoser
         var practices = CheckBestPractices(latest.BestPractices);
         List<CheckResult> checks = [internet, gateway, phase1, phase2, traffic, inside, practices];
 
-        var firstFailing = checks.FirstOrDefault(c => c.State == CheckState.Fail)?.Check;
+        var firstFailing = checks.Find(c => c.State == CheckState.Fail)?.Check;
         var (verdict, reason) = Conclude(latest, internet, phase1, phase2, duplicates, allPairsMissing, traffic, oneWayPairs, inside, noInsideAnswers, checks);
         return new TunnelDiagnosis(tunnel, now, verdict, reason, firstFailing, checks);
     }
@@ -52,7 +52,13 @@ public static class Diagnoser
     {
         var latest = history[^1];
         var windowStart = latest.At - window;
-        // Counters are only comparable between samples in which the source answered.
+        // Counters are only comparable between samples in which the source answered. A window makes again only the
+        // sample it returns (not the one it keeps from before the window's start).
+        if (history is SampleWindow samples)
+        {
+            return samples.Oldest(windowStart, needSourceUp: latest.SourceUp) ?? latest;
+        }
+
         return history.FirstOrDefault(s => s.At >= windowStart && (s.SourceUp || !latest.SourceUp)) ?? latest;
     }
 
@@ -109,7 +115,7 @@ public static class Diagnoser
             return (Verdict.Down, () => $"no inside target answers through the tunnel: {inside.Evidence}");
         }
 
-        var failing = checks.FirstOrDefault(c => c.State == CheckState.Fail);
+        var failing = checks.Find(c => c.State == CheckState.Fail);
         if (failing is not null)
         {
             return (Verdict.Degraded, () => $"{failing.Check}: {failing.Evidence}");
@@ -256,9 +262,10 @@ public static class Diagnoser
     private static DateTimeOffset DuplicateSince(IReadOnlyList<TunnelSample> history, PairObservation pair)
     {
         var since = history[^1].At;
+        var key = pair.Key;
         for (var i = history.Count - 1; i >= 0; i--)
         {
-            var sample = history[i].Pairs.FirstOrDefault(p => p.Key == pair.Key);
+            var sample = PairObservationKey.Find(history[i].Pairs, key);
             if (sample is null || sample.InstalledChildSas <= 1 || !history[i].SourceUp)
             {
                 break;
@@ -322,9 +329,14 @@ public static class Diagnoser
         var oneWay = false;
         var idle = 0;
         var observed = 0;
-        foreach (var pair in latest.Pairs.Where(p => p.InstalledChildSas > 0))
+        foreach (var pair in latest.Pairs)
         {
-            var before = baseline.Pairs.FirstOrDefault(p => p.Key == pair.Key);
+            if (pair.InstalledChildSas <= 0)
+            {
+                continue;
+            }
+
+            var before = PairObservationKey.Find(baseline.Pairs, pair.Key);
             // Per direction, packets where the source counts them, else bytes: a source without packet counters is not idle.
             var sentGrowth = CounterGrowth.Traffic(pair.SentPackets, before?.SentPackets, pair.SentBytes, before?.SentBytes);
             var receivedGrowth = CounterGrowth.Traffic(pair.ReceivedPackets, before?.ReceivedPackets, pair.ReceivedBytes, before?.ReceivedBytes);

@@ -58,6 +58,24 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         }
     }
 
+    /// <summary>
+    /// The oldest sample from <paramref name="start"/> on (of those the source answered in when
+    /// <paramref name="needSourceUp"/>), or null; only that one is made again.
+    /// </summary>
+    public TunnelSample? Oldest(DateTimeOffset start, bool needSourceUp)
+    {
+        for (var i = 0; i < _entries.Count; i++)
+        {
+            // A run's samples have their key frame's source state.
+            if (_entries[i].UtcTicks >= start.UtcTicks && (_entries[i].KeyFrame.Sample.SourceUp || !needSourceUp))
+            {
+                return this[i];
+            }
+        }
+
+        return null;
+    }
+
     public IEnumerator<TunnelSample> GetEnumerator()
     {
         for (var i = 0; i < _entries.Count; i++)

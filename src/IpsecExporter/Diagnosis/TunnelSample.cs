@@ -63,6 +63,20 @@ public static class PairObservationKey
         /// <summary>The pair as its labels spell it: how the diagnosis finds the same pair in another sample.</summary>
         public PairKey Key => new(pair.LocalTs, pair.RemoteTs);
     }
+
+    /// <summary>The pair of <paramref name="pairs"/> with <paramref name="key"/>, or null: a loop, without LINQ's enumerator and closure per lookup (a lookup per pair per round on a hub).</summary>
+    public static PairObservation? Find(IReadOnlyList<PairObservation> pairs, PairKey key)
+    {
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            if (pairs[i].Key == key)
+            {
+                return pairs[i];
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>Cumulative echo requests and replies, with the latest RTT seen.</summary>

@@ -33,15 +33,18 @@ public sealed class TunnelSampler(
             observed?.Ike,
             observed?.Pairs ?? [],
             Gateway: probes.Get(tunnel.Name) is { } gateway ? Counts(gateway) : null,
-            Inside: (tunnel.Inside?.Targets ?? [])
-                .Select(target => new InsideSample(target, probes.Get(tunnel.Name, target) is { } inside ? Counts(inside) : new ProbeCounts(0, 0, null)))
-                .ToList(),
+            Inside(tunnel),
             internet,
             practices)
         {
             RemoteGatewayAddress = gateways.GetAddress(tunnel.Name),
         };
     }
+
+    // Apart from Sample: its closure would be made on every call, also for the many tunnels without inside targets.
+    private IReadOnlyList<InsideSample> Inside(TunnelConfig tunnel) => tunnel.Inside?.Targets is { Count: > 0 } targets
+        ? [.. targets.Select(target => new InsideSample(target, probes.Get(tunnel.Name, target) is { } inside ? Counts(inside) : new ProbeCounts(0, 0, null)))]
+        : [];
 
     private static ProbeCounts Counts(ProbeTargetResult result) => new((ulong)result.Requests, (ulong)result.Responses, result.LastRoundTrip);
 }
