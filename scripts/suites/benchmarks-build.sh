@@ -13,7 +13,8 @@ dotnet build "$project" -c Release -nologo -v quiet
 echo "-- every benchmark listed"
 listed=$(dotnet run --project "$project" -c Release --no-build -- --list flat)
 for benchmark in ViciDecoderBenchmarks.DecodeFrames ViciDecoderBenchmarks.DecodeAndMap TunnelModelBenchmarks.OnCollected MetricsRenderingBenchmarks.Render \
-    ScrapeRendererBenchmarks.Writer ScrapeRendererBenchmarks.PrometheusNetBeforeCollect ScrapeRendererBenchmarks.WriterGzipFastest ScrapeRendererBenchmarks.WriterGzipOptimal; do
+    ScrapeRendererBenchmarks.Writer ScrapeRendererBenchmarks.PrometheusNetBeforeCollect ScrapeRendererBenchmarks.WriterGzipFastest ScrapeRendererBenchmarks.WriterGzipOptimal \
+    DiagnosisRoundBenchmarks.Round DiagnosisRoundBenchmarks.Write; do
   grep -q "IpsecExporter.Benchmarks.$benchmark\$" <<<"$listed" || { echo "FAIL: $benchmark not listed in: $listed" >&2; exit 1; }
 done
 echo "-- benchmarks-build: all checks passed"
