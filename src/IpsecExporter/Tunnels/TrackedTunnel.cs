@@ -175,13 +175,19 @@ internal sealed class TrackedIke
     /// <summary>Keeps what is shown and lets go of the snapshot's SAs: a snapshot must be garbage once applied.</summary>
     public void FinishCollection()
     {
-        Established = Newest is { } newest ? new IkeView(newest.LocalHost, newest.RemoteHost, newest.EstablishedAgo, newest.DhGroup) : null;
+        // The addresses rarely change: the instances already held (by earlier observations, which the diagnosis keeps
+        // for minutes) are kept, so the snapshot's die with it.
+        Established = Newest is { } newest
+            ? new IkeView(Held(Established?.LocalHost, newest.LocalHost), Held(Established?.RemoteHost, newest.RemoteHost), newest.EstablishedAgo, newest.DhGroup)
+            : null;
         var shown = Newest ?? NewestAny;
         ShownState = shown?.State;
         ShownStateText = shown?.StateText;
         Newest = null;
         NewestAny = null;
     }
+
+    private static IPAddress? Held(IPAddress? held, IPAddress? seen) => seen is not null && seen.Equals(held) ? held : seen;
 }
 
 /// <summary>The values of an IKE SA a tunnel's observation shows.</summary>
