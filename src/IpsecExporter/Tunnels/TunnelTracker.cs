@@ -586,7 +586,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             if (!_children.TryGetValue(identity, out var track))
             {
                 // Counters below the marks under the same key mean they started again: then it is a new SA after all.
-                track = _forgotten.Remove(identity, out var forgotten) && !forgotten.WentBackwards(child) ? forgotten : new ChildTrack(identity);
+                track = _forgotten.Remove(identity, out var forgotten) && !forgotten.WentBackwards(child) ? forgotten : new ChildTrack(child);
                 _children[identity] = track;
             }
 
@@ -634,12 +634,12 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         }
     }
 
-    private sealed class ChildTrack(string key)
+    private sealed class ChildTrack(ChildSa first)
     {
         private TrafficCounts _highest;
 
         /// <summary>The SA's key, the instance the ledger is keyed by.</summary>
-        public string Key { get; } = key;
+        public string Key { get; } = first.Key;
 
         public long LastSeen { get; set; }
 
@@ -651,13 +651,13 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         /// <summary>The IKE SA the CHILD SA was last seen under.</summary>
         public string? IkeKey { get; set; }
 
-        /// <summary>The SA's traffic selectors as last seen (set by <see cref="Describe"/> before any use).</summary>
-        public ParsedSelectors Selectors { get; private set; } = null!;
+        /// <summary>The SA's traffic selectors as last seen.</summary>
+        public ParsedSelectors Selectors { get; private set; } = ParsedSelectors.Of(first);
 
         /// <summary>Takes <paramref name="child"/>'s selectors, parsed again only when their text changed since the last poll.</summary>
         public void Describe(ChildSa child)
         {
-            if (Selectors is null || !Selectors.Describes(child))
+            if (!Selectors.Describes(child))
             {
                 Selectors = ParsedSelectors.Of(child);
             }
