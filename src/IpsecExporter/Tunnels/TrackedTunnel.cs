@@ -1,3 +1,4 @@
+using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Metrics;
 using IpsecExporter.Sources;
@@ -78,6 +79,7 @@ internal sealed class TrackedTunnel(TunnelConfig config)
         Ike.RekeyInterval = connection?.RekeyInterval ?? connection?.ReauthInterval
             ?? Sum(Ike.Newest?.RekeyIn, Ike.Newest?.EstablishedAgo) ?? Sum(Ike.Newest?.ReauthIn, Ike.Newest?.EstablishedAgo)
             ?? Ike.RekeyInterval;
+        Ike.FinishCollection();
         foreach (var pair in Pairs.Values)
         {
             pair.FinishCollection(pair.ConfiguredRekeyInterval(connection));
@@ -141,14 +143,19 @@ internal sealed class TrackedIke
 {
     public int SaCount { get; set; }
 
-    /// <summary>The most recently established IKE SA of this collection.</summary>
+    /// <summary>The most recently established IKE SA of this collection, while it is applied.</summary>
     public IkeSa? Newest { get; set; }
 
-    /// <summary>The newest IKE SA of this collection in any state (one still connecting, one being deleted).</summary>
+    /// <summary>The newest IKE SA of this collection in any state (one still connecting, one being deleted), while it is applied.</summary>
     public IkeSa? NewestAny { get; set; }
 
-    /// <summary>The SA whose state the tunnel shows: the newest ESTABLISHED one, else the newest.</summary>
-    public IkeSa? Shown => Newest ?? NewestAny;
+    /// <summary>What the observation shows of the newest ESTABLISHED SA, as of the last finished collection.</summary>
+    public IkeView? Established { get; private set; }
+
+    /// <summary>The state the tunnel shows (of the newest ESTABLISHED SA, else the newest), as of the last finished collection.</summary>
+    public IkeSaState? ShownState { get; private set; }
+
+    public string? ShownStateText { get; private set; }
 
     public long Rekeys { get; set; }
 
@@ -164,15 +171,38 @@ internal sealed class TrackedIke
         Newest = null;
         NewestAny = null;
     }
+
+    /// <summary>Keeps what is shown and lets go of the snapshot's SAs: a snapshot must be garbage once applied.</summary>
+    public void FinishCollection()
+    {
+        // The addresses rarely change: the instances already held (by earlier observations, which the diagnosis keeps
+        // for minutes) are kept, so the snapshot's die with it.
+        Established = Newest is { } newest
+            ? new IkeView(Held(Established?.LocalHost, newest.LocalHost), Held(Established?.RemoteHost, newest.RemoteHost), newest.EstablishedAgo, newest.DhGroup)
+            : null;
+        var shown = Newest ?? NewestAny;
+        ShownState = shown?.State;
+        ShownStateText = shown?.StateText;
+        Newest = null;
+        NewestAny = null;
+    }
+
+    private static IPAddress? Held(IPAddress? held, IPAddress? seen) => seen is not null && seen.Equals(held) ? held : seen;
 }
+
+/// <summary>The values of an IKE SA a tunnel's observation shows.</summary>
+internal readonly record struct IkeView(IPAddress? LocalHost, IPAddress? RemoteHost, TimeSpan? EstablishedAgo, string? DhGroup);
 
 /// <summary>One configured network pair of a tunnel (or the unmatched bucket when <see cref="Pair"/> is null).</summary>
 internal sealed class TrackedPair
 {
     private readonly TrafficSelector? _local;
     private readonly TrafficSelector? _remote;
+    // The newest SAs of the collection being applied; only their state is kept after it (FinishCollection).
     private ChildSa? _newestInstalled;
     private ChildSa? _newestAny;
+    private ChildSaState? _shownState;
+    private string? _shownStateText;
     private bool _dhGroupsReported = true;
     private ConnectionInfo? _matchedConnection;
     private TimeSpan? _matchedRekeyInterval;
@@ -294,12 +324,16 @@ internal sealed class TrackedPair
     {
         RekeyInterval = configuredRekeyInterval ?? TrackedTunnel.Sum(_newestInstalled?.RekeyIn, _newestInstalled?.InstalledAgo) ?? RekeyInterval;
         Lifetime = TrackedTunnel.Sum(_newestInstalled?.LifeIn, _newestInstalled?.InstalledAgo) ?? Lifetime;
+        var shown = _newestInstalled ?? _newestAny;
+        _shownState = shown?.State;
+        _shownStateText = shown?.StateText;
+        _newestInstalled = null;
+        _newestAny = null;
     }
 
     /// <summary>The pair as it is now; counters the source does not have (<paramref name="counted"/>) are null.</summary>
     public PairObservation Observe(CounterCapabilities counted)
     {
-        var shown = _newestInstalled ?? _newestAny;
         return new(
             Pair,
             LocalLabel,
@@ -318,8 +352,8 @@ internal sealed class TrackedPair
             DhGroup,
             Pfs)
         {
-            State = shown?.State,
-            StateText = shown?.StateText,
+            State = _shownState,
+            StateText = _shownStateText,
         };
 
         ulong? Counted(CounterCapabilities capability, ulong value) => counted.HasFlag(capability) ? value : null;

@@ -189,8 +189,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         foreach (var change in snapshot.ChildSaChanges.OrderBy(c => c.At))
         {
-            var targets = Targets(ledger, byConnection[change.Connection], change.Old);
-            var track = Account(ledger, change.Old, change.At, targets);
+            var track = ledger.Child(change.Old);
+            var targets = Targets(byConnection[change.Connection], track.Selectors);
+            Account(track, change.Old, change.At, targets);
             if (change.Kind == SaChangeKind.Rekeyed)
             {
                 CountChildRekey(track, targets, change.Old.InstalledAgo, change.Replacement);
@@ -198,7 +199,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
             if (change.Replacement is { } next)
             {
-                Account(ledger, next, change.At, Targets(ledger, byConnection[change.Connection], next));
+                var nextTrack = ledger.Child(next);
+                Account(nextTrack, next, change.At, Targets(byConnection[change.Connection], nextTrack.Selectors));
             }
         }
 
@@ -218,8 +220,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
             foreach (var child in ike.ChildSas)
             {
-                var targets = Targets(ledger, owners, child);
-                var track = Account(ledger, child, snapshot.CollectedAt, targets);
+                var track = ledger.Child(child);
+                var targets = Targets(owners, track.Selectors);
+                Account(track, child, snapshot.CollectedAt, targets);
                 if (child.IsRekeyed)
                 {
                     CountChildRekey(track, targets, child.InstalledAgo, null);
@@ -230,17 +233,21 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                     pair.ObservePolled(child);
                 }
 
-                // IKEv2 moves the CHILD SAs of a rekeyed IKE SA onto its replacement: a move is that rekey.
-                if (track.IkeKey is { } previousIke && previousIke != ike.Key && ledger.FindIke(previousIke) is { } moved)
+                if (track.IkeKey != ike.Key)
                 {
-                    CountIkeRekey(moved, owners, AgeAtReplacement(moved.Last, moved.LastSeenAt, ike.EstablishedAgo, snapshot.CollectedAt));
-                }
+                    // IKEv2 moves the CHILD SAs of a rekeyed IKE SA onto its replacement: a move is that rekey.
+                    if (track.IkeKey is { } previousIke && ledger.FindIke(previousIke) is { } moved)
+                    {
+                        CountIkeRekey(moved, owners, AgeAtReplacement(moved.LastEstablishedAgo, moved.LastSeenAt, ike.EstablishedAgo, snapshot.CollectedAt));
+                    }
 
-                track.IkeKey = ike.Key;
+                    // The ledger's instance, not the snapshot's: a snapshot is garbage once applied.
+                    track.IkeKey = ikeTrack.Key;
+                }
             }
 
             InferChildRekeys(ledger, ikeTrack, ike, owners, snapshot.CollectedAt);
-            ikeTrack.Last = ike;
+            ikeTrack.LastEstablishedAgo = ike.EstablishedAgo;
             ikeTrack.LastSeenAt = snapshot.CollectedAt;
         }
 
@@ -262,9 +269,12 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         // The steady state (the same SAs installed as at the previous collection) replaces nothing: only the views move.
         if (ikeTrack.InstalledAtCollection == ledger.Collections - 1 && SameInstalled(ikeTrack.Installed, ike.ChildSas))
         {
-            foreach (var child in ike.ChildSas.Where(c => c.IsInstalled))
+            foreach (var child in ike.ChildSas)
             {
-                ikeTrack.Installed[child.Key] = (child, at);
+                if (child.IsInstalled)
+                {
+                    ikeTrack.Installed[child.Key] = new InstalledChild(child.InstalledAgo, at);
+                }
             }
 
             ikeTrack.InstalledAtCollection = ledger.Collections;
@@ -275,7 +285,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         if (ikeTrack.InstalledAtCollection == ledger.Collections - 1 && ikeTrack.Installed.Count > 0)
         {
             var fresh = installed.Where(c => !ikeTrack.Installed.ContainsKey(c.Key)).ToList();
-            foreach (var (key, (old, seenAt)) in ikeTrack.Installed)
+            foreach (var (key, old) in ikeTrack.Installed)
             {
                 if (fresh.Count == 0)
                 {
@@ -288,24 +298,25 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 }
 
                 // The freshest view of the old SA: lingering in this poll, else the previous one.
-                var (last, lastAt) = ike.ChildSas.FirstOrDefault(c => c.Key == key) is { } lingering ? (lingering, at) : (old, seenAt);
-                var oldTargets = Targets(ledger, owners, old);
-                var replacement = fresh.FirstOrDefault(n => Targets(ledger, owners, n).Exists(oldTargets.Contains));
+                var last = ike.ChildSas.FirstOrDefault(c => c.Key == key) is { } lingering ? new InstalledChild(lingering.InstalledAgo, at) : old;
+                var oldTargets = Targets(owners, oldTrack.Selectors);
+                var replacement = fresh.FirstOrDefault(n => Targets(owners, ledger.FindChild(n.Key)!.Selectors).Exists(oldTargets.Contains));
                 if (replacement is null)
                 {
                     continue;
                 }
 
                 fresh.Remove(replacement);
-                CountChildRekey(oldTrack, oldTargets, AgeAtReplacement(last, lastAt, replacement, at), replacement);
+                CountChildRekey(oldTrack, oldTargets, AgeAtReplacement(last, replacement, at), replacement);
             }
         }
 
-        ikeTrack.Installed = installed.ToDictionary(c => c.Key, c => (c, at), StringComparer.Ordinal);
+        // Keyed by the ledger's instances of the keys: the snapshot's strings must not outlive it.
+        ikeTrack.Installed = installed.ToDictionary(c => ledger.FindChild(c.Key)!.Key, c => new InstalledChild(c.InstalledAgo, at), StringComparer.Ordinal);
         ikeTrack.InstalledAtCollection = ledger.Collections;
     }
 
-    private static bool SameInstalled(Dictionary<string, (ChildSa Sa, DateTimeOffset At)> before, IReadOnlyList<ChildSa> children)
+    private static bool SameInstalled(Dictionary<string, InstalledChild> before, IReadOnlyList<ChildSa> children)
     {
         var count = 0;
         foreach (var child in children)
@@ -359,25 +370,19 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     }
 
     /// <summary>How old an SA was when its successor started: the successor's start minus its own (null when unknown).</summary>
-    private static TimeSpan? AgeAtReplacement(ChildSa old, DateTimeOffset oldSeenAt, ChildSa replacement, DateTimeOffset at) =>
-        old.InstalledAgo is { } oldAge && replacement.InstalledAgo is { } newAge ? (at - newAge) - (oldSeenAt - oldAge) : null;
+    private static TimeSpan? AgeAtReplacement(InstalledChild old, ChildSa replacement, DateTimeOffset at) =>
+        AgeAtReplacement(old.InstalledAgo, old.SeenAt, replacement.InstalledAgo, at);
 
-    private static TimeSpan? AgeAtReplacement(IkeSa? old, DateTimeOffset oldSeenAt, TimeSpan? replacementAge, DateTimeOffset at) =>
-        old?.EstablishedAgo is { } oldAge && replacementAge is { } newAge ? (at - newAge) - (oldSeenAt - oldAge) : null;
+    private static TimeSpan? AgeAtReplacement(TimeSpan? oldAge, DateTimeOffset oldSeenAt, TimeSpan? replacementAge, DateTimeOffset at) =>
+        oldAge is { } old && replacementAge is { } newAge ? (at - newAge) - (oldSeenAt - old) : null;
 
     /// <summary>The pairs a CHILD SA carries in each tunnel of its connection (the tunnel's unmatched bucket when none).</summary>
-    private static List<TrackedPair> Targets(SourceLedger ledger, IEnumerable<TrackedTunnel> owners, ChildSa child)
+    private static List<TrackedPair> Targets(IEnumerable<TrackedTunnel> owners, ParsedSelectors selectors)
     {
         var targets = new List<TrackedPair>();
-        List<TrafficSelector>? local = null;
-        List<TrafficSelector>? remote = null;
+        var (local, remote) = selectors;
         foreach (var tunnel in owners)
         {
-            if (local is null || remote is null)
-            {
-                (local, remote) = ledger.FindChild(child.Key) is { } track ? track.ParsedSelectors(child) : ParsedSelectors.Of(child);
-            }
-
             var before = targets.Count;
             foreach (var pair in tunnel.Pairs.Values)
             {
@@ -397,9 +402,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     }
 
     /// <summary>Adds what <paramref name="child"/> counted beyond the highest values seen for it before.</summary>
-    private static ChildTrack Account(SourceLedger ledger, ChildSa child, DateTimeOffset at, List<TrackedPair> targets)
+    private static void Account(ChildTrack track, ChildSa child, DateTimeOffset at, List<TrackedPair> targets)
     {
-        var track = ledger.Child(child);
         var growth = track.Raise(child);
         foreach (var pair in targets)
         {
@@ -407,8 +411,6 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             pair.LastReceived = Latest(pair.LastReceived, at - child.LastInAgo);
             pair.LastSent = Latest(pair.LastSent, at - child.LastOutAgo);
         }
-
-        return track;
     }
 
     private static DateTimeOffset? Latest(DateTimeOffset? known, DateTimeOffset? seen) =>
@@ -429,11 +431,11 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             tunnel.SourceUp,
             tunnel.LastSuccessAt,
             tunnel.ConnectionLoaded,
-            new IkeObservation(ike.SaCount > 0, ike.SaCount, ike.Newest?.LocalHost, ike.Newest?.RemoteHost, ike.Newest?.EstablishedAgo, ike.Newest?.DhGroup,
-                ike.Rekeys, ike.Downs, ike.RekeyInterval, ike.LastRekeyAfter)
+            new IkeObservation(ike.SaCount > 0, ike.SaCount, ike.Established?.LocalHost, ike.Established?.RemoteHost, ike.Established?.EstablishedAgo,
+                ike.Established?.DhGroup, ike.Rekeys, ike.Downs, ike.RekeyInterval, ike.LastRekeyAfter)
             {
-                State = ike.Shown?.State,
-                StateText = ike.Shown?.StateText,
+                State = ike.ShownState,
+                StateText = ike.ShownStateText,
             },
             [.. tunnel.Config.NetworkPairs.Select(p => tunnel.Pairs[p].Observe(tunnel.Counters))],
             tunnel.Unmatched?.Observe(tunnel.Counters),
@@ -574,18 +576,22 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         public IkeTrack? FindIke(string key) => _ikes.GetValueOrDefault(key);
 
-        /// <summary>The track of <paramref name="child"/>, revived from the forgotten ones when its counters did not restart.</summary>
+        /// <summary>
+        /// The track of <paramref name="child"/>, revived from the forgotten ones when its counters did not restart,
+        /// with its selectors as <paramref name="child"/> has them.
+        /// </summary>
         public ChildTrack Child(ChildSa child)
         {
             var identity = child.Key;
             if (!_children.TryGetValue(identity, out var track))
             {
                 // Counters below the marks under the same key mean they started again: then it is a new SA after all.
-                track = _forgotten.Remove(identity, out var forgotten) && !forgotten.WentBackwards(child) ? forgotten : new ChildTrack();
+                track = _forgotten.Remove(identity, out var forgotten) && !forgotten.WentBackwards(child) ? forgotten : new ChildTrack(child);
                 _children[identity] = track;
             }
 
             track.LastSeen = Collections;
+            track.Describe(child);
             return track;
         }
 
@@ -593,7 +599,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         {
             if (!_ikes.TryGetValue(identity, out var track))
             {
-                track = new IkeTrack();
+                track = new IkeTrack(identity);
                 _ikes[identity] = track;
             }
 
@@ -628,9 +634,12 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         }
     }
 
-    private sealed class ChildTrack
+    private sealed class ChildTrack(ChildSa first)
     {
         private TrafficCounts _highest;
+
+        /// <summary>The SA's key, the instance the ledger is keyed by.</summary>
+        public string Key { get; } = first.Key;
 
         public long LastSeen { get; set; }
 
@@ -642,11 +651,17 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         /// <summary>The IKE SA the CHILD SA was last seen under.</summary>
         public string? IkeKey { get; set; }
 
-        private ParsedSelectors? _selectors;
+        /// <summary>The SA's traffic selectors as last seen.</summary>
+        public ParsedSelectors Selectors { get; private set; } = ParsedSelectors.Of(first);
 
-        /// <summary>The SA's traffic selectors, parsed again only when their text changed since the last poll.</summary>
-        public ParsedSelectors ParsedSelectors(ChildSa child) =>
-            _selectors is { } known && known.Describes(child) ? known : _selectors = TunnelTracker.ParsedSelectors.Of(child);
+        /// <summary>Takes <paramref name="child"/>'s selectors, parsed again only when their text changed since the last poll.</summary>
+        public void Describe(ChildSa child)
+        {
+            if (!Selectors.Describes(child))
+            {
+                Selectors = ParsedSelectors.Of(child);
+            }
+        }
 
         /// <summary>Raises the high-water marks to <paramref name="child"/>'s counters and returns by how much each rose.</summary>
         public TrafficCounts Raise(ChildSa child)
@@ -684,22 +699,28 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         public void Deconstruct(out List<TrafficSelector> local, out List<TrafficSelector> remote) => (local, remote) = (Local, Remote);
     }
 
-    private sealed class IkeTrack
+    private sealed class IkeTrack(string key)
     {
+        /// <summary>The SA's key, the instance the ledger is keyed by.</summary>
+        public string Key { get; } = key;
+
         public long LastSeen { get; set; }
 
         public bool RekeyCounted { get; set; }
 
-        /// <summary>The SA as last polled, and when.</summary>
-        public IkeSa? Last { get; set; }
+        /// <summary>The SA's age when it was last polled, and when that was.</summary>
+        public TimeSpan? LastEstablishedAgo { get; set; }
 
         public DateTimeOffset LastSeenAt { get; set; }
 
         /// <summary>Its CHILD SAs that were installed at collection <see cref="InstalledAtCollection"/>, by key.</summary>
-        public Dictionary<string, (ChildSa Sa, DateTimeOffset At)> Installed { get; set; } = [];
+        public Dictionary<string, InstalledChild> Installed { get; set; } = [];
 
         public long InstalledAtCollection { get; set; } = -1;
 
         public bool DownCounted { get; set; }
     }
+
+    /// <summary>What rekey inference needs of a CHILD SA installed at the previous collection: its age then, and when.</summary>
+    private readonly record struct InstalledChild(TimeSpan? InstalledAgo, DateTimeOffset SeenAt);
 }
