@@ -204,6 +204,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             }
         }
 
+        InheritAcrossIkeRekeys(ledger, snapshot);
         foreach (var ike in snapshot.IkeSas)
         {
             var ikeTrack = ledger.Ike(ike.Key);
@@ -260,8 +261,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     }
 
     /// <summary>
-    /// Rekeys seen by polling alone: a CHILD SA installed under this IKE SA at the previous collection is no longer
-    /// installed (gone, or lingering as deleted or rekeyed) and a new one carrying the same pair is. Each replaced SA
+    /// Rekeys seen by polling alone: a CHILD SA installed under this IKE SA (or the one it replaced by a rekey, see
+    /// <see cref="InheritAcrossIkeRekeys"/>) at the previous collection is no longer installed (gone, or lingering as deleted or rekeyed) and a new one carrying the same pair is. Each replaced SA
     /// counts once, however many polls it lingers for and whether or not its event arrives later.
     /// </summary>
     private static void InferChildRekeys(SourceLedger ledger, IkeTrack ikeTrack, IkeSa ike, IEnumerable<TrackedTunnel> owners, DateTimeOffset at)
@@ -314,6 +315,68 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         // Keyed by the ledger's instances of the keys: the snapshot's strings must not outlive it.
         ikeTrack.Installed = installed.ToDictionary(c => ledger.FindChild(c.Key)!.Key, c => new InstalledChild(c.InstalledAgo, at), StringComparer.Ordinal);
         ikeTrack.InstalledAtCollection = ledger.Collections;
+    }
+
+    /// <summary>
+    /// An IKE SA polled for the first time that replaced another by a rekey takes over the CHILD SAs the old one had
+    /// installed at the previous collection (IKEv2 moves them onto the new IKE SA), so that a CHILD SA rekeyed in the same
+    /// interval is inferred as a rekey under the new one. The rekey is recognised as it is counted: an IKE rekey event
+    /// naming the new SA, a CHILD SA listed under the new SA that was under the old one, or the old SA listed as rekeyed
+    /// beside a new one of its connection between the same hosts. A new IKE SA without any of these (a reauthentication,
+    /// a reconnect) takes over nothing.
+    /// </summary>
+    private static void InheritAcrossIkeRekeys(SourceLedger ledger, SaSnapshot snapshot)
+    {
+        // The IKE SAs listed as rekeyed: looked for once, when a new IKE SA first needs them, not once per new IKE SA
+        // (all of a hub's are new at its first collection).
+        List<IkeSa>? rekeyed = null;
+        foreach (var ike in snapshot.IkeSas)
+        {
+            if (ledger.FindIke(ike.Key) is { InstalledAtCollection: >= 0 }
+                || Predecessor(ledger, snapshot, ike, ref rekeyed) is not { } old
+                || old.InstalledAtCollection != ledger.Collections - 1)
+            {
+                continue;
+            }
+
+            // What the old IKE SA still has installed stays its own.
+            var stillInstalled = snapshot.IkeSas.FirstOrDefault(i => i.Key == old.Key)?.ChildSas.Where(c => c.IsInstalled).Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
+            var track = ledger.Ike(ike.Key);
+            track.Installed = old.Installed.Where(c => stillInstalled?.Contains(c.Key) != true).ToDictionary(StringComparer.Ordinal);
+            track.InstalledAtCollection = old.InstalledAtCollection;
+        }
+    }
+
+    /// <summary>The IKE SA that <paramref name="ike"/> replaced by a rekey, if this snapshot shows one.</summary>
+    private static IkeTrack? Predecessor(SourceLedger ledger, SaSnapshot snapshot, IkeSa ike, ref List<IkeSa>? rekeyed)
+    {
+        foreach (var change in snapshot.IkeSaChanges)
+        {
+            if (change.Kind == SaChangeKind.Rekeyed && change.Replacement?.Key == ike.Key && ledger.FindIke(change.Old.Key) is { } replaced)
+            {
+                return replaced;
+            }
+        }
+
+        foreach (var child in ike.ChildSas)
+        {
+            if (ledger.FindChild(child.Key)?.IkeKey is { } previous && previous != ike.Key && ledger.FindIke(previous) is { } moved)
+            {
+                return moved;
+            }
+        }
+
+        rekeyed ??= [.. snapshot.IkeSas.Where(i => i.State == IkeSaState.Rekeyed)];
+        foreach (var other in rekeyed)
+        {
+            if (other.Key != ike.Key && other.Connection == ike.Connection
+                && Equals(other.LocalHost, ike.LocalHost) && Equals(other.RemoteHost, ike.RemoteHost) && ledger.FindIke(other.Key) is { } listed)
+            {
+                return listed;
+            }
+        }
+
+        return null;
     }
 
     private static bool SameInstalled(Dictionary<string, InstalledChild> before, IReadOnlyList<ChildSa> children)

@@ -7,10 +7,24 @@ namespace IpsecExporter.Tests.Support;
 
 /// <summary>
 /// One collection as <see cref="ScriptedViciServer.Charon"/> answers it: the CHILD SAs under IKE SA <c>site</c>, charon's
-/// start time (<c>stats</c>), the IKE SA's SPIs, and a fault that replaces the <c>list-sas</c> answer (given the
-/// <c>list-sa</c> event charon would have sent).
+/// start time (<c>stats</c>), the IKE SA's SPIs, a fault that replaces the <c>list-sas</c> answer (given the
+/// <c>list-sa</c> event charon would have sent), the IKE SA's unique id, and an older IKE SA of <c>site</c> listed
+/// before it.
 /// </summary>
-public sealed record CharonPoll(ViciSection[] Children, string Since = "Dec 02 10:00:00 2026", string IkeSpi = "1", Func<Stream, ViciPacket, Task>? Fault = null);
+public sealed record CharonPoll(
+    ViciSection[] Children,
+    string Since = "Dec 02 10:00:00 2026",
+    string IkeSpi = "1",
+    Func<Stream, ViciPacket, Task>? Fault = null,
+    string IkeId = "1",
+    ListedIke? Older = null);
+
+/// <summary>
+/// An IKE SA of <c>site</c> with unique id <paramref name="Id"/> (its SPIs derived from it, as for the current one of a
+/// <see cref="CharonPoll"/> with the same id and SPI): one charon still lists after replacing it, <c>REKEYED</c> without
+/// CHILD SAs (IKEv2 moved them) or <c>DELETING</c> with its own after a reauthentication.
+/// </summary>
+public sealed record ListedIke(string Id, string State, ViciSection[] Children);
 
 /// <summary>
 /// A VICI server on a real unix socket that answers as a test scripts it: for what charon never sends (malformed
@@ -114,15 +128,12 @@ public sealed class ScriptedViciServer : IAsyncDisposable
                         answer.AddSection("uptime", new ViciSection().Add("since", poll.Since));
                         break;
                     case "list-sas":
-                        var children = new ViciSection();
-                        foreach (var child in poll.Children)
+                        if (poll.Older is { } older)
                         {
-                            children.AddSection($"net1-{child.Value("uniqueid")}", child);
+                            await WriteAsync(stream, Listed(older.Id, older.State, older.Id, older.Children));
                         }
 
-                        var ike = new ViciSection().Add("uniqueid", "1").Add("state", "ESTABLISHED").Add("initiator-spi", $"i{poll.IkeSpi}").Add("responder-spi", $"r{poll.IkeSpi}")
-                            .Add("established", "600").AddSection("child-sas", children);
-                        var listed = new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("site", ike));
+                        var listed = Listed(poll.IkeId, "ESTABLISHED", poll.IkeSpi, poll.Children);
                         if (poll.Fault is not null)
                         {
                             // Whatever the fault does, the connection ends with it.
@@ -138,6 +149,20 @@ public sealed class ScriptedViciServer : IAsyncDisposable
             }
         }, socketPath);
         return server;
+    }
+
+    /// <summary>The <c>list-sa</c> event of one IKE SA of connection <c>site</c>.</summary>
+    private static ViciPacket Listed(string uniqueId, string state, string spi, ViciSection[] children)
+    {
+        var childSas = new ViciSection();
+        foreach (var child in children)
+        {
+            childSas.AddSection($"net1-{child.Value("uniqueid")}", child);
+        }
+
+        var ike = new ViciSection().Add("uniqueid", uniqueId).Add("state", state).Add("initiator-spi", $"i{spi}").Add("responder-spi", $"r{spi}")
+            .Add("established", "600").AddSection("child-sas", childSas);
+        return new ViciPacket(ViciPacketType.Event, "list-sa", new ViciSection().AddSection("site", ike));
     }
 
     /// <summary>A CHILD SA section of config <c>net1</c> as charon lists it, with the same bytes in both directions.</summary>
