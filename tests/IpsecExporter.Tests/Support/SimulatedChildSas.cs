@@ -6,8 +6,9 @@ namespace IpsecExporter.Tests.Support;
 
 /// <summary>
 /// The CHILD SAs a gateway lists under one IKE SA of connection <c>site</c> (tunnel <c>t1</c> of
-/// <see cref="TrackerHarness.TwoPairConfig"/>), for property tests of the tunnel model: what a poll or an event reports,
-/// and the truth the exported counters are compared with. A test drives it with its own operations.
+/// <see cref="TrackerHarness.TwoPairConfig"/>), which an IKE rekey replaces, for property tests of the tunnel model: what
+/// a poll or an event reports, and the truth the exported counters are compared with. A test drives it with its own
+/// operations.
 /// </summary>
 public sealed class SimulatedChildSas
 {
@@ -25,8 +26,13 @@ public sealed class SimulatedChildSas
     private readonly List<Sa> _listed = [];
     private readonly List<Sa> _all = [];
     private readonly List<ChildSaChange> _pending = [];
+    private readonly List<(int Selector, bool WithEvent)> _unpolledReplacements = [];
+    private HashSet<Sa> _listedAtPoll = [];
     private int _nextUniqueId = 1;
     private int _nextSpi = 1;
+    private int _ike = 1;
+    private int _ikeAtPoll = 1;
+    private int? _rekeyedIke;
 
     /// <summary>The SAs the gateway lists, installed or lingering, in the order it lists them.</summary>
     public IReadOnlyList<Sa> Listed => _listed;
@@ -36,7 +42,11 @@ public sealed class SimulatedChildSas
     /// <summary>Listed but no longer installed (deleted or rekeyed, until they vanish).</summary>
     public List<Sa> Lingering => _listed.Where(s => s.State != "INSTALLED").ToList();
 
-    /// <summary>Per selector, how many SAs were replaced by a new one.</summary>
+    /// <summary>
+    /// Per selector, how many SAs were replaced by a new one that the polls so far could tell from a reauthentication:
+    /// all of them, except those replaced between two polls together with an IKE rekey that the second poll does not
+    /// show (the old IKE SA no longer listed and no CHILD SA listed at the first poll still listed).
+    /// </summary>
     public double[] Replacements { get; } = new double[Series.Length];
 
     public Sa Install(int selector)
@@ -55,7 +65,7 @@ public sealed class SimulatedChildSas
     {
         old.State = lingeringState;
         var replacement = Install(old.Selector);
-        Replacements[old.Selector]++;
+        _unpolledReplacements.Add((old.Selector, withEvent));
         if (withEvent)
         {
             Report(SaChangeKind.Rekeyed, old, replacement);
@@ -72,6 +82,16 @@ public sealed class SimulatedChildSas
         {
             Report(SaChangeKind.Deleted, sa, null);
         }
+    }
+
+    /// <summary>
+    /// An IKEv2 rekey: a new IKE SA takes over every listed CHILD SA with its key. With <paramref name="oldListed"/> the
+    /// next poll still lists the old IKE SA as REKEYED, without CHILD SAs.
+    /// </summary>
+    public void RekeyIke(bool oldListed)
+    {
+        _rekeyedIke = oldListed ? _ike : null;
+        _ike++;
     }
 
     /// <summary>Gone from the list without any further event.</summary>
@@ -92,15 +112,30 @@ public sealed class SimulatedChildSas
     /// <summary>A poll: the listed SAs are observed now, and the pending events are handed over with it.</summary>
     public SaSnapshot Poll(DateTimeOffset at)
     {
-        var ike = Sas.Ike("1", [.. _listed.Select(sa => sa.Report())]);
+        var ikeRekeyShown = _ike == _ikeAtPoll || _rekeyedIke == _ikeAtPoll || _listed.Exists(_listedAtPoll.Contains);
+        foreach (var (selector, withEvent) in _unpolledReplacements)
+        {
+            Replacements[selector] += withEvent || ikeRekeyShown ? 1 : 0;
+        }
+
+        IkeSa[] ikes = [
+            .. _rekeyedIke is { } rekeyed ? [Sas.Ike("site", Id(rekeyed), "REKEYED")] : Array.Empty<IkeSa>(),
+            Sas.Ike(Id(_ike), [.. _listed.Select(sa => sa.Report())]),
+        ];
         foreach (var sa in _listed)
         {
             sa.Deliver();
         }
 
-        var snapshot = Sas.Snapshot(at, ike) with { ChildSaChanges = _pending.Select(c => c with { At = at }).ToList() };
+        var snapshot = Sas.Snapshot(at, ikes) with { ChildSaChanges = _pending.Select(c => c with { At = at }).ToList() };
         _pending.Clear();
+        _unpolledReplacements.Clear();
+        _listedAtPoll = [.. _listed];
+        _ikeAtPoll = _ike;
+        _rekeyedIke = null;
         return snapshot;
+
+        static string Id(int ike) => ike.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>Per selector, the sum over all SAs ever listed of the highest bytes a poll or a delivered event showed.</summary>

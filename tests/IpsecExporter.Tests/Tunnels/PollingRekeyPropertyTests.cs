@@ -7,8 +7,9 @@ namespace IpsecExporter.Tests.Tunnels;
 /// <summary>
 /// A source without events (every firewall API, or charon after a lost event connection): for any sequence of
 /// snapshots in which CHILD SAs carry traffic, are replaced under their IKE SA (the old one lingering as DELETED or
-/// REKEYED, or simply gone), are added or deleted, the exported counters never go backwards, equal the highest values
-/// the polls showed, and every replacement a poll could see counts exactly one rekey.
+/// REKEYED, or simply gone), are added or deleted, and the IKE SA is rekeyed (alone or together with CHILD SAs between
+/// the same two polls; the old IKE SA listed as REKEYED or gone), the exported counters never go backwards, equal the
+/// highest values the polls showed, and every replacement a poll could see counts exactly one rekey.
 /// </summary>
 public sealed class PollingRekeyPropertyTests
 {
@@ -17,6 +18,7 @@ public sealed class PollingRekeyPropertyTests
         (10, Gen.Select(Gen.Int[0, 99], Gen.UInt[0, 5000], Gen.UInt[0, 5000], (sa, received, sent) => (Op)new Grow(sa, received, sent))),
         (4, Gen.Select(Gen.Int[0, 99], Gen.Enum<Linger>(), (sa, linger) => (Op)new Replace(sa, linger))),
         (1, Gen.Int[0, 99].Select(sa => (Op)new Delete(sa))),
+        (2, Gen.Bool.Select(oldListed => (Op)new RekeyIke(oldListed))),
         (2, Gen.Int[0, 99].Select(sa => (Op)new Vanish(sa))),
         (4, Gen.Const((Op)new Poll())),
         (1, Gen.Const((Op)new FailedPoll())));
@@ -117,6 +119,10 @@ public sealed class PollingRekeyPropertyTests
             case Delete delete when installed.Count > 0:
                 gateway.Delete(installed[delete.Sa % installed.Count], withEvent: false);
                 return true;
+            case RekeyIke rekey:
+                // No poll of its own: a CHILD SA replacement may follow before the next one.
+                gateway.RekeyIke(rekey.OldListed);
+                return false;
             case Vanish vanish when lingering.Count > 0:
                 gateway.Remove(lingering[vanish.Sa % lingering.Count]);
                 return false;
@@ -134,6 +140,9 @@ public sealed class PollingRekeyPropertyTests
     private sealed record Replace(int Sa, Linger Linger) : Op;
 
     private sealed record Delete(int Sa) : Op;
+
+    /// <summary>The IKE SA is rekeyed; the next poll lists the old one as REKEYED or not at all.</summary>
+    private sealed record RekeyIke(bool OldListed) : Op;
 
     /// <summary>A lingering (no longer installed) SA leaves the list.</summary>
     private sealed record Vanish(int Sa) : Op;
