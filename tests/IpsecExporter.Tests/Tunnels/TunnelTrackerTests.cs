@@ -233,6 +233,30 @@ public sealed class TunnelTrackerTests : IDisposable
     }
 
     [Fact]
+    public void A_CHILD_SA_replaced_together_with_an_IKE_rekey_told_by_its_event_counts_one_CHILD_rekey()
+    {
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 100)));
+        // The IKE rekey's event arrived; the CHILD SA's was lost, and the old one is gone from the listing.
+        CollectWithChanges([], [new IkeSaChange(_harness.Time.GetUtcNow(), "site", SaChangeKind.Rekeyed, Sas.Ike("1"), Sas.Ike("2"))], Sas.Ike("2", Sas.Child("2", bytesIn: 30, installedAgo: 2)));
+
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.IkeSaRekeys, "t1"));
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.ChildSaRekeys, Net1));
+        Assert.Equal(130, ReceivedBytes(Net1));
+    }
+
+    [Fact]
+    public void A_CHILD_SA_still_installed_under_the_rekeyed_IKE_SA_is_not_replaced_by_one_under_the_new_IKE_SA()
+    {
+        Collect(Sas.Ike("1", Sas.Child("1", bytesIn: 100)));
+        Collect(Sas.Ike("site", "1", "REKEYED", Sas.Child("1", bytesIn: 120)), Sas.Ike("2", Sas.Child("2", bytesIn: 30, installedAgo: 2)));
+
+        Assert.Equal(1, Value(_harness.Tracker, MetricFamilies.IkeSaRekeys, "t1"));
+        Assert.Equal(0, Value(_harness.Tracker, MetricFamilies.ChildSaRekeys, Net1));
+        Assert.Equal(2, Value(_harness.Tracker, MetricFamilies.ChildSas, Net1));
+        Assert.Equal(150, ReceivedBytes(Net1));
+    }
+
+    [Fact]
     public void Pfs_is_unknown_until_a_rekey_or_a_DH_group_shows_it()
     {
         Collect(Sas.Ike("1", Sas.Child("1")));
