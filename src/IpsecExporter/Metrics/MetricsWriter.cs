@@ -42,6 +42,9 @@ public sealed class LabelNames
 /// </summary>
 public readonly struct MetricLabels : IEquatable<MetricLabels>
 {
+    /// <summary>The text format's label value escapes: a backslash before <c>\</c> and <c>"</c>, and <c>\n</c> for a newline.</summary>
+    private static readonly SearchValues<char> Escaped = SearchValues.Create("\\\"\n");
+
     internal MetricLabels(LabelNames names, string[] values)
     {
         if (values.Length != names.Names.Count)
@@ -54,11 +57,7 @@ public readonly struct MetricLabels : IEquatable<MetricLabels>
         for (var i = 0; i < values.Length; i++)
         {
             text.Append(i > 0 ? "," : "").Append(names.Names[i]).Append("=\"");
-            foreach (var c in values[i])
-            {
-                text.Append(c switch { '\\' => "\\\\", '"' => "\\\"", '\n' => "\\n", _ => c.ToString() });
-            }
-
+            AppendEscaped(text, values[i]);
             text.Append('"');
         }
 
@@ -78,6 +77,18 @@ public readonly struct MetricLabels : IEquatable<MetricLabels>
     public override bool Equals(object? obj) => obj is MetricLabels other && Equals(other);
 
     public override int GetHashCode() => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Encoded);
+
+    /// <summary>Appends <paramref name="value"/> escaped, the runs between escapes as they are (no string per character).</summary>
+    private static void AppendEscaped(StringBuilder text, ReadOnlySpan<char> value)
+    {
+        for (var next = value.IndexOfAny(Escaped); next >= 0; next = value.IndexOfAny(Escaped))
+        {
+            text.Append(value[..next]).Append('\\').Append(value[next] == '\n' ? 'n' : value[next]);
+            value = value[(next + 1)..];
+        }
+
+        text.Append(value);
+    }
 }
 
 /// <summary>A metric family's name, help and type, with its header lines encoded once per format.</summary>

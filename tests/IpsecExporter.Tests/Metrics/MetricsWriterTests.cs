@@ -111,6 +111,35 @@ public sealed class MetricsWriterTests
     }
 
     [Fact]
+    public async Task Label_values_with_backslashes_quotes_and_newlines_together_render_escaped_as_prometheus_net_renders_them()
+    {
+        string[] values = ["C:\\gw \"hq\"\nline 2", "\\\"\n", "ends\\", "\nstarts", "ü\"ß"];
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var gauge = Prometheus.Metrics.WithCustomRegistry(registry).CreateGauge("test_level", "A level.", ["tunnel"]);
+        var labels = new LabelNames("tunnel");
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MetricsWriter(buffer, MetricsFormat.PrometheusText);
+        writer.Family(new MetricFamily("test_level", "A level.", MetricKind.Gauge, labels));
+        for (var i = 0; i < values.Length; i++)
+        {
+            gauge.WithLabels(values[i]).Set(i);
+            writer.Sample(labels.Values(values[i]), i);
+        }
+
+        writer.End();
+
+        var written = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Assert.Contains("test_level{tunnel=\"C:\\\\gw \\\"hq\\\"\\nline 2\"} 0\n", written, StringComparison.Ordinal);
+        Assert.Contains("test_level{tunnel=\"\\\\\\\"\\n\"} 1\n", written, StringComparison.Ordinal);
+        Assert.Contains("test_level{tunnel=\"ends\\\\\"} 2\n", written, StringComparison.Ordinal);
+        Assert.Contains("test_level{tunnel=\"\\nstarts\"} 3\n", written, StringComparison.Ordinal);
+        Assert.Contains("test_level{tunnel=\"ü\\\"ß\"} 4\n", written, StringComparison.Ordinal);
+        using var expected = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(expected, ExpositionFormat.PrometheusText);
+        Assert.Equal(Encoding.UTF8.GetString(expected.ToArray()), written);
+    }
+
+    [Fact]
     public void A_sample_must_fit_its_family()
     {
         var writer = new MetricsWriter(new ArrayBufferWriter<byte>(), MetricsFormat.PrometheusText);
