@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using IpsecExporter.Configuration;
 using IpsecExporter.Hosting;
-using IpsecExporter.Sources;
 using IpsecExporter.Web;
 
 namespace IpsecExporter.Cli;
@@ -13,7 +12,10 @@ public static class CliApp
     public const int RuntimeError = 1;
     public const int InvalidInput = 2;
 
-    /// <summary>Tests pass <paramref name="configureServices"/> to add or replace services of <c>run</c>.</summary>
+    /// <summary>
+    /// Tests pass <paramref name="configureServices"/> to add or replace services of <c>run</c>; the configuration is
+    /// read with them too, so every command accepts the source types <c>run</c> would.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Action<IServiceCollection>? configureServices = null)
     {
         CommandLine commandLine;
@@ -42,12 +44,11 @@ public static class CliApp
             return await HealthcheckAsync(commandLine, stdout, stderr);
         }
 
-        var loader = new ConfigLoader(SaSourceRegistry.BuiltIn()) { ShardOverride = commandLine.Shard };
         ExporterConfig config;
         WebConfig? webConfig = null;
         try
         {
-            config = loader.Load(commandLine.ConfigPath!);
+            config = await LoadAsync(commandLine, configureServices);
             if (commandLine.WebConfigPath is not null)
             {
                 webConfig = WebConfig.Load(commandLine.WebConfigPath);
@@ -105,6 +106,15 @@ public static class CliApp
             await stderr.WriteLineAsync($"ipsec-exporter: cannot listen on {commandLine.Listen}: {e.Message}");
             return RuntimeError;
         }
+    }
+
+    /// <summary>Reads the configuration with the loader and source types as the host registers them.</summary>
+    private static async Task<ExporterConfig> LoadAsync(CommandLine commandLine, Action<IServiceCollection>? configureServices)
+    {
+        var services = new ServiceCollection().AddConfigLoader(commandLine.Shard);
+        configureServices?.Invoke(services);
+        await using var provider = services.BuildServiceProvider();
+        return provider.GetRequiredService<ConfigLoader>().Load(commandLine.ConfigPath!);
     }
 
     /// <summary>Needs no exporter configuration: only where the exporter listens and its web config (TLS).</summary>

@@ -28,7 +28,7 @@ public static class DiagnoseCommand
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         // Everything judges the observation period: the diagnosis window is --duration, whatever diagnosis.window says.
         config = config with { Diagnosis = new DiagnosisConfig(commandLine.Duration) };
-        builder.Services.AddExporter(config);
+        builder.Services.AddExporter(config, commandLine.Shard);
         using var host = builder.Build();
         await host.StartAsync(cancellationToken);
         try

@@ -21,13 +21,13 @@ public static class ExporterServices
     private static string InformationalVersion =>
         typeof(ExporterServices).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    public static IServiceCollection AddExporter(this IServiceCollection services, ExporterConfig config)
+    /// <param name="shard">The command line's <c>--shard</c>, which overrides the file's and which reloads keep.</param>
+    public static IServiceCollection AddExporter(this IServiceCollection services, ExporterConfig config, ShardConfig? shard)
     {
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(new ExporterMetrics(Version, Revision, config.Probes.RttBuckets));
         services.AddMetricsContributor<ExporterMetrics>();
-        services.AddSaSourceTypes();
-        services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()));
+        services.AddConfigLoader(shard);
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigStore>(sp, config));
         services.AddMetricsContributor<ConfigStore>();
         services.AddSingleton<MetricsExposition>();
@@ -46,6 +46,17 @@ public static class ExporterServices
         services.AddSingleton<DiagnosisService>();
         services.AddMetricsContributor<DiagnosisService>();
         services.AddHostedService(sp => sp.GetRequiredService<DiagnosisService>());
+        return services;
+    }
+
+    /// <summary>
+    /// What reading a configuration takes: the source types and the loader. The host registers it with everything else;
+    /// the command line alone, to read the configuration the host is then built with.
+    /// </summary>
+    public static IServiceCollection AddConfigLoader(this IServiceCollection services, ShardConfig? shard)
+    {
+        services.AddSaSourceTypes();
+        services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()) { ShardOverride = shard });
         return services;
     }
 

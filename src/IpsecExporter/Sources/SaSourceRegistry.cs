@@ -21,7 +21,7 @@ public sealed class SaSourceRegistry
         _types = types.ToDictionary(t => t.Type, StringComparer.Ordinal);
     }
 
-    /// <summary>The registry of every source type this build supports, for code that runs before the host exists.</summary>
+    /// <summary>The registry of every source type this build supports, for tools that build no host (the benchmarks).</summary>
     public static SaSourceRegistry BuiltIn()
     {
         using var services = new ServiceCollection().AddSaSourceTypes().BuildServiceProvider();

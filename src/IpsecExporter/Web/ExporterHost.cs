@@ -39,14 +39,9 @@ public static class ExporterHost
         });
 
         var services = builder.Services;
-        services.AddExporter(config);
+        services.AddExporter(config, commandLine.Shard);
         services.AddSingleton(sp => new WebConfigStore(webConfig, sp.GetRequiredService<ILogger<WebConfigStore>>()));
         services.AddHostedService<ConfigReloadService>();
-        if (commandLine.Shard is not null)
-        {
-            // Reloads keep the command line's shard (this registration replaces AddExporter's loader).
-            services.AddSingleton(sp => new ConfigLoader(sp.GetRequiredService<SaSourceRegistry>()) { ShardOverride = commandLine.Shard });
-        }
 
         services.AddHostedService<MetricsWarmUp>();
         services.AddSingleton<BasicAuthenticator>();

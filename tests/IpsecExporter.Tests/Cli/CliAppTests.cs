@@ -1,5 +1,7 @@
 using IpsecExporter.Cli;
+using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IpsecExporter.Tests.Cli;
 
@@ -39,6 +41,21 @@ public sealed class CliAppTests
     }
 
     [Fact]
+    public async Task Check_config_knows_the_source_types_registered_with_the_host_services()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.Write("ipsec.yaml", "site: { name: hq }\nsources: [ { name: gw, type: scripted } ]\n");
+
+        var (unknownCode, _, unknown) = await RunAsync("check-config", "--config", path);
+        var (code, stdout, _) = await RunAsync(services => services.AddSingleton<ISaSourceType>(new ScriptedSourceType()), "check-config", "--config", path);
+
+        Assert.Equal(2, unknownCode);
+        Assert.Contains("unknown source type 'scripted'", unknown, StringComparison.Ordinal);
+        Assert.Equal(0, code);
+        Assert.Contains("valid (0 tunnel(s), 1 source(s))", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_file_is_an_invalid_configuration()
     {
         var (code, _, stderr) = await RunAsync("check-config", "--config", "/nonexistent/ipsec.yaml");
@@ -67,11 +84,13 @@ public sealed class CliAppTests
         Assert.Matches(@"^ipsec-exporter \d+\.\d+\.\d+", version);
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
+    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(Action<IServiceCollection>? configureServices, params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(args, stdout, stderr);
+        var code = await CliApp.RunAsync(args, stdout, stderr, configureServices);
         return (code, stdout.ToString(), stderr.ToString());
     }
 }
