@@ -330,8 +330,10 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         // The IKE SAs listed as rekeyed: looked for once, when a new IKE SA first needs them, not once per new IKE SA
         // (all of a hub's are new at its first collection).
         List<IkeSa>? rekeyed = null;
-        foreach (var ike in snapshot.IkeSas)
+        // By index: an enumerator of the interface would be allocated on every collection, for nothing in the steady state.
+        for (var i = 0; i < snapshot.IkeSas.Count; i++)
         {
+            var ike = snapshot.IkeSas[i];
             if (ledger.FindIke(ike.Key) is { InstalledAtCollection: >= 0 }
                 || Predecessor(ledger, snapshot, ike, ref rekeyed) is not { } old
                 || old.InstalledAtCollection != ledger.Collections - 1)
@@ -339,12 +341,19 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 continue;
             }
 
-            // What the old IKE SA still has installed stays its own.
-            var stillInstalled = snapshot.IkeSas.FirstOrDefault(i => i.Key == old.Key)?.ChildSas.Where(c => c.IsInstalled).Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
-            var track = ledger.Ike(ike.Key);
-            track.Installed = old.Installed.Where(c => stillInstalled?.Contains(c.Key) != true).ToDictionary(StringComparer.Ordinal);
-            track.InstalledAtCollection = old.InstalledAtCollection;
+            TakeOver(ledger.Ike(ike.Key), old, snapshot);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="track"/> takes over what <paramref name="old"/> had installed, but for what it still has installed.
+    /// A method of its own: its lambdas' closure would otherwise be allocated for every IKE SA of every collection.
+    /// </summary>
+    private static void TakeOver(IkeTrack track, IkeTrack old, SaSnapshot snapshot)
+    {
+        var stillInstalled = snapshot.IkeSas.FirstOrDefault(i => i.Key == old.Key)?.ChildSas.Where(c => c.IsInstalled).Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
+        track.Installed = old.Installed.Where(c => stillInstalled?.Contains(c.Key) != true).ToDictionary(StringComparer.Ordinal);
+        track.InstalledAtCollection = old.InstalledAtCollection;
     }
 
     /// <summary>The IKE SA that <paramref name="ike"/> replaced by a rekey, if this snapshot shows one.</summary>
