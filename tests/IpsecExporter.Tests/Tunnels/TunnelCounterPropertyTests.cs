@@ -6,7 +6,7 @@ namespace IpsecExporter.Tests.Tunnels;
 
 /// <summary>
 /// For any interleaving of CHILD SAs appearing, carrying traffic, being rekeyed, deleted (with or without a final event),
-/// daemon restarts (unique ids start again), failed collections and configuration reloads, the exported counters never
+/// IKE rekeys moving them onto a new IKE SA, daemon restarts (unique ids start again), failed collections and configuration reloads, the exported counters never
 /// go backwards, never count a byte twice, and lag the true traffic by no more than the traffic of one collection
 /// interval on the SAs that vanished in it without a final event.
 /// </summary>
@@ -27,6 +27,7 @@ public sealed class TunnelCounterPropertyTests
         (2, Gen.Select(Gen.Int[0, 99], Gen.Bool, (sa, withEvent) => (Op)new Delete(sa, withEvent))),
         (2, Gen.Int[0, 99].Select(sa => (Op)new Vanish(sa))),
         (1, Gen.Bool.Select(graceful => (Op)new Restart(graceful))),
+        (1, Gen.Bool.Select(oldListed => (Op)new RekeyIke(oldListed))),
         (6, Gen.Const((Op)new Poll())),
         (1, Gen.Const((Op)new FailedPoll())),
         (1, Gen.Const((Op)new Reload())));
@@ -126,6 +127,9 @@ public sealed class TunnelCounterPropertyTests
             case Restart restart:
                 daemon.Restart(restart.Graceful);
                 break;
+            case RekeyIke rekeyIke:
+                daemon.RekeyIke(rekeyIke.OldListed);
+                break;
         }
 
         return [];
@@ -148,6 +152,9 @@ public sealed class TunnelCounterPropertyTests
 
     /// <summary>Every SA gone; a graceful stop sends their final counters, a crash does not. Unique ids start again at 1.</summary>
     private sealed record Restart(bool Graceful) : Op;
+
+    /// <summary>The IKE SA is rekeyed (its CHILD SAs move with their keys); the next poll lists the old one as REKEYED or not at all.</summary>
+    private sealed record RekeyIke(bool OldListed) : Op;
 
     private sealed record Poll : Op;
 
