@@ -262,8 +262,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
     /// <summary>
     /// Rekeys seen by polling alone: a CHILD SA installed under this IKE SA (or the one it replaced by a rekey, see
-    /// <see cref="InheritAcrossIkeRekeys"/>) at the previous collection is no longer installed (gone, or lingering as deleted or rekeyed) and a new one carrying the same pair is. Each replaced SA
-    /// counts once, however many polls it lingers for and whether or not its event arrives later.
+    /// <see cref="InheritAcrossIkeRekeys"/>) at the previous collection is no longer installed (gone, or lingering as
+    /// deleted or rekeyed) and a new one carrying the same pair is. Each replaced SA counts once, however many polls it
+    /// lingers for and whether or not its event arrives later.
     /// </summary>
     private static void InferChildRekeys(SourceLedger ledger, IkeTrack ikeTrack, IkeSa ike, IEnumerable<TrackedTunnel> owners, DateTimeOffset at)
     {
@@ -346,7 +347,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     }
 
     /// <summary>
-    /// <paramref name="track"/> takes over what <paramref name="old"/> had installed, but for what it still has installed.
+    /// <paramref name="track"/> takes over the CHILD SAs <paramref name="old"/> had installed, except those the old IKE SA
+    /// still has installed.
     /// A method of its own: its lambdas' closure would otherwise be allocated for every IKE SA of every collection.
     /// </summary>
     private static void TakeOver(IkeTrack track, IkeTrack old, SaSnapshot snapshot)
