@@ -24,7 +24,7 @@ var webPath = Path.Combine(directory, "web.yml");
 File.WriteAllText(webPath, $"basic_auth_users:\n  prometheus: '{BCrypt.Net.BCrypt.HashPassword("correct horse", 10)}'\n");
 var port = 19000 + Random.Shared.Next(1000);
 var commandLine = new CommandLine(Command.Run, configPath, new IPEndPoint(IPAddress.Loopback, port), webPath, null, ReportFormat.Text);
-var app = ExporterHost.Build(commandLine, new ConfigLoader(SaSourceRegistry.CreateDefault()).Load(configPath), WebConfig.Load(webPath));
+var app = ExporterHost.Build(commandLine, new ConfigLoader(SaSourceRegistry.BuiltIn()).Load(configPath), WebConfig.Load(webPath));
 await app.StartAsync();
 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 

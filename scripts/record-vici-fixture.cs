@@ -13,7 +13,7 @@ await using var connection = new ViciConnection(stream, TimeProvider.System, Tim
 if (mode == "collect")
 {
     var version = await connection.CallAsync("version", null, CancellationToken.None);
-    await ViciSaSource.QueryAsync(connection, version, TimeProvider.System, CancellationToken.None);
+    await ViciSaSource.QueryAsync(connection, version, null, null, TimeProvider.System, CancellationToken.None);
 }
 else
 {
