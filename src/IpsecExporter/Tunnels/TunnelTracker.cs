@@ -437,11 +437,24 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 State = ike.ShownState,
                 StateText = ike.ShownStateText,
             },
-            [.. tunnel.Config.NetworkPairs.Select(p => tunnel.Pairs[p].Observe(tunnel.Counters))],
+            ObservePairs(tunnel),
             tunnel.Unmatched?.Observe(tunnel.Counters),
             ledger?.Epoch,
             ledger?.EpochChanges ?? 0);
         _latest[tunnel.Config.Name] = tunnel.Latest;
+    }
+
+    /// <summary>The configured pairs' observations, in configuration order (a loop: LINQ made a closure and an iterator per tunnel).</summary>
+    private static PairObservation[] ObservePairs(TrackedTunnel tunnel)
+    {
+        var configured = tunnel.Config.NetworkPairs;
+        var pairs = new PairObservation[configured.Count];
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            pairs[i] = tunnel.Pairs[configured[i]].Observe(tunnel.Counters);
+        }
+
+        return pairs;
     }
 
     private void OnConfigChanged(ExporterConfig old, ExporterConfig next)
