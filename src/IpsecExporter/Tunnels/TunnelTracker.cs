@@ -56,6 +56,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     /// <summary>The tunnels in configuration order (the order of their series).</summary>
     private List<TrackedTunnel> _ordered = [];
 
+    /// <summary>Each source's tunnels, by source name: made at its first collection after each reload.</summary>
+    private readonly Dictionary<string, SourceTunnels> _bySource = new(StringComparer.Ordinal);
+
     /// <summary>What scrapes render: replaced, never changed, after each collection and reload.</summary>
     private volatile TunnelSeries[] _series = [];
 
@@ -99,7 +102,13 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     {
         lock (_lock)
         {
-            var tunnels = _tunnels.Values.Where(t => t.Config.Source == source.Name).ToList();
+            if (!_bySource.TryGetValue(source.Name, out var sourceTunnels))
+            {
+                sourceTunnels = new SourceTunnels(_tunnels.Values.Where(t => t.Config.Source == source.Name));
+                _bySource[source.Name] = sourceTunnels;
+            }
+
+            var tunnels = sourceTunnels.All;
             if (snapshot is null)
             {
                 var now = _time.GetUtcNow();
@@ -121,7 +130,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
             var current = CurrentLedger(source.Name);
 
-            Apply(ledger, tunnels, snapshot);
+            Apply(ledger, tunnels, sourceTunnels, snapshot);
             foreach (var tunnel in tunnels)
             {
                 tunnel.SourceUp = true;
@@ -151,9 +160,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
     public void Dispose() => _configSubscription.Dispose();
 
-    private static void Apply(SourceLedger ledger, List<TrackedTunnel> tunnels, SaSnapshot snapshot)
+    private static void Apply(SourceLedger ledger, List<TrackedTunnel> tunnels, SourceTunnels byConnection, SaSnapshot snapshot)
     {
-        var byConnection = tunnels.ToLookup(t => t.Config.Connection, StringComparer.Ordinal);
         // The first of a name wins, as a search in list order would find it.
         var connections = new Dictionary<string, ConnectionInfo>(StringComparer.Ordinal);
         foreach (var connection in snapshot.Connections ?? [])
@@ -379,9 +387,10 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     /// <summary>The pairs a CHILD SA carries in each tunnel of its connection (the tunnel's unmatched bucket when none).</summary>
     private static List<TrackedPair> Targets(IEnumerable<TrackedTunnel> owners, ParsedSelectors selectors)
     {
-        var targets = new List<TrackedPair>();
+        var targets = new List<TrackedPair>(2);
         var (local, remote) = selectors;
-        foreach (var tunnel in owners)
+        // The collection passes a list: walked without an enumerator per CHILD SA.
+        foreach (var tunnel in owners as List<TrackedTunnel> ?? [.. owners])
         {
             var before = targets.Count;
             foreach (var pair in tunnel.Pairs.Values)
@@ -461,6 +470,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     {
         lock (_lock)
         {
+            _bySource.Clear();
             var kept = next.Tunnels.ToDictionary(t => t.Name, StringComparer.Ordinal);
             foreach (var (name, state) in _tunnels.ToList())
             {
@@ -556,6 +566,36 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 pairRows.Add(pair.Labels, pairValues);
             }
         }
+    }
+
+    /// <summary>
+    /// The tunnels of one source, in the tracker's order, and by connection name (none for a connection no tunnel
+    /// names): lists, so the collection walks them without an enumerator per IKE SA and CHILD SA.
+    /// </summary>
+    private sealed class SourceTunnels
+    {
+        private static readonly List<TrackedTunnel> None = [];
+        private readonly Dictionary<string, List<TrackedTunnel>> _byConnection = new(StringComparer.Ordinal);
+
+        public SourceTunnels(IEnumerable<TrackedTunnel> tunnels)
+        {
+            All = [.. tunnels];
+            foreach (var tunnel in All)
+            {
+                if (!_byConnection.TryGetValue(tunnel.Config.Connection, out var owners))
+                {
+                    owners = [];
+                    _byConnection[tunnel.Config.Connection] = owners;
+                }
+
+                owners.Add(tunnel);
+            }
+        }
+
+        public List<TrackedTunnel> All { get; }
+
+        /// <summary>The tunnels on <paramref name="connection"/>; never changed by the caller.</summary>
+        public List<TrackedTunnel> this[string connection] => _byConnection.GetValueOrDefault(connection) ?? None;
     }
 
     /// <summary>What is remembered about the SAs of one source, independent of the configured tunnels.</summary>
