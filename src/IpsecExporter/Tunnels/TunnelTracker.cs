@@ -226,10 +226,12 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 tunnel.ObserveIke(ike);
             }
 
-            foreach (var child in ike.ChildSas)
+            // By index: a foreach over the interface made an enumerator per IKE SA.
+            for (var c = 0; c < ike.ChildSas.Count; c++)
             {
+                var child = ike.ChildSas[c];
                 var track = ledger.Child(child);
-                var targets = Targets(owners, track.Selectors);
+                var targets = track.TargetsIn(owners);
                 Account(track, child, snapshot.CollectedAt, targets);
                 if (child.IsRekeyed)
                 {
@@ -690,6 +692,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private sealed class ChildTrack(ChildSa first)
     {
         private TrafficCounts _highest;
+        private List<TrackedPair>? _targets;
+        private List<TrackedTunnel>? _targetsOwners;
+        private ParsedSelectors? _targetsSelectors;
 
         /// <summary>The SA's key, the instance the ledger is keyed by.</summary>
         public string Key { get; } = first.Key;
@@ -706,6 +711,21 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         /// <summary>The SA's traffic selectors as last seen.</summary>
         public ParsedSelectors Selectors { get; private set; } = ParsedSelectors.Of(first);
+
+        /// <summary>
+        /// The pairs the SA carries in <paramref name="owners"/> (<see cref="Targets"/>), found again only when the owners
+        /// (a reload makes new lists) or the selectors changed. Never changed by the caller.
+        /// </summary>
+        public List<TrackedPair> TargetsIn(List<TrackedTunnel> owners)
+        {
+            if (!ReferenceEquals(owners, _targetsOwners) || !ReferenceEquals(Selectors, _targetsSelectors))
+            {
+                _targets = Targets(owners, Selectors);
+                (_targetsOwners, _targetsSelectors) = (owners, Selectors);
+            }
+
+            return _targets!;
+        }
 
         /// <summary>Takes <paramref name="child"/>'s selectors, parsed again only when their text changed since the last poll.</summary>
         public void Describe(ChildSa child)
