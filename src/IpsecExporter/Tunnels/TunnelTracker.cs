@@ -389,10 +389,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     /// <summary>The pairs a CHILD SA carries in each tunnel of its connection (the tunnel's unmatched bucket when none).</summary>
     private static List<TrackedPair> Targets(IEnumerable<TrackedTunnel> owners, ParsedSelectors selectors)
     {
-        var targets = new List<TrackedPair>(2);
+        var targets = new List<TrackedPair>();
         var (local, remote) = selectors;
-        // The collection passes a list: walked without an enumerator per CHILD SA.
-        foreach (var tunnel in owners as List<TrackedTunnel> ?? [.. owners])
+        foreach (var tunnel in owners)
         {
             var before = targets.Count;
             foreach (var pair in tunnel.Pairs.Values)
