@@ -34,18 +34,18 @@ internal sealed class TrackedTunnel(TunnelConfig config)
     /// <summary>What the metrics show: set at each successful collection, null before the first.</summary>
     public TunnelSeries? Series { get; set; }
 
-    public IEnumerable<TrackedPair> AllPairs => Unmatched is null ? Pairs.Values : Pairs.Values.Append(Unmatched);
-
     public TrackedPair UnmatchedPair() => Unmatched ??= new TrackedPair(Config.Name, null);
 
     /// <summary>Starts a collection; <paramref name="connection"/> is the source's connection of this tunnel, if loaded.</summary>
     public void StartCollection(SaSnapshot snapshot, ConnectionInfo? connection)
     {
         Ike.StartCollection();
-        foreach (var pair in AllPairs)
+        foreach (var pair in Pairs.Values)
         {
             pair.StartCollection(snapshot.DhGroupsReported);
         }
+
+        Unmatched?.StartCollection(snapshot.DhGroupsReported);
 
         ConnectionLoaded = snapshot.Connections is null ? null : connection is not null;
         Counters = snapshot.Counters;
@@ -121,18 +121,19 @@ internal sealed record TunnelSeries(MetricLabels Labels, IkeObservation Ike, Pai
     public static TunnelSeries Of(TrackedTunnel tunnel)
     {
         var latest = tunnel.Latest!;
-        var pairs = new List<PairSeries>(latest.Pairs.Count + 1);
-        foreach (var observed in latest.Pairs)
+        var pairs = new PairSeries[latest.Pairs.Count + (latest.Unmatched is null ? 0 : 1)];
+        for (var i = 0; i < latest.Pairs.Count; i++)
         {
-            pairs.Add(new PairSeries(observed.Pair, tunnel.Pairs[observed.Pair!].Labels, observed));
+            var observed = latest.Pairs[i];
+            pairs[i] = new PairSeries(observed.Pair, tunnel.Pairs[observed.Pair!].Labels, observed);
         }
 
         if (latest.Unmatched is { } unmatched)
         {
-            pairs.Add(new PairSeries(null, tunnel.Unmatched!.Labels, unmatched));
+            pairs[^1] = new PairSeries(null, tunnel.Unmatched!.Labels, unmatched);
         }
 
-        return new(tunnel.Labels, latest.Ike, [.. pairs]);
+        return new(tunnel.Labels, latest.Ike, pairs);
     }
 }
 
@@ -247,7 +248,21 @@ internal sealed class TrackedPair
 
     /// <summary>True when some local selector overlaps the pair's local network and some remote one its remote network.</summary>
     public bool Matches(List<TrafficSelector> local, List<TrafficSelector> remote) =>
-        _local is not null && _remote is not null && local.Exists(_local.Overlaps) && remote.Exists(_remote.Overlaps);
+        _local is not null && _remote is not null && Overlaps(_local, local) && Overlaps(_remote, remote);
+
+    // A loop, not List.Exists with the method group: that made two delegates per pair and CHILD SA at every collection.
+    private static bool Overlaps(TrafficSelector network, List<TrafficSelector> selectors)
+    {
+        foreach (var selector in selectors)
+        {
+            if (network.Overlaps(selector))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public void Add(TrafficCounts growth) =>
         Traffic = new TrafficCounts(

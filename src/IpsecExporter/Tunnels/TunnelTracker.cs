@@ -56,6 +56,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     /// <summary>The tunnels in configuration order (the order of their series).</summary>
     private List<TrackedTunnel> _ordered = [];
 
+    /// <summary>Each source's tunnels, by source name: made at its first collection after each reload.</summary>
+    private readonly Dictionary<string, SourceTunnels> _bySource = new(StringComparer.Ordinal);
+
     /// <summary>What scrapes render: replaced, never changed, after each collection and reload.</summary>
     private volatile TunnelSeries[] _series = [];
 
@@ -99,7 +102,13 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     {
         lock (_lock)
         {
-            var tunnels = _tunnels.Values.Where(t => t.Config.Source == source.Name).ToList();
+            if (!_bySource.TryGetValue(source.Name, out var sourceTunnels))
+            {
+                sourceTunnels = new SourceTunnels(_tunnels.Values.Where(t => t.Config.Source == source.Name));
+                _bySource[source.Name] = sourceTunnels;
+            }
+
+            var tunnels = sourceTunnels.All;
             if (snapshot is null)
             {
                 var now = _time.GetUtcNow();
@@ -121,7 +130,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
             var current = CurrentLedger(source.Name);
 
-            Apply(ledger, tunnels, snapshot);
+            Apply(ledger, tunnels, sourceTunnels, snapshot);
             foreach (var tunnel in tunnels)
             {
                 tunnel.SourceUp = true;
@@ -151,9 +160,8 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
     public void Dispose() => _configSubscription.Dispose();
 
-    private static void Apply(SourceLedger ledger, List<TrackedTunnel> tunnels, SaSnapshot snapshot)
+    private static void Apply(SourceLedger ledger, List<TrackedTunnel> tunnels, SourceTunnels byConnection, SaSnapshot snapshot)
     {
-        var byConnection = tunnels.ToLookup(t => t.Config.Connection, StringComparer.Ordinal);
         // The first of a name wins, as a search in list order would find it.
         var connections = new Dictionary<string, ConnectionInfo>(StringComparer.Ordinal);
         foreach (var connection in snapshot.Connections ?? [])
@@ -219,10 +227,12 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 tunnel.ObserveIke(ike);
             }
 
-            foreach (var child in ike.ChildSas)
+            // By index: a foreach over the interface made an enumerator per IKE SA.
+            for (var c = 0; c < ike.ChildSas.Count; c++)
             {
+                var child = ike.ChildSas[c];
                 var track = ledger.Child(child);
-                var targets = Targets(owners, track.Selectors);
+                var targets = track.TargetsIn(owners);
                 Account(track, child, snapshot.CollectedAt, targets);
                 if (child.IsRekeyed)
                 {
@@ -511,17 +521,31 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 State = ike.ShownState,
                 StateText = ike.ShownStateText,
             },
-            [.. tunnel.Config.NetworkPairs.Select(p => tunnel.Pairs[p].Observe(tunnel.Counters))],
+            ObservePairs(tunnel),
             tunnel.Unmatched?.Observe(tunnel.Counters),
             ledger?.Epoch,
             ledger?.EpochChanges ?? 0);
         _latest[tunnel.Config.Name] = tunnel.Latest;
     }
 
+    /// <summary>The configured pairs' observations, in configuration order (a loop: LINQ made a closure and an iterator per tunnel).</summary>
+    private static PairObservation[] ObservePairs(TrackedTunnel tunnel)
+    {
+        var configured = tunnel.Config.NetworkPairs;
+        var pairs = new PairObservation[configured.Count];
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            pairs[i] = tunnel.Pairs[configured[i]].Observe(tunnel.Counters);
+        }
+
+        return pairs;
+    }
+
     private void OnConfigChanged(ExporterConfig old, ExporterConfig next)
     {
         lock (_lock)
         {
+            _bySource.Clear();
             var kept = next.Tunnels.ToDictionary(t => t.Name, StringComparer.Ordinal);
             foreach (var (name, state) in _tunnels.ToList())
             {
@@ -550,7 +574,27 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     }
 
     /// <summary>Swaps in the series of every tunnel collected successfully at least once, in configuration order.</summary>
-    private void PublishSeries() => _series = [.. _ordered.Select(t => t.Series).OfType<TunnelSeries>()];
+    private void PublishSeries()
+    {
+        // Sized exactly: LINQ grew a list for it, at 10,000 tunnels a large-object array per collection.
+        var count = 0;
+        foreach (var tunnel in _ordered)
+        {
+            count += tunnel.Series is null ? 0 : 1;
+        }
+
+        var series = new TunnelSeries[count];
+        count = 0;
+        foreach (var tunnel in _ordered)
+        {
+            if (tunnel.Series is { } published)
+            {
+                series[count++] = published;
+            }
+        }
+
+        _series = series;
+    }
 
     /// <summary>Writes the IKE and CHILD SA families from the last published series; takes no lock.</summary>
     public async ValueTask WriteAsync(MetricsWriter writer, CancellationToken cancellationToken)
@@ -617,6 +661,36 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
                 pairRows.Add(pair.Labels, pairValues);
             }
         }
+    }
+
+    /// <summary>
+    /// The tunnels of one source, in the tracker's order, and by connection name (none for a connection no tunnel
+    /// names): lists, so the collection walks them without an enumerator per IKE SA and CHILD SA.
+    /// </summary>
+    private sealed class SourceTunnels
+    {
+        private static readonly List<TrackedTunnel> None = [];
+        private readonly Dictionary<string, List<TrackedTunnel>> _byConnection = new(StringComparer.Ordinal);
+
+        public SourceTunnels(IEnumerable<TrackedTunnel> tunnels)
+        {
+            All = [.. tunnels];
+            foreach (var tunnel in All)
+            {
+                if (!_byConnection.TryGetValue(tunnel.Config.Connection, out var owners))
+                {
+                    owners = [];
+                    _byConnection[tunnel.Config.Connection] = owners;
+                }
+
+                owners.Add(tunnel);
+            }
+        }
+
+        public List<TrackedTunnel> All { get; }
+
+        /// <summary>The tunnels on <paramref name="connection"/>; never changed by the caller.</summary>
+        public List<TrackedTunnel> this[string connection] => _byConnection.GetValueOrDefault(connection) ?? None;
     }
 
     /// <summary>What is remembered about the SAs of one source, independent of the configured tunnels.</summary>
@@ -711,6 +785,9 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private sealed class ChildTrack(ChildSa first)
     {
         private TrafficCounts _highest;
+        private List<TrackedPair>? _targets;
+        private List<TrackedTunnel>? _targetsOwners;
+        private ParsedSelectors? _targetsSelectors;
 
         /// <summary>The SA's key, the instance the ledger is keyed by.</summary>
         public string Key { get; } = first.Key;
@@ -727,6 +804,21 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         /// <summary>The SA's traffic selectors as last seen.</summary>
         public ParsedSelectors Selectors { get; private set; } = ParsedSelectors.Of(first);
+
+        /// <summary>
+        /// The pairs the SA carries in <paramref name="owners"/> (<see cref="Targets"/>), found again only when the owners
+        /// (a reload makes new lists) or the selectors changed. Never changed by the caller.
+        /// </summary>
+        public List<TrackedPair> TargetsIn(List<TrackedTunnel> owners)
+        {
+            if (!ReferenceEquals(owners, _targetsOwners) || !ReferenceEquals(Selectors, _targetsSelectors))
+            {
+                _targets = Targets(owners, Selectors);
+                (_targetsOwners, _targetsSelectors) = (owners, Selectors);
+            }
+
+            return _targets!;
+        }
 
         /// <summary>Takes <paramref name="child"/>'s selectors, parsed again only when their text changed since the last poll.</summary>
         public void Describe(ChildSa child)

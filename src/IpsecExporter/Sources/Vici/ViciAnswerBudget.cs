@@ -36,9 +36,9 @@ public sealed class ViciAnswerBudget(ViciCollectionLimits limits)
     /// <summary>Counts the IKE SAs of a <c>list-sa</c> event and their CHILD SAs.</summary>
     public void CountSas(ViciSection listSaEvent)
     {
-        foreach (var (_, ike) in listSaEvent.Sections)
+        foreach (var (_, ike) in listSaEvent.SectionSpan)
         {
-            _sas += 1 + (ike.Section("child-sas")?.Sections.Count ?? 0);
+            _sas += 1 + (ike.Section("child-sas")?.SectionSpan.Length ?? 0);
         }
 
         if (_sas > limits.MaxSas)

@@ -85,7 +85,8 @@ public static class ViciCodec
     /// Decodes one frame's data (without the length prefix) in place: the message's values stay bytes of
     /// <paramref name="data"/> until they are read, so <paramref name="data"/> must not change while the packet is used.
     /// With <paramref name="blocks"/>, the sections' entries go into those blocks instead of arrays of their own, and
-    /// the packet is only valid until the next frame is decoded with them (a reused frame buffer's packets already are).
+    /// the packet (its sections too: they are the blocks' objects) is only valid until the next frame is decoded with
+    /// them (a reused frame buffer's packets already are).
     /// </summary>
     public static ViciPacket DecodeFrame(ReadOnlyMemory<byte> data, ViciSectionBlocks? blocks = null)
     {
@@ -157,20 +158,21 @@ public static class ViciCodec
     /// <summary>
     /// Decodes the elements from the reader's position to the end of <paramref name="frame"/>. The entries of the open
     /// sections are gathered in per-thread scratch lists (a section's own entries are always the tail when it ends,
-    /// its sub-sections' having been taken off before) and copied into exactly sized lists when it ends.
+    /// its sub-sections' having been taken off before) and copied into exactly sized lists when it ends, or into
+    /// <paramref name="blocks"/>, whose pool then also gives the strings of section names and list items.
     /// </summary>
     private static ViciSection DecodeMessage(ReadOnlyMemory<byte> frame, ref Reader reader, ViciSectionBlocks? blocks = null)
     {
         var scratch = Scratch.Current;
         scratch.Clear();
         blocks?.Reset();
+        var pool = blocks?.Pool;
         string? listName = null;
-        List<string>? listItems = null;
         while (!reader.AtEnd)
         {
             var at = reader.Offset;
             var element = reader.Byte(new What("element type"));
-            if (listItems is not null && element is not (ListItem or ListEnd))
+            if (listName is not null && element is not (ListItem or ListEnd))
             {
                 throw new ViciProtocolException($"element type {element} at offset {at} inside list '{listName}' (only list items may appear there)");
             }
@@ -183,7 +185,7 @@ public static class ViciCodec
                         throw new ViciProtocolException($"section at offset {at} nested deeper than {MaxSectionDepth} levels");
                     }
 
-                    scratch.Open.Push(new OpenSection(reader.Name(new What("section name")), scratch.Values.Count, scratch.Lists.Count, scratch.Sections.Count));
+                    scratch.Open.Push(new OpenSection(Name(reader.NameBytes(new What("section name")), pool), scratch.Values.Count, scratch.Lists.Count, scratch.Sections.Count));
                     break;
                 case SectionEnd:
                     if (scratch.Open.Count == 0)
@@ -195,38 +197,37 @@ public static class ViciCodec
                     scratch.Sections.Add((open.Name, scratch.Take(frame, open, blocks)));
                     break;
                 case KeyValue:
-                    var key = reader.Name(new What("key name"));
+                    var key = Name(reader.NameBytes(new What("key name")), pool);
                     var (offset, length) = reader.ValueRange(new What("value of", key));
                     scratch.Values.Add(new ViciSection.Entry(key, null, offset, length));
                     break;
                 case ListStart:
-                    listName = reader.Name(new What("list name"));
-                    listItems = [];
+                    listName = Name(reader.NameBytes(new What("list name")), pool);
+                    scratch.Items.Clear();
                     break;
                 case ListItem:
-                    if (listItems is null)
+                    if (listName is null)
                     {
                         throw new ViciProtocolException($"list item at offset {at} outside a list");
                     }
 
-                    listItems.Add(reader.Value(new What("item of list", listName)));
+                    scratch.Items.Add(reader.ValueRange(new What("item of list", listName)));
                     break;
                 case ListEnd:
-                    if (listItems is null)
+                    if (listName is null)
                     {
                         throw new ViciProtocolException($"list end at offset {at} without an open list");
                     }
 
-                    scratch.Lists.Add((listName!, listItems));
+                    scratch.Lists.Add((listName, scratch.TakeItems(frame.Span, pool)));
                     listName = null;
-                    listItems = null;
                     break;
                 default:
                     throw new ViciProtocolException($"unknown message element type {element} at offset {at}");
             }
         }
 
-        if (listItems is not null)
+        if (listName is not null)
         {
             throw new ViciProtocolException($"message ends inside list '{listName}'");
         }
@@ -238,6 +239,12 @@ public static class ViciCodec
 
         return scratch.Take(frame, new OpenSection(string.Empty, 0, 0, 0), blocks);
     }
+
+    /// <summary>
+    /// A name's shared string: the pool's when there is one (the section names of a hub's <c>list-sas</c>, connections
+    /// and CHILD SAs, are thousands, too many for <see cref="ViciNames"/>, where two keys in one slot also evict each other).
+    /// </summary>
+    private static string Name(ReadOnlySpan<byte> utf8, ViciValuePool? pool) => pool?.Text(utf8) ?? ViciNames.Intern(utf8);
 
     private static void AddName(List<byte> output, string name)
     {
@@ -291,12 +298,34 @@ public static class ViciCodec
 
         public Stack<OpenSection> Open { get; } = new(MaxSectionDepth);
 
+        /// <summary>The items of the open list, as ranges of the frame.</summary>
+        public List<(int Offset, int Length)> Items { get; } = new(8);
+
         public void Clear()
         {
             Values.Clear();
             Lists.Clear();
             Sections.Clear();
             Open.Clear();
+            Items.Clear();
+        }
+
+        /// <summary>The open list's items as strings; a one-item list (a CHILD SA's selectors) shared through <paramref name="pool"/>.</summary>
+        public IReadOnlyList<string> TakeItems(ReadOnlySpan<byte> frame, ViciValuePool? pool)
+        {
+            if (pool is not null && Items.Count == 1)
+            {
+                return pool.Single(frame.Slice(Items[0].Offset, Items[0].Length));
+            }
+
+            var items = new string[Items.Count];
+            for (var i = 0; i < items.Length; i++)
+            {
+                var utf8 = frame.Slice(Items[i].Offset, Items[i].Length);
+                items[i] = pool?.Text(utf8) ?? Encoding.UTF8.GetString(utf8);
+            }
+
+            return items;
         }
 
         /// <summary>
@@ -304,7 +333,8 @@ public static class ViciCodec
         /// <paramref name="blocks"/> when given, else into exactly sized arrays.
         /// </summary>
         public ViciSection Take(ReadOnlyMemory<byte> frame, OpenSection open, ViciSectionBlocks? blocks) =>
-            new(frame, Move(Values, open.Values, blocks?.Values), Move(Lists, open.Lists, null).Array, Move(Sections, open.Sections, blocks?.Sections));
+            (blocks?.NextSection() ?? new ViciSection()).Decoded(
+                frame, Move(Values, open.Values, blocks?.Values), Move(Lists, open.Lists, blocks?.Lists), Move(Sections, open.Sections, blocks?.Sections), blocks?.Pool);
 
         private static ArraySegment<T> Move<T>(List<T> scratch, int start, ViciSectionBlocks.Block<T>? block)
         {
@@ -335,13 +365,15 @@ public static class ViciCodec
             return _data[Offset++];
         }
 
-        public string Name(What what)
+        public string Name(What what) => ViciNames.Intern(NameBytes(what));
+
+        public ReadOnlySpan<byte> NameBytes(What what)
         {
             var length = Byte(what.Length);
             Need(length, what);
-            var text = ViciNames.Intern(_data.Slice(Offset, length));
+            var name = _data.Slice(Offset, length);
             Offset += length;
-            return text;
+            return name;
         }
 
         public (int Offset, int Length) ValueRange(What what)
@@ -353,17 +385,6 @@ public static class ViciCodec
             var range = (Offset, (int)length);
             Offset += length;
             return range;
-        }
-
-        public string Value(What what)
-        {
-            Need(2, what.Length);
-            var length = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(Offset, 2));
-            Offset += 2;
-            Need(length, what);
-            var text = Encoding.UTF8.GetString(_data.Slice(Offset, length));
-            Offset += length;
-            return text;
         }
 
         private readonly void Need(int count, What what)
@@ -380,18 +401,42 @@ public static class ViciCodec
 /// Where decoded sections keep their entries when their frame is decoded into a reused buffer (a hub's streamed
 /// <c>list-sas</c>: 10,000 frames, each mapped before the next is read): one block per kind of entry, used again from
 /// the start for each frame, instead of an exactly sized array per section (a third of what triggered the GC at
-/// 10,000 tunnels, docs/PERFORMANCE.md). One per connection: a frame's sections may be read after an await.
+/// 10,000 tunnels, docs/PERFORMANCE.md). One per connection: a frame's sections may be read after an await. Its
+/// <see cref="Pool"/> keeps the strings of repeating values from one answer to the next.
 /// </summary>
 public sealed class ViciSectionBlocks
 {
     internal Block<ViciSection.Entry> Values { get; } = new(256);
 
+    internal Block<(string Name, IReadOnlyList<string> Items)> Lists { get; } = new(16);
+
     internal Block<(string Name, ViciSection Section)> Sections { get; } = new(16);
+
+    internal ViciValuePool Pool { get; } = new();
+
+    // The section objects of the frame, used again for the next one (five or more per IKE SA of a list-sas).
+    private readonly List<ViciSection> _sectionObjects = [];
+    private int _sectionsUsed;
+
+    /// <summary>Starts decoding the frames of another answer (the next poll's <c>list-sas</c>): see <see cref="ViciValuePool.NextAnswer"/>.</summary>
+    public void NextAnswer() => Pool.NextAnswer();
 
     internal void Reset()
     {
         Values.Reset();
+        Lists.Reset();
         Sections.Reset();
+        _sectionsUsed = 0;
+    }
+
+    internal ViciSection NextSection()
+    {
+        if (_sectionsUsed == _sectionObjects.Count)
+        {
+            _sectionObjects.Add(new ViciSection());
+        }
+
+        return _sectionObjects[_sectionsUsed++];
     }
 
     internal sealed class Block<T>(int capacity)

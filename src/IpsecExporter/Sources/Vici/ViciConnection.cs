@@ -36,7 +36,8 @@ public sealed class ViciConnection : IAsyncDisposable
     private byte[] _frame = [];
     private int _frameLength;
 
-    // The sections of a frame decoded into _frame keep their entries here, valid as long as _frame's bytes are.
+    // The sections of a frame decoded into _frame keep their entries here, valid as long as _frame's bytes are; its
+    // pool keeps the strings of values from one answer (one poll's list-sas) to the next.
     private readonly ViciSectionBlocks _blocks = new();
 
     public ViciConnection(Stream stream, TimeProvider time, TimeSpan readTimeout)
@@ -97,6 +98,11 @@ public sealed class ViciConnection : IAsyncDisposable
         RequireReadable(eventName);
         await ExchangeAsync(async (token, deadline) =>
         {
+            if (reuseFrames)
+            {
+                _blocks.NextAnswer();
+            }
+
             await RegisterCoreAsync(ViciPacketType.EventRegister, eventName, budget, deadline, token);
             await WriteAsync(new ViciPacket(ViciPacketType.CmdRequest, command, arguments), token);
             await ReadResponseAsync(command, new StreamedEvents(eventName, onEvent, reuseFrames), budget, deadline);

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -13,31 +14,41 @@ namespace IpsecExporter.Sources.Vici;
 public sealed class ViciSection
 {
     /// <summary>The frame a decoded section's values point into; empty for a section built with <see cref="Add"/>.</summary>
-    private readonly ReadOnlyMemory<byte> _frame;
+    private ReadOnlyMemory<byte> _frame;
 
     // Built sections hold lists that Add grows; decoded ones ranges of arrays (their own, exactly sized, or a
-    // connection's blocks reused from frame to frame: ViciSectionBlocks).
+    // connection's blocks reused from frame to frame: ViciSectionBlocks, which also reuses the sections themselves).
     private List<Entry>? _values;
-    private IList<(string Name, IReadOnlyList<string> Items)>? _lists;
+    private List<(string Name, IReadOnlyList<string> Items)>? _lists;
     private List<(string Name, ViciSection Section)>? _sections;
-    private readonly ArraySegment<Entry> _decodedValues;
-    private readonly ArraySegment<(string Name, ViciSection Section)> _decodedSections;
+    private ArraySegment<Entry> _decodedValues;
+    private ArraySegment<(string Name, IReadOnlyList<string> Items)> _decodedLists;
+    private ArraySegment<(string Name, ViciSection Section)> _decodedSections;
+
+    /// <summary>The strings of values that repeat from answer to answer, for a section decoded into reused blocks.</summary>
+    private ViciValuePool? _pool;
 
     public ViciSection()
     {
     }
 
-    /// <summary>A decoded section (<see cref="ViciCodec"/>): its entries over <paramref name="frame"/>.</summary>
-    internal ViciSection(
+    /// <summary>Makes this section a decoded one (<see cref="ViciCodec"/>): its entries over <paramref name="frame"/>.</summary>
+    internal ViciSection Decoded(
         ReadOnlyMemory<byte> frame,
         ArraySegment<Entry> values,
-        (string Name, IReadOnlyList<string> Items)[]? lists,
-        ArraySegment<(string Name, ViciSection Section)> sections)
+        ArraySegment<(string Name, IReadOnlyList<string> Items)> lists,
+        ArraySegment<(string Name, ViciSection Section)> sections,
+        ViciValuePool? pool)
     {
         _frame = frame;
+        _values = null;
+        _lists = null;
+        _sections = null;
         _decodedValues = values;
-        _lists = lists;
+        _decodedLists = lists;
         _decodedSections = sections;
+        _pool = pool;
+        return this;
     }
 
     /// <summary>The key/values in wire order, as strings (made on each call: meant for encoding and display).</summary>
@@ -55,11 +66,15 @@ public sealed class ViciSection
         }
     }
 
-    public IReadOnlyList<(string Name, IReadOnlyList<string> Items)> Lists => (IReadOnlyList<(string, IReadOnlyList<string>)>?)_lists ?? [];
+    public IReadOnlyList<(string Name, IReadOnlyList<string> Items)> Lists =>
+        _lists ?? (_decodedLists.Count > 0 ? _decodedLists : (IReadOnlyList<(string Name, IReadOnlyList<string> Items)>)[]);
 
     /// <summary>Sub-sections in wire order (their order matters, e.g. CHILD SAs in a <c>list-sa</c> event).</summary>
     public IReadOnlyList<(string Name, ViciSection Section)> Sections =>
         _sections ?? (_decodedSections.Count > 0 ? _decodedSections : (IReadOnlyList<(string Name, ViciSection Section)>)[]);
+
+    /// <summary>The sub-sections as a span: what the collection's hot path walks (the list boxes a decoded section's range).</summary>
+    internal ReadOnlySpan<(string Name, ViciSection Section)> SectionSpan => SectionEntries;
 
     public string? Value(string name) => Find(name, out var entry) ? Text(entry) : null;
 
@@ -78,9 +93,32 @@ public sealed class ViciSection
         return true;
     }
 
+    /// <summary>
+    /// <paramref name="name"/>'s value as a string shared with other sections and, for a section decoded into reused
+    /// blocks, with earlier answers: for values that repeat (states, names, SA keys). Null when there is none.
+    /// </summary>
+    internal string? Shared(string name) => TryGetUtf8(name, out var value) ? _pool?.Text(value) ?? ViciNames.Intern(value) : null;
+
+    /// <summary>
+    /// The string of <paramref name="utf8"/> (text made from this section's values, such as an SA key), the one of earlier
+    /// answers for a section decoded into reused blocks.
+    /// </summary>
+    internal string Pooled(ReadOnlySpan<byte> utf8) => _pool?.Text(utf8) ?? Encoding.UTF8.GetString(utf8);
+
+    /// <summary><paramref name="name"/>'s value as an address (the one of earlier answers, as <see cref="Pooled"/>); null when there is none or it is not one.</summary>
+    internal IPAddress? Address(string name)
+    {
+        if (!TryGetUtf8(name, out var text))
+        {
+            return null;
+        }
+
+        return _pool is not null ? _pool.Address(text) : IPAddress.TryParse(text, out var address) ? address : null;
+    }
+
     public IReadOnlyList<string> List(string name)
     {
-        foreach (var (listName, items) in Entries(_lists))
+        foreach (var (listName, items) in ListEntries)
         {
             if (listName == name)
             {
@@ -112,7 +150,7 @@ public sealed class ViciSection
 
     public ViciSection AddList(string name, IReadOnlyList<string> items)
     {
-        (_lists ??= new List<(string, IReadOnlyList<string>)>()).Add((name, items));
+        (_lists ??= [.. ListEntries]).Add((name, items));
         return this;
     }
 
@@ -126,16 +164,11 @@ public sealed class ViciSection
     // hub's list-sas (docs/PERFORMANCE.md).
     private ReadOnlySpan<Entry> ValueEntries => _values is not null ? CollectionsMarshal.AsSpan(_values) : _decodedValues.AsSpan();
 
+    private ReadOnlySpan<(string Name, IReadOnlyList<string> Items)> ListEntries =>
+        _lists is not null ? CollectionsMarshal.AsSpan(_lists) : _decodedLists.AsSpan();
+
     private ReadOnlySpan<(string Name, ViciSection Section)> SectionEntries =>
         _sections is not null ? CollectionsMarshal.AsSpan(_sections) : _decodedSections.AsSpan();
-
-    private static ReadOnlySpan<T> Entries<T>(IList<T>? entries) => entries switch
-    {
-        null => default,
-        T[] decoded => decoded,
-        List<T> built => CollectionsMarshal.AsSpan(built),
-        _ => throw new InvalidOperationException($"unexpected entry list {entries.GetType()}"),
-    };
 
     private bool Find(string name, out Entry entry)
     {

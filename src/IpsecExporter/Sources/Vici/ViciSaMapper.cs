@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 
 namespace IpsecExporter.Sources.Vici;
@@ -32,7 +31,7 @@ public static class ViciSaMapper
     /// <summary>The IKE SAs of one <c>list-sa</c> event, added to <paramref name="ikeSas"/> (as each event arrives).</summary>
     public static void MapListSa(ViciSection listSaEvent, List<IkeSa> ikeSas)
     {
-        foreach (var (connection, ike) in listSaEvent.Sections)
+        foreach (var (connection, ike) in listSaEvent.SectionSpan)
         {
             ikeSas.Add(MapIkeSa(connection, ike));
         }
@@ -131,37 +130,37 @@ public static class ViciSaMapper
     public static IkeSa MapIkeSa(string connection, ViciSection ike)
     {
         var what = new Subject("IKE SA", connection);
-        var childSas = ike.Section("child-sas")?.Sections ?? [];
-        var children = new List<ChildSa>(childSas.Count);
-        foreach (var (key, child) in childSas)
+        var childSas = ike.Section("child-sas") is { } section ? section.SectionSpan : default;
+        var children = new ChildSa[childSas.Length];
+        for (var i = 0; i < children.Length; i++)
         {
-            children.Add(MapChildSa(key, child));
+            children[i] = MapChildSa(childSas[i].Name, childSas[i].Section);
         }
 
-        var state = Shared(ike, "state") ?? "UNKNOWN";
+        var state = ike.Shared("state") ?? "UNKNOWN";
         return new IkeSa(
             connection,
             // Unique ids start again from 1 when charon restarts, SPIs are new random numbers: together they never repeat.
             Key(ike, "initiator-spi", "responder-spi", what),
             IkeState(state),
             state,
-            Address(ike, "local-host"),
-            Address(ike, "remote-host"),
+            ike.Address("local-host"),
+            ike.Address("remote-host"),
             Seconds(ike, "established", what),
             Seconds(ike, "rekey-time", what),
             Seconds(ike, "reauth-time", what),
             children)
         {
-            DhGroup = Shared(ike, "dh-group"),
+            DhGroup = ike.Shared("dh-group"),
         };
     }
 
     /// <summary>One CHILD SA section; <c>key</c> is the section name, used when there is no <c>name</c> key.</summary>
     public static ChildSa MapChildSa(string key, ViciSection child)
     {
-        var name = Shared(child, "name") ?? key;
+        var name = child.Shared("name") ?? key;
         var what = new Subject("CHILD SA", name);
-        var state = Shared(child, "state") ?? "UNKNOWN";
+        var state = child.Shared("state") ?? "UNKNOWN";
         return new ChildSa(
             name,
             Key(child, "spi-in", "spi-out", what),
@@ -176,7 +175,7 @@ public static class ViciSaMapper
             InstalledAgo = Seconds(child, "install-time", what),
             RekeyIn = Seconds(child, "rekey-time", what),
             LifeIn = Seconds(child, "life-time", what),
-            DhGroup = Shared(child, "dh-group"),
+            DhGroup = child.Shared("dh-group"),
         };
     }
 
@@ -224,11 +223,8 @@ public static class ViciSaMapper
         first.CopyTo(key[(id.Length + 1)..]);
         key[id.Length + 1 + first.Length] = (byte)'/';
         second.CopyTo(key[(id.Length + first.Length + 2)..]);
-        return Encoding.UTF8.GetString(key);
+        return sa.Pooled(key);
     }
-
-    /// <summary>A value that repeats across SAs (states, DH groups, config names): one shared string.</summary>
-    private static string? Shared(ViciSection section, string key) => section.TryGetUtf8(key, out var value) ? ViciNames.Intern(value) : null;
 
     private static ulong Counter(ViciSection section, string key, Subject what)
     {
@@ -264,9 +260,6 @@ public static class ViciSaMapper
 
     private static TimeSpan? Interval(ViciSection section, string key, Subject what) =>
         Seconds(section, key, what) is { } interval && interval > TimeSpan.Zero ? interval : null;
-
-    private static IPAddress? Address(ViciSection section, string key) =>
-        section.TryGetUtf8(key, out var text) && IPAddress.TryParse(text, out var address) ? address : null;
 
     /// <summary>What a protocol error is about; made into text only when there is an error.</summary>
     private readonly record struct Subject(string Kind, string Name)

@@ -33,6 +33,7 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
     private SourceEpoch? _epoch;
     private IReadOnlyList<ConnectionInfo>? _connections;
     private int _collectionsSinceConnections;
+    private int _lastIkeSas;
     private string? _lastConnectError;
 
     public ViciSaSource(ViciEndpoint endpoint, TimeSpan readTimeout, TimeProvider time, ILogger<ViciSaSource> logger, ViciCollectionLimits? limits = null)
@@ -59,8 +60,9 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
         try
         {
             var known = _collectionsSinceConnections < ConnectionsEvery ? _connections : null;
-            snapshot = await QueryAsync(connection, _version!, _epoch, known, _time, cancellationToken, _limits);
+            snapshot = await QueryAsync(connection, _version!, _epoch, known, _time, cancellationToken, _limits, _lastIkeSas);
             _epoch = snapshot.Epoch;
+            _lastIkeSas = snapshot.IkeSas.Count;
             _collectionsSinceConnections = known is null ? 1 : _collectionsSinceConnections + 1;
             _connections = snapshot.Connections;
         }
@@ -79,6 +81,8 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
     /// <c>version</c> answer, <paramref name="epoch"/> the daemon run the previous collection saw;
     /// <paramref name="knownConnections"/>, when given, stands in for <c>list-conns</c>, which is then not asked. All
     /// answers together stay within <paramref name="limits"/> (default <see cref="ViciCollectionLimits.Default"/>).
+    /// <paramref name="expectedIkeSas"/> (the previous answer's count) sizes the list of IKE SAs: grown from empty, at
+    /// 10,000 it was a large-object array per collection.
     /// </summary>
     public static async Task<SaSnapshot> QueryAsync(
         ViciConnection connection,
@@ -87,13 +91,14 @@ public sealed partial class ViciSaSource : ISaSource, IEventStreamSource
         IReadOnlyList<ConnectionInfo>? knownConnections,
         TimeProvider time,
         CancellationToken cancellationToken,
-        ViciCollectionLimits? limits = null)
+        ViciCollectionLimits? limits = null,
+        int expectedIkeSas = 0)
     {
         var budget = new ViciAnswerBudget(limits ?? ViciCollectionLimits.Default);
         var stats = await connection.CallAsync("stats", null, cancellationToken, budget);
         // noblock: list IKE SAs that are busy (e.g. mid-rekey) instead of waiting for them.
         // Each event is mapped as it arrives: its message tree is garbage before the next one is read.
-        var ikeSas = new List<IkeSa>();
+        var ikeSas = new List<IkeSa>(expectedIkeSas);
         await connection.CallStreamedAsync("list-sas", "list-sa", new ViciSection().Add("noblock", "yes"), message => ViciSaMapper.MapListSa(message, ikeSas), cancellationToken, budget);
         var connections = knownConnections ?? ViciSaMapper.MapListConns(await connection.CallStreamedAsync("list-conns", "list-conn", null, cancellationToken, budget));
         return new SaSnapshot(time.GetUtcNow(), ikeSas)
