@@ -421,7 +421,7 @@ ViciSection Ike(int i, long h, double t, string state, ViciSection? children)
         "responder-spi" => $"{i:x8}e5{h:x6}",
         "state" => state,
         "established" => Seconds(t - established),
-        "rekey-time" when IkeChurns(i) => Seconds(established + ikeRekey - t),
+        "rekey-time" => Seconds(established + (IkeChurns(i) ? ikeRekey : Recorded(value)) - t),
         _ => value,
     }, children);
 }
@@ -444,8 +444,8 @@ ViciSection Child(int j, long g, double t, string state)
         "bytes-in" or "bytes-out" => (packets * PacketBytes).ToString(CultureInfo.InvariantCulture),
         "packets-in" or "packets-out" => packets.ToString(CultureInfo.InvariantCulture),
         "install-time" => Seconds(t - installed),
-        "rekey-time" when childRekey > 0 => Seconds(installed + childRekey - t),
-        "life-time" when childRekey > 0 => Seconds(installed + (1.1 * childRekey) - t),
+        "rekey-time" => Seconds(installed + (childRekey > 0 ? childRekey : Recorded(value)) - t),
+        "life-time" => Seconds(installed + (childRekey > 0 ? 1.1 * childRekey : Recorded(value)) - t),
         _ => value,
     }, null, j % 2 == 0 ? V4Local(i) : V6Local(i), j % 2 == 0 ? V4Remote(i) : V6Remote(i));
 }
@@ -470,6 +470,10 @@ string V4Local(int i) => inside > 0 ? "127.0.0.0/24" : $"10.{i / 256 % 256}.{i %
 string V4Remote(int i) => inside > 0 ? $"127.{2 + (i / 256)}.{i % 256}.0/24" : $"172.{16 + (i / 65536)}.{i / 256 % 256}.{i % 256}/32";
 
 // Whole seconds as charon reports them, never negative.
+// Without churn, the recorded times left until rekey and expiry count down from the start, as charon's do (each
+// CHILD SA's lifetime, their sum with its age, then stays the same from one list-sas to the next).
+static double Recorded(string seconds) => double.Parse(seconds, CultureInfo.InvariantCulture);
+
 static string Seconds(double seconds) => ((long)Math.Max(0, Math.Floor(seconds))).ToString(CultureInfo.InvariantCulture);
 
 // A copy of a recorded section with some values replaced, its child-sas replaced (left out when null), and its

@@ -4,8 +4,12 @@ using IpsecExporter.Metrics;
 
 namespace IpsecExporter.Sources;
 
-/// <summary>The last result of one source, as kept between collections.</summary>
-public sealed record SourceState(bool Up, SaSnapshot? LastGoodSnapshot, DateTimeOffset? LastSuccess, string? LastError)
+/// <summary>
+/// The last result of one source, as kept between collections. The snapshot itself is not kept: the observers hold
+/// what they serve of it (the tunnel model keeps the last good data through a failed collection), and at hub scale a
+/// snapshot is tens of MB that would otherwise live until the next collection (docs/PERFORMANCE.md).
+/// </summary>
+public sealed record SourceState(bool Up, DateTimeOffset? LastSuccess, string? LastError)
 {
     /// <summary>The last failure was a timeout: the collection's own, or one the source reported for a request.</summary>
     public bool TimedOut { get; init; }
@@ -19,7 +23,7 @@ public sealed record SourceState(bool Up, SaSnapshot? LastGoodSnapshot, DateTime
 
 /// <summary>
 /// Runs every configured source on its own interval, wraps each collection with the self-metrics
-/// (<c>ipsec_source_up</c>, last success, duration), keeps the last good snapshot, and hands results to the
+/// (<c>ipsec_source_up</c>, last success, duration), and hands results to the
 /// <see cref="ISnapshotObserver"/>s. Scrapes never wait on a source: they read what was collected last.
 /// </summary>
 public sealed partial class SourceCollector : BackgroundService, IMetricsContributor
@@ -182,7 +186,7 @@ public sealed partial class SourceCollector : BackgroundService, IMetricsContrib
             {
                 snapshot = running.Guard.Sanitize(snapshot, finding => LogImplausibleValue(_logger, config.Name, finding));
                 var now = _time.GetUtcNow();
-                _states[config.Name] = new SourceState(true, snapshot, now, null) { Duration = duration, EventsConnected = eventsConnected };
+                _states[config.Name] = new SourceState(true, now, null) { Duration = duration, EventsConnected = eventsConnected };
                 if (previous is { Up: false })
                 {
                     LogSourceRecovered(_logger, config.Name);
@@ -190,7 +194,7 @@ public sealed partial class SourceCollector : BackgroundService, IMetricsContrib
             }
             else
             {
-                _states[config.Name] = new SourceState(false, previous?.LastGoodSnapshot, previous?.LastSuccess, error)
+                _states[config.Name] = new SourceState(false, previous?.LastSuccess, error)
                 {
                     TimedOut = timedOut, Duration = duration, EventsConnected = eventsConnected,
                 };

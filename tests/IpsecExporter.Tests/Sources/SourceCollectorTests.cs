@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using IpsecExporter.Configuration;
 using IpsecExporter.Sources;
 using IpsecExporter.Tests.Support;
+using IpsecExporter.Tunnels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,6 +18,13 @@ public sealed class SourceCollectorTests : IDisposable
         sources:
           - { name: a, type: scripted, interval: 5s, timeout: 2s }
           - { name: b, type: scripted, interval: 5s }
+        tunnels:
+          - name: t1
+            source: a
+            connection: site
+            remote_gateway: 198.51.100.2
+            network_pairs:
+              - { local: 10.1.0.0/24, remote: 10.2.0.0/24 }
         """;
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
@@ -23,6 +32,7 @@ public sealed class SourceCollectorTests : IDisposable
     private readonly RecordingObserver _observer = new();
     private readonly TempDirectory _directory = new();
     private readonly ConfigStore _store;
+    private readonly TunnelTracker _tracker;
     private readonly SourceCollector _collector;
 
     public SourceCollectorTests()
@@ -31,7 +41,8 @@ public sealed class SourceCollectorTests : IDisposable
         var loader = new ConfigLoader(registry);
         var path = _directory.Write("config.yaml", Config);
         _store = new ConfigStore(loader.Load(path), loader, NullLogger<ConfigStore>.Instance);
-        _collector = new SourceCollector(_store, registry, new ServiceCollection().BuildServiceProvider(), _time, [_observer], NullLogger<SourceCollector>.Instance);
+        _tracker = new TunnelTracker(_store, _time);
+        _collector = new SourceCollector(_store, registry, new ServiceCollection().BuildServiceProvider(), _time, [_observer, _tracker], NullLogger<SourceCollector>.Instance);
     }
 
     [Fact]
@@ -56,9 +67,9 @@ public sealed class SourceCollectorTests : IDisposable
     }
 
     [Fact]
-    public async Task A_failure_keeps_the_last_good_snapshot_and_a_retry_recovers()
+    public async Task A_failure_keeps_serving_the_last_good_data_and_a_retry_recovers()
     {
-        var first = new SaSnapshot(_time.GetUtcNow(), []);
+        var first = Sas.Snapshot(_time.GetUtcNow(), Sas.Ike("1", Sas.Child("1", bytesIn: 4200)));
         _factory.Created["a"].Enqueue(first);
         _factory.Created["a"].EnqueueFailure("socket closed");
         _factory.Created["a"].Enqueue(new SaSnapshot(_time.GetUtcNow(), []));
@@ -68,7 +79,12 @@ public sealed class SourceCollectorTests : IDisposable
         await _collector.CollectOnceAsync(CancellationToken.None);
 
         Assert.False(_collector.States["a"].Up);
-        Assert.Same(first, _collector.States["a"].LastGoodSnapshot);
+        Assert.Null(_observer.Last("a"));
+        // The collector keeps no snapshot: what the first collection brought stays served by the tunnel model.
+        var served = MetricsText.Render(_tracker);
+        Assert.Contains("ipsec_child_sas{tunnel=\"t1\",local_ts=\"10.1.0.0/24\",remote_ts=\"10.2.0.0/24\"} 1", served, StringComparison.Ordinal);
+        Assert.Contains("ipsec_child_sa_received_bytes_total{tunnel=\"t1\",local_ts=\"10.1.0.0/24\",remote_ts=\"10.2.0.0/24\"} 4200", served, StringComparison.Ordinal);
+        Assert.False(_tracker.Get("t1")!.SourceUp);
         Assert.Contains("ipsec_source_up{source=\"a\"} 0", MetricsText.Render(_collector), StringComparison.Ordinal);
         Assert.Contains("ipsec_source_up{source=\"b\"} 1", MetricsText.Render(_collector), StringComparison.Ordinal);
 
@@ -76,6 +92,23 @@ public sealed class SourceCollectorTests : IDisposable
 
         Assert.True(_collector.States["a"].Up);
         Assert.Contains("ipsec_source_up{source=\"a\"} 1", MetricsText.Render(_collector), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_snapshot_is_not_kept_once_the_observers_had_it()
+    {
+        // Without observers that keep it, nothing may: at hub scale a snapshot is tens of MB (docs/PERFORMANCE.md).
+        using var collector = new SourceCollector(_store, TestSources.Registry(_factory), new ServiceCollection().BuildServiceProvider(), _time, [], NullLogger<SourceCollector>.Instance);
+        var collected = EnqueueSnapshot(_factory.Created["a"]);
+        _factory.Created["b"].EnqueueFailure("connection refused");
+
+        await collector.CollectOnceAsync(CancellationToken.None);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.True(collector.States["a"].Up);
+        Assert.False(collected.TryGetTarget(out _));
     }
 
     [Fact]
@@ -161,26 +194,18 @@ public sealed class SourceCollectorTests : IDisposable
         Assert.Equal((4, 4), (_factory.Created["a"].Collections, _factory.Created["b"].Collections));
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private WeakReference<SaSnapshot> EnqueueSnapshot(ScriptedSource source)
+    {
+        var snapshot = Sas.Snapshot(_time.GetUtcNow(), Sas.Ike("1", Sas.Child("1", bytesIn: 4200)));
+        source.Enqueue(snapshot);
+        return new WeakReference<SaSnapshot>(snapshot);
+    }
+
     public void Dispose()
     {
         _collector.Dispose();
+        _tracker.Dispose();
         _directory.Dispose();
-    }
-
-    private sealed class RecordingObserver : ISnapshotObserver
-    {
-        public List<(string Source, SaSnapshot? Snapshot)> Seen { get; } = [];
-
-        public List<string> Removed { get; } = [];
-
-        public void OnCollected(SourceConfig source, SaSnapshot? snapshot)
-        {
-            lock (Seen)
-            {
-                Seen.Add((source.Name, snapshot));
-            }
-        }
-
-        public void OnRemoved(string sourceName) => Removed.Add(sourceName);
     }
 }

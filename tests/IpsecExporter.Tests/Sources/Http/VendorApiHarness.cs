@@ -197,11 +197,13 @@ public sealed class VendorSourceRun : IDisposable
             .AddLogging()
             .AddSaSourceTypes()
             .BuildServiceProvider();
-        Collector = new SourceCollector(Store, registry, _services, TimeProvider.System, [], _services.GetRequiredService<ILogger<SourceCollector>>());
+        Collector = new SourceCollector(Store, registry, _services, TimeProvider.System, [Observer], _services.GetRequiredService<ILogger<SourceCollector>>());
         _scripted.Created["other"].Default = _ => Task.FromResult(new SaSnapshot(DateTimeOffset.UtcNow, []));
     }
 
     public FakeLogCollector Logs { get; } = new();
+
+    public RecordingObserver Observer { get; } = new();
 
     public ExporterMetrics Metrics { get; } = new("test");
 
@@ -210,6 +212,9 @@ public sealed class VendorSourceRun : IDisposable
     public SourceCollector Collector { get; }
 
     public SourceState Vendor => Collector.States["fw"];
+
+    /// <summary>What the vendor source's last collection handed on (the tunnel model's input); null when it failed.</summary>
+    public SaSnapshot? VendorSnapshot => Observer.Last("fw");
 
     /// <summary>What /metrics would serve of this run.</summary>
     public Task<string> RenderAsync() => new MetricsExposition(Metrics, [Collector]).RenderAsync();
@@ -397,7 +402,7 @@ public abstract class VendorSourceFailureModes : IDisposable
     {
         await run.CollectAsync();
         Assert.True(run.Vendor.Up, $"the source failed on its recorded answers: {run.Vendor.LastError}\n{run.LogText}");
-        Assert.NotEmpty(run.Vendor.LastGoodSnapshot!.IkeSas);
+        Assert.NotEmpty(run.VendorSnapshot!.IkeSas);
         Assert.NotEmpty(mock.Requests);
         foreach (var request in mock.Requests)
         {

@@ -114,8 +114,8 @@ public sealed class OpnSenseServiceStatusTests : IDisposable
         await _run.CollectAsync();
 
         Assert.True(_run.Vendor.Up, _run.Vendor.LastError);
-        Assert.Empty(_run.Vendor.LastGoodSnapshot!.IkeSas);
-        Assert.Empty(_run.Vendor.LastGoodSnapshot.Connections!);
+        Assert.Empty(_run.VendorSnapshot!.IkeSas);
+        Assert.Empty(_run.VendorSnapshot.Connections!);
     }
 
     [Theory]

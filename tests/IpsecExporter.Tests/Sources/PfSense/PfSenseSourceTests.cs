@@ -93,7 +93,7 @@ public sealed class PfSenseSourceTests : IDisposable
         await _run.CollectAsync();
 
         Assert.True(_run.Vendor.Up, _run.Vendor.LastError);
-        Assert.Empty(_run.Vendor.LastGoodSnapshot!.IkeSas);
+        Assert.Empty(_run.VendorSnapshot!.IkeSas);
     }
 
     [Theory]
