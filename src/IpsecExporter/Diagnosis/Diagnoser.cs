@@ -37,7 +37,7 @@ public static class Diagnoser
         }
 
         var latest = history[^1];
-        var baseline = Baseline(history, options.Window);
+        var baseline = Counters(history, options.Window);
         var span = latest.At - baseline.At;
         var before = previous?.Checks is { Count: 7 } previousChecks && previous.Tunnel == tunnel ? previousChecks : null;
 
@@ -77,6 +77,15 @@ public static class Diagnoser
         }
 
         return history.FirstOrDefault(s => s.At >= windowStart && (s.SourceUp || !latest.SourceUp)) ?? latest;
+    }
+
+    /// <summary>The counters of <see cref="Baseline"/>: all a round needs of it, read from a window without making the sample again.</summary>
+    private static BaselineCounters Counters(IReadOnlyList<TunnelSample> history, TimeSpan window)
+    {
+        var latest = history[^1];
+        return history is SampleWindow samples
+            ? samples.OldestCounters(latest.At - window, needSourceUp: latest.SourceUp) ?? new BaselineCounters(latest)
+            : new BaselineCounters(Baseline(history, window));
     }
 
     private static (Verdict, Func<string>) Conclude(
@@ -184,14 +193,14 @@ public static class Diagnoser
     /// <summary>What the gateway check's words are made of: the same inputs, the same words.</summary>
     private readonly record struct GatewayInputs(ulong Requests, ulong Responses, long SpanSeconds, TimeSpan? LastRtt);
 
-    private static CheckResult CheckGateway(ProbeCounts? first, ProbeCounts? last, TimeSpan span, DiagnosisOptions options, CheckResult? before)
+    private static CheckResult CheckGateway((ulong Requests, ulong Responses)? first, ProbeCounts? last, TimeSpan span, DiagnosisOptions options, CheckResult? before)
     {
         if (last is null)
         {
             return NoGatewayProbes;
         }
 
-        var (requests, responses) = CounterGrowth.Since(last, first);
+        var (requests, responses) = CounterGrowth.Since(last, first?.Requests, first?.Responses);
         if (requests == 0)
         {
             return NoEchoRequests;
@@ -249,6 +258,12 @@ public static class Diagnoser
             return (before, same.Duplicates, same.AllMissing);
         }
 
+        return JudgedPhase2(history, latest, options);
+    }
+
+    /// <summary>Apart from <see cref="CheckPhase2"/>: its closure is made (on entry) only for a result that changed.</summary>
+    private static (CheckResult Result, bool Duplicates, bool AllMissing) JudgedPhase2(IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options)
+    {
         // The durations now: the text may be made later, when the history (the service's list) has moved on.
         var durations = new TimeSpan[latest.Pairs.Count];
         for (var i = 0; i < durations.Length; i++)
@@ -361,11 +376,14 @@ public static class Diagnoser
     private static readonly CheckResult NeedSecondSample = new(Checks.TrafficBothDirections, CheckState.Unknown, "need a second sample to see counters grow");
     private static readonly CheckResult NoChildSaForTraffic = new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic");
 
-    /// <summary>What the traffic check was judged from, and the one-way pairs in words (null when none).</summary>
-    private sealed record TrafficInputs(TunnelSample Baseline, TunnelSample Latest, TimeSpan Span, LazyText? OneWayPairs);
+    /// <summary>What the traffic check was judged from: the latest sample's pairs, what each carried over the window (<see cref="Growths"/>), the window's span; and the one-way pairs in words (null when none).</summary>
+    private sealed record TrafficInputs(TunnelSample Latest, Growth[] Growths, TimeSpan Span, LazyText? OneWayPairs);
+
+    /// <summary>What one pair carried each way since the baseline, as <see cref="JudgeTraffic"/> measures it.</summary>
+    private readonly record struct Growth(TrafficGrowth? Sent, TrafficGrowth? Received);
 
     /// <returns>The check and the one-way pairs in words (null when none).</returns>
-    private static (CheckResult Result, LazyText? OneWayPairs) CheckTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span, CheckResult? before)
+    private static (CheckResult Result, LazyText? OneWayPairs) CheckTraffic(BaselineCounters baseline, TunnelSample latest, TimeSpan span, CheckResult? before)
     {
         if (!latest.SourceUp)
         {
@@ -382,14 +400,20 @@ public static class Diagnoser
             return (before, same.OneWayPairs);
         }
 
-        return JudgedTraffic(baseline, latest, span);
+        var growths = new Growth[latest.Pairs.Count];
+        for (var i = 0; i < growths.Length; i++)
+        {
+            growths[i] = GrowthOf(latest.Pairs[i], baseline);
+        }
+
+        return JudgedTraffic(growths, latest, span);
     }
 
     /// <summary>Apart from <see cref="CheckTraffic"/>: its closures are made only for a result that changed.</summary>
-    private static (CheckResult Result, LazyText? OneWayPairs) JudgedTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    private static (CheckResult Result, LazyText? OneWayPairs) JudgedTraffic(Growth[] growths, TunnelSample latest, TimeSpan span)
     {
-        var (oneWay, idle, observed) = JudgeTraffic(baseline, latest, span, null, null);
-        var inputs = new TrafficInputs(baseline, latest, span, null);
+        var (oneWay, idle, observed) = JudgeTraffic(growths, latest, span, null, null);
+        var inputs = new TrafficInputs(latest, growths, span, null);
         if (observed == 0)
         {
             // CHILD SAs whose source counts neither direction in full say so, rather than that there is no CHILD SA.
@@ -397,7 +421,7 @@ public static class Diagnoser
                 ? (new(Checks.TrafficBothDirections, CheckState.Unknown, () =>
                 {
                     var parts = new List<string>();
-                    JudgeTraffic(baseline, latest, span, parts, null);
+                    JudgeTraffic(growths, latest, span, parts, null);
                     return string.Join("; ", parts);
                 }) { Inputs = inputs }, null)
                 : (NoChildSaForTraffic, null);
@@ -406,7 +430,7 @@ public static class Diagnoser
         var evidence = () =>
         {
             var parts = new List<string>();
-            JudgeTraffic(baseline, latest, span, parts, null);
+            JudgeTraffic(growths, latest, span, parts, null);
             var text = string.Join("; ", parts);
             return idle > 0 && !oneWay ? text + " (IPsec sends nothing on its own: configure inside probes to keep traffic flowing)" : text;
         };
@@ -414,7 +438,7 @@ public static class Diagnoser
             ? new LazyText(() =>
             {
                 var oneWayParts = new List<string>();
-                JudgeTraffic(baseline, latest, span, null, oneWayParts);
+                JudgeTraffic(growths, latest, span, null, oneWayParts);
                 return string.Join("; ", oneWayParts);
             })
             : null;
@@ -426,7 +450,7 @@ public static class Diagnoser
     /// Whether the pairs would be judged (state and words) as they were from <paramref name="before"/>: the same pairs
     /// with CHILD SAs, the same growth in each direction, the window spelled the same.
     /// </summary>
-    private static bool SameTraffic(TrafficInputs before, TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    private static bool SameTraffic(TrafficInputs before, BaselineCounters baseline, TunnelSample latest, TimeSpan span)
     {
         var pairs = before.Latest.Pairs;
         if (SpanSeconds(before.Span) != SpanSeconds(span) || pairs.Count != latest.Pairs.Count)
@@ -438,7 +462,7 @@ public static class Diagnoser
         {
             var (was, now) = (pairs[i], latest.Pairs[i]);
             if (was.LocalTs != now.LocalTs || was.RemoteTs != now.RemoteTs || (was.InstalledChildSas > 0) != (now.InstalledChildSas > 0)
-                || Growth(was, before.Baseline) != Growth(now, baseline))
+                || (now.InstalledChildSas > 0 && before.Growths[i] != GrowthOf(now, baseline)))
             {
                 return false;
             }
@@ -447,16 +471,21 @@ public static class Diagnoser
         return true;
     }
 
-    /// <summary>What <paramref name="pair"/> carried since <paramref name="baseline"/>, each direction as <see cref="JudgeTraffic"/> measures it.</summary>
-    private static (TrafficGrowth? Sent, TrafficGrowth? Received) Growth(PairObservation pair, TunnelSample baseline)
+    /// <summary>What <paramref name="pair"/> carried since <paramref name="baseline"/> (a pair without a CHILD SA is not judged).</summary>
+    private static Growth GrowthOf(PairObservation pair, BaselineCounters baseline)
     {
-        var before = PairObservationKey.Find(baseline.Pairs, pair.Key);
-        return (CounterGrowth.Traffic(pair.SentPackets, before?.SentPackets, pair.SentBytes, before?.SentBytes),
+        if (pair.InstalledChildSas <= 0)
+        {
+            return default;
+        }
+
+        var before = baseline.Pair(pair.Key);
+        return new(CounterGrowth.Traffic(pair.SentPackets, before?.SentPackets, pair.SentBytes, before?.SentBytes),
             CounterGrowth.Traffic(pair.ReceivedPackets, before?.ReceivedPackets, pair.ReceivedBytes, before?.ReceivedBytes));
     }
 
     /// <summary>One pass over the pairs for the state, and for the words when <paramref name="parts"/> or <paramref name="oneWayParts"/> are given.</summary>
-    private static (bool OneWay, int Idle, int Observed) JudgeTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span, List<string>? parts, List<string>? oneWayParts)
+    private static (bool OneWay, int Idle, int Observed) JudgeTraffic(Growth[] growths, TunnelSample latest, TimeSpan span, List<string>? parts, List<string>? oneWayParts)
     {
         var oneWay = false;
         var idle = 0;
@@ -470,7 +499,7 @@ public static class Diagnoser
             }
 
             // Per direction, packets where the source counts them, else bytes: a source without packet counters is not idle.
-            var (sentGrowth, receivedGrowth) = Growth(pair, baseline);
+            var (sentGrowth, receivedGrowth) = growths[i];
             if (sentGrowth is not { } sentBy || receivedGrowth is not { } receivedBy)
             {
                 parts?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: the source reports no {(sentGrowth is null && receivedGrowth is null ? "traffic" : sentGrowth is null ? "sent" : "received")} counters");
@@ -503,18 +532,22 @@ public static class Diagnoser
         return (oneWay, idle, observed);
     }
 
+    private static readonly CheckResult NoInsideTargets = new(Checks.InsideReachable, CheckState.Unknown, "no inside targets configured");
+
     /// <summary>
     /// The article's "try multiple IP addresses", per network pair: each pair is its own CHILD SA and desynchronizes on
     /// its own, so another pair's answers prove nothing about this one. Fails when a probed pair has no answering
     /// target (the pair carries nothing back); a silent target beside an answering one of its pair is that host's
     /// problem. <c>NoneAnswers</c>: no target of the whole tunnel answers.
     /// </summary>
-    private static (CheckResult Result, bool NoneAnswers) CheckInside(TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    private static (CheckResult Result, bool NoneAnswers) CheckInside(BaselineCounters baseline, TunnelSample latest, TimeSpan span)
     {
-        if (latest.Inside.Count == 0)
-        {
-            return (new(Checks.InsideReachable, CheckState.Unknown, "no inside targets configured"), false);
-        }
+        return latest.Inside.Count == 0 ? (NoInsideTargets, false) : JudgedInside(baseline, latest, span);
+    }
+
+    /// <summary>Apart from <see cref="CheckInside"/>: its closures' object is made on entry, also for a tunnel without inside targets.</summary>
+    private static (CheckResult Result, bool NoneAnswers) JudgedInside(BaselineCounters baseline, TunnelSample latest, TimeSpan span)
+    {
 
         var networks = latest.Pairs.Select(p => (Pair: p, Remote: IPNetwork.TryParse(p.RemoteTs, out var remote) ? remote : (IPNetwork?)null)).ToList();
         var byPair = latest.Inside
@@ -528,8 +561,8 @@ public static class Diagnoser
         {
             var results = pair.Select(target =>
             {
-                var before = baseline.Inside.FirstOrDefault(t => t.Target.Equals(target.Target))?.Counts;
-                var (requests, responses) = CounterGrowth.Since(target.Counts, before);
+                var before = baseline.Inside(target.Target);
+                var (requests, responses) = CounterGrowth.Since(target.Counts, before?.Requests, before?.Responses);
                 return (target.Target, target.Counts.LastRtt, Requests: requests, Responses: responses);
             }).ToList();
             var answering = results.Count(r => r.Responses > 0);

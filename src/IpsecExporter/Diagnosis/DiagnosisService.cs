@@ -121,7 +121,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
         lock (state)
         {
             var previous = state.History.Latest;
-            var sample = TunnelSample.SharingWith(_sampler.Sample(config, tunnel, now), previous);
+            var sample = TunnelSample.SharingWith(_sampler.Sample(config, tunnel, now, previous), previous);
             state.History.Add(sample);
             state.History.DropBefore(now - options.Window);
 

@@ -1,5 +1,7 @@
 using System.Collections;
+using System.Net;
 using System.Runtime.InteropServices;
+using IpsecExporter.Configuration;
 using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
@@ -102,18 +104,88 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     /// The oldest sample from <paramref name="start"/> on (of those the source answered in when
     /// <paramref name="needSourceUp"/>), or null; only that one is made again.
     /// </summary>
-    public TunnelSample? Oldest(DateTimeOffset start, bool needSourceUp)
+    public TunnelSample? Oldest(DateTimeOffset start, bool needSourceUp) => OldestIndex(start, needSourceUp) is var i and >= 0 ? this[i] : null;
+
+    /// <summary>The counters of <see cref="Oldest"/>, read without making it again.</summary>
+    public BaselineCounters? OldestCounters(DateTimeOffset start, bool needSourceUp)
+    {
+        var i = OldestIndex(start, needSourceUp);
+        if (i < 0)
+        {
+            return null;
+        }
+
+        var entry = _entries[i];
+        return i == _entries.Count - 1 ? new BaselineCounters(_latest!)
+            : entry.Numbers < 0 ? new BaselineCounters(entry.KeyFrame.Sample)
+            : new BaselineCounters(this, i, new DateTimeOffset(entry.UtcTicks, TimeSpan.Zero).ToOffset(entry.KeyFrame.Sample.At.Offset));
+    }
+
+    /// <summary>Of the sample at <paramref name="index"/> (neither the latest nor a key frame), the counters of the pair with <paramref name="key"/>.</summary>
+    internal PairCounters? PairCounters(int index, PairKey key)
+    {
+        var entry = _entries[index];
+        var pairs = entry.KeyFrame.Sample.Pairs;
+        for (var p = 0; p < pairs.Count; p++)
+        {
+            if (pairs[p].Key == key)
+            {
+                var numbers = NumbersOf(entry);
+                var counters = entry.KeyFrame.Counters;
+                var at = p * 7;
+                return new PairCounters(
+                    Known(pairs[p].SentBytes, counters[at] + numbers[at]),
+                    Known(pairs[p].ReceivedBytes, counters[at + 1] + numbers[at + 1]),
+                    Known(pairs[p].SentPackets, counters[at + 2] + numbers[at + 2]),
+                    Known(pairs[p].ReceivedPackets, counters[at + 3] + numbers[at + 3]));
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Of the sample at <paramref name="index"/> (neither the latest nor a key frame), the echo requests and replies of the gateway (<paramref name="target"/> null) or an inside target.</summary>
+    internal (ulong Requests, ulong Responses)? ProbeCounters(int index, IPAddress? target)
+    {
+        var entry = _entries[index];
+        var shape = entry.KeyFrame.Sample;
+        var gateways = shape.Gateway is null ? 0 : 1;
+        var probe = -1;
+        if (target is null)
+        {
+            probe = gateways - 1;
+        }
+        else
+        {
+            for (var t = 0; t < shape.Inside.Count && probe < 0; t++)
+            {
+                probe = shape.Inside[t].Target.Equals(target) ? gateways + t : -1;
+            }
+        }
+
+        if (probe < 0)
+        {
+            return null;
+        }
+
+        var numbers = NumbersOf(entry);
+        var counters = entry.KeyFrame.Counters;
+        var at = (shape.Pairs.Count * 7) + (probe * 2);
+        return (counters[at] + numbers[at], counters[at + 1] + numbers[at + 1]);
+    }
+
+    private int OldestIndex(DateTimeOffset start, bool needSourceUp)
     {
         for (var i = 0; i < _entries.Count; i++)
         {
             // A run's samples have their key frame's source state.
             if (_entries[i].UtcTicks >= start.UtcTicks && (_entries[i].KeyFrame.Sample.SourceUp || !needSourceUp))
             {
-                return this[i];
+                return i;
             }
         }
 
-        return null;
+        return -1;
     }
 
     public IEnumerator<TunnelSample> GetEnumerator()
@@ -180,6 +252,8 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             counters[rtt++] = (ulong)(counts.LastRtt?.Ticks ?? 0);
         }
     }
+
+    private static ulong? Known(ulong? shape, ulong value) => shape is null ? null : value;
 
     private static int ProbeCount(TunnelSample sample) => (sample.Gateway is null ? 0 : 1) + sample.Inside.Count;
 
@@ -377,7 +451,6 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             return new ProbeCounts(requests, responses, shape.LastRtt is null ? null : TimeSpan.FromTicks(ticks));
         }
 
-        private static ulong? Known(ulong? shape, ulong value) => shape is null ? null : value;
 
         private static DateTimeOffset? Time(DateTimeOffset? shape, ulong utcTicks) => shape is { } s ? new DateTimeOffset((long)utcTicks, TimeSpan.Zero).ToOffset(s.Offset) : null;
     }
