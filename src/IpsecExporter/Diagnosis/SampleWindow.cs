@@ -19,6 +19,9 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     /// <summary>The most counters made on the stack; a sample with more (dozens of pairs or targets) gets arrays.</summary>
     private const int StackCounters = 64;
 
+    /// <summary>How many samples' numbers the buffer grows by when full.</summary>
+    private const int GrowBySamples = 4;
+
     private readonly List<Entry> _entries = [];
 
     /// <summary>
@@ -204,6 +207,13 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
     private long Append(ReadOnlySpan<uint> numbers)
     {
+        if (_numbers.Count + numbers.Length > _numbers.Capacity)
+        {
+            // A few samples more at a time rather than doubled: the window settles at a steady size, and a doubled
+            // buffer would keep up to half of it unused for every tunnel.
+            _numbers.Capacity = _numbers.Count + (numbers.Length * GrowBySamples);
+        }
+
         var at = _numbersStart + _numbers.Count;
         _numbers.AddRange(numbers);
         return at;
