@@ -66,10 +66,10 @@ public class DiagnosisRoundBenchmarks : HubModelBenchmarks
     {
         private static readonly InternetSample Internet = new(true, null, null, "up");
 
-        public TunnelSample Sample(ExporterConfig config, TunnelConfig tunnel, DateTimeOffset now)
+        public TunnelSample Sample(ExporterConfig config, TunnelConfig tunnel, DateTimeOffset now, TunnelSample? previous)
         {
             var observed = hub.Tracker.Get(tunnel.Name);
-            return new TunnelSample(now, observed is { SourceUp: true }, observed?.Ike, observed?.Pairs ?? [], null, [], Internet, []);
+            return new TunnelSample(now, observed is { SourceUp: true }, TunnelSample.Same(observed?.Ike, previous?.Ike), observed?.Pairs ?? [], null, [], Internet, []);
         }
     }
 }

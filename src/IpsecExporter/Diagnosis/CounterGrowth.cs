@@ -22,10 +22,13 @@ public static class CounterGrowth
         : null;
 
     /// <summary>Echo requests sent and answered since <paramref name="before"/>; late answers to earlier requests do not make more answered than sent.</summary>
-    public static (ulong Requests, ulong Responses) Since(ProbeCounts now, ProbeCounts? before)
+    public static (ulong Requests, ulong Responses) Since(ProbeCounts now, ProbeCounts? before) => Since(now, before?.Requests, before?.Responses);
+
+    /// <summary>As <see cref="Since(ProbeCounts, ProbeCounts?)"/>, from the counts of the baseline.</summary>
+    public static (ulong Requests, ulong Responses) Since(ProbeCounts now, ulong? requestsBefore, ulong? responsesBefore)
     {
-        var requests = Since(now.Requests, before?.Requests);
-        return (requests, Math.Min(requests, Since(now.Responses, before?.Responses)));
+        var requests = Since(now.Requests, requestsBefore);
+        return (requests, Math.Min(requests, Since(now.Responses, responsesBefore)));
     }
 }
 

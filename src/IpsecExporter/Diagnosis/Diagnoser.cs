@@ -20,31 +20,48 @@ public sealed record DiagnosisOptions(TimeSpan Window, TimeSpan RekeyOverlap, do
 /// </summary>
 public static class Diagnoser
 {
+    /// <summary>What every check says before the first sample.</summary>
+    private static readonly IReadOnlyList<CheckResult> NoObservations =
+        [.. Checks.InOrder.Select(c => new CheckResult(c, CheckState.Unknown, "no observations yet"))];
+
     /// <param name="history">Samples of this tunnel, oldest first, covering at least the window where available.</param>
-    public static TunnelDiagnosis Diagnose(string tunnel, IReadOnlyList<TunnelSample> history, DiagnosisOptions options, DateTimeOffset now)
+    /// <param name="previous">
+    /// The tunnel's diagnosis of the round before: its results are kept where they were judged from the same inputs, so
+    /// that a round in which nothing changed makes (almost) nothing new. The diagnosis is the same with or without it.
+    /// </param>
+    public static TunnelDiagnosis Diagnose(string tunnel, IReadOnlyList<TunnelSample> history, DiagnosisOptions options, DateTimeOffset now, TunnelDiagnosis? previous = null)
     {
         if (history.Count == 0)
         {
-            var none = Checks.InOrder.Select(c => new CheckResult(c, CheckState.Unknown, "no observations yet")).ToList();
-            return new TunnelDiagnosis(tunnel, now, Verdict.Unknown, () => "no observations yet", null, none);
+            return new TunnelDiagnosis(tunnel, now, Verdict.Unknown, static () => "no observations yet", null, NoObservations);
         }
 
         var latest = history[^1];
-        var baseline = Baseline(history, options.Window);
+        var baseline = Counters(history, options.Window);
         var span = latest.At - baseline.At;
+        var before = previous?.Checks is { Count: 7 } previousChecks && previous.Tunnel == tunnel ? previousChecks : null;
 
         var internet = CheckInternet(latest.Internet);
-        var gateway = CheckGateway(baseline.Gateway, latest.Gateway, span, options);
+        var gateway = CheckGateway(baseline.Gateway, latest.Gateway, span, options, before?[1]);
         var phase1 = CheckPhase1(latest);
-        var (phase2, duplicates, allPairsMissing) = CheckPhase2(history, latest, options);
-        var (traffic, oneWay, oneWayPairs) = CheckTraffic(baseline, latest, span);
+        var (phase2, duplicates, allPairsMissing) = CheckPhase2(history, latest, options, before?[3]);
+        var (traffic, oneWayPairs) = CheckTraffic(baseline, latest, span, before?[4]);
         var (inside, noInsideAnswers) = CheckInside(baseline, latest, span);
         var practices = CheckBestPractices(latest.BestPractices);
-        List<CheckResult> checks = [internet, gateway, phase1, phase2, traffic, inside, practices];
+        var conclusion = (latest.SourceUp, latest.Internet.Connected);
+        if (before is not null && previous!.Conclusion == conclusion
+            && ReferenceEquals(internet, before[0]) && ReferenceEquals(gateway, before[1]) && ReferenceEquals(phase1, before[2])
+            && ReferenceEquals(phase2, before[3]) && ReferenceEquals(traffic, before[4]) && ReferenceEquals(inside, before[5])
+            && ReferenceEquals(practices, before[6]))
+        {
+            // The same results, each judged from the same inputs as before (the flags beside them too): the same verdict.
+            return new TunnelDiagnosis(previous, now);
+        }
 
-        var firstFailing = checks.Find(c => c.State == CheckState.Fail)?.Check;
+        CheckResult[] checks = [internet, gateway, phase1, phase2, traffic, inside, practices];
+        var firstFailing = Array.Find(checks, c => c.State == CheckState.Fail)?.Check;
         var (verdict, reason) = Conclude(latest, internet, phase1, phase2, duplicates, allPairsMissing, traffic, oneWayPairs, inside, noInsideAnswers, checks);
-        return new TunnelDiagnosis(tunnel, now, verdict, reason, firstFailing, checks);
+        return new TunnelDiagnosis(tunnel, now, verdict, reason, firstFailing, checks) { Conclusion = conclusion };
     }
 
     /// <summary>The sample the window's growth is measured from: the oldest in the window that is comparable to the latest.</summary>
@@ -62,6 +79,15 @@ public static class Diagnoser
         return history.FirstOrDefault(s => s.At >= windowStart && (s.SourceUp || !latest.SourceUp)) ?? latest;
     }
 
+    /// <summary>The counters of <see cref="Baseline"/>: all a round needs of it, read from a window without making the sample again.</summary>
+    private static BaselineCounters Counters(IReadOnlyList<TunnelSample> history, TimeSpan window)
+    {
+        var latest = history[^1];
+        return history is SampleWindow samples
+            ? samples.OldestCounters(latest.At - window, needSourceUp: latest.SourceUp) ?? new BaselineCounters(latest)
+            : new BaselineCounters(Baseline(history, window));
+    }
+
     private static (Verdict, Func<string>) Conclude(
         TunnelSample latest,
         CheckResult internet,
@@ -73,7 +99,7 @@ public static class Diagnoser
         LazyText? oneWayPairs,
         CheckResult inside,
         bool noInsideAnswers,
-        List<CheckResult> checks)
+        CheckResult[] checks)
     {
         var passesTraffic = traffic.State == CheckState.Pass || inside.State == CheckState.Pass;
         if (!latest.SourceUp)
@@ -115,7 +141,7 @@ public static class Diagnoser
             return (Verdict.Down, () => $"no inside target answers through the tunnel: {inside.Evidence}");
         }
 
-        var failing = checks.Find(c => c.State == CheckState.Fail);
+        var failing = Array.Find(checks, c => c.State == CheckState.Fail);
         if (failing is not null)
         {
             return (Verdict.Degraded, () => $"{failing.Check}: {failing.Evidence}");
@@ -130,7 +156,12 @@ public static class Diagnoser
         return (Verdict.Unknown, () => "collecting evidence: traffic has not been observed over a full window yet");
     }
 
-    private static CheckResult CheckInternet(InternetSample internet)
+    /// <summary>The sampler hands every tunnel the same internet sample until the site check changes: judged once per sample.</summary>
+    private static readonly ConditionalWeakTable<InternetSample, CheckResult> InternetChecks = new();
+
+    private static CheckResult CheckInternet(InternetSample internet) => InternetChecks.GetValue(internet, JudgeInternet);
+
+    private static CheckResult JudgeInternet(InternetSample internet)
     {
         if (internet.Connected == false)
         {
@@ -156,57 +187,98 @@ public static class Diagnoser
         return new(Checks.Internet, CheckState.Pass, text.ToString());
     }
 
-    private static CheckResult CheckGateway(ProbeCounts? first, ProbeCounts? last, TimeSpan span, DiagnosisOptions options)
+    private static readonly CheckResult NoGatewayProbes = new(Checks.GatewayReachable, CheckState.Unknown, "no gateway probes");
+    private static readonly CheckResult NoEchoRequests = new(Checks.GatewayReachable, CheckState.Unknown, "no echo requests sent yet");
+
+    /// <summary>What the gateway check's words are made of: the same inputs, the same words.</summary>
+    private readonly record struct GatewayInputs(ulong Requests, ulong Responses, long SpanSeconds, TimeSpan? LastRtt);
+
+    private static CheckResult CheckGateway((ulong Requests, ulong Responses)? first, ProbeCounts? last, TimeSpan span, DiagnosisOptions options, CheckResult? before)
     {
         if (last is null)
         {
-            return new(Checks.GatewayReachable, CheckState.Unknown, "no gateway probes");
+            return NoGatewayProbes;
         }
 
-        var (requests, responses) = CounterGrowth.Since(last, first);
+        var (requests, responses) = CounterGrowth.Since(last, first?.Requests, first?.Responses);
         if (requests == 0)
         {
-            return new(Checks.GatewayReachable, CheckState.Unknown, "no echo requests sent yet");
+            return NoEchoRequests;
         }
 
         var loss = (double)(requests - responses) / requests;
-        string Evidence()
-        {
-            var rtt = last.LastRtt is { } r ? $", last RTT {FormatRtt(r)}" : "";
-            return string.Create(CultureInfo.InvariantCulture, $"{loss * 100:0.#}% loss ({requests - responses} of {requests} echo requests unanswered over {Format(span)}){rtt}");
-        }
+        var state = responses == 0 || loss > options.GatewayLossThreshold ? CheckState.Fail : CheckState.Pass;
+        var inputs = new GatewayInputs(requests, responses, SpanSeconds(span), last.LastRtt);
+        return before is { Inputs: GatewayInputs same } && same == inputs && before.State == state ? before : Gateway(state, inputs);
 
-        if (responses == 0)
-        {
-            return new(Checks.GatewayReachable, CheckState.Fail, () => $"unreachable: {Evidence()}");
-        }
-
-        return new(Checks.GatewayReachable, loss > options.GatewayLossThreshold ? CheckState.Fail : CheckState.Pass, Evidence);
+        // Apart: the closure is made only for a result that changed.
+        static CheckResult Gateway(CheckState state, GatewayInputs inputs) => new(Checks.GatewayReachable, state, () => GatewayEvidence(inputs)) { Inputs = inputs };
     }
+
+    private static string GatewayEvidence(GatewayInputs inputs)
+    {
+        var (requests, responses) = (inputs.Requests, inputs.Responses);
+        var loss = (double)(requests - responses) / requests;
+        var rtt = inputs.LastRtt is { } r ? $", last RTT {FormatRtt(r)}" : "";
+        var text = string.Create(CultureInfo.InvariantCulture, $"{loss * 100:0.#}% loss ({requests - responses} of {requests} echo requests unanswered over {FormatSeconds(inputs.SpanSeconds)}){rtt}");
+        return responses == 0 ? $"unreachable: {text}" : text;
+    }
+
+    private static readonly CheckResult Phase1Unknown = new(Checks.Phase1, CheckState.Unknown, "source down: IKE SA state unknown");
+    private static readonly CheckResult Phase1Established = new(Checks.Phase1, CheckState.Pass, "IKE SA established");
+    private static readonly CheckResult Phase1Down = new(Checks.Phase1, CheckState.Fail, "no ESTABLISHED IKE SA for the connection");
 
     private static CheckResult CheckPhase1(TunnelSample latest)
     {
         if (!latest.SourceUp || latest.IkeEstablished is null)
         {
-            return new(Checks.Phase1, CheckState.Unknown, "source down: IKE SA state unknown");
+            return Phase1Unknown;
         }
 
         return latest.IkeEstablished.Value
-            ? new(Checks.Phase1, CheckState.Pass, latest.Ike!.SaCount == 1 ? "IKE SA established" : $"{latest.Ike.SaCount} IKE SAs established")
-            : new(Checks.Phase1, CheckState.Fail, "no ESTABLISHED IKE SA for the connection");
+            ? latest.Ike!.SaCount == 1 ? Phase1Established : new(Checks.Phase1, CheckState.Pass, $"{latest.Ike.SaCount} IKE SAs established")
+            : Phase1Down;
     }
 
-    private static (CheckResult Result, bool Duplicates, bool AllMissing) CheckPhase2(IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options)
+    private static readonly CheckResult NoChildSaInformation = new(Checks.Phase2SingleSa, CheckState.Unknown, "no CHILD SA information");
+    private static readonly CheckResult ChildSasUnknown = new(Checks.Phase2SingleSa, CheckState.Unknown, "source down: CHILD SA state unknown");
+
+    /// <summary>What the Phase 2 check was judged from: the pairs of the latest sample and how long each has had more than one CHILD SA.</summary>
+    private sealed record Phase2Inputs(TunnelSample Latest, TimeSpan[] Durations, TimeSpan RekeyOverlap, bool Duplicates, bool AllMissing);
+
+    private static (CheckResult Result, bool Duplicates, bool AllMissing) CheckPhase2(IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options, CheckResult? before)
     {
         if (!latest.SourceUp || latest.Pairs.Count == 0)
         {
-            return (new(Checks.Phase2SingleSa, CheckState.Unknown, latest.SourceUp ? "no CHILD SA information" : "source down: CHILD SA state unknown"), false, false);
+            return (latest.SourceUp ? NoChildSaInformation : ChildSasUnknown, false, false);
         }
 
+        if (before is { Inputs: Phase2Inputs same } && SamePhase2(same, history, latest, options))
+        {
+            return (before, same.Duplicates, same.AllMissing);
+        }
+
+        return JudgedPhase2(history, latest, options);
+    }
+
+    /// <summary>Apart from <see cref="CheckPhase2"/>: its closure is made (on entry) only for a result that changed.</summary>
+    private static (CheckResult Result, bool Duplicates, bool AllMissing) JudgedPhase2(IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options)
+    {
         // The durations now: the text may be made later, when the history (the service's list) has moved on.
-        var durations = latest.Pairs.Select(p => p.InstalledChildSas > 1 ? latest.At - DuplicateSince(history, p) : TimeSpan.Zero).ToArray();
+        var durations = new TimeSpan[latest.Pairs.Count];
+        for (var i = 0; i < durations.Length; i++)
+        {
+            durations[i] = Duration(history, latest, latest.Pairs[i]);
+        }
+
         var (duplicates, missing, failing) = JudgePhase2(latest, durations, options, null, null);
         var allMissing = latest.Pairs.Count > 0 && missing == latest.Pairs.Count;
+        if (!failing)
+        {
+            (duplicates, allMissing) = (false, false);
+        }
+
+        var inputs = new Phase2Inputs(latest, durations, options.RekeyOverlap, duplicates, allMissing);
         var evidence = () =>
         {
             var problems = new List<string>();
@@ -214,9 +286,32 @@ public static class Diagnoser
             JudgePhase2(latest, durations, options, problems, notes);
             return string.Join("; ", failing ? problems : notes);
         };
-        return failing
-            ? (new(Checks.Phase2SingleSa, CheckState.Fail, evidence), duplicates, allMissing)
-            : (new(Checks.Phase2SingleSa, CheckState.Pass, evidence), false, false);
+        return (new(Checks.Phase2SingleSa, failing ? CheckState.Fail : CheckState.Pass, evidence) { Inputs = inputs }, duplicates, allMissing);
+    }
+
+    private static TimeSpan Duration(IReadOnlyList<TunnelSample> history, TunnelSample latest, PairObservation pair) =>
+        pair.InstalledChildSas > 1 ? latest.At - DuplicateSince(history, pair) : TimeSpan.Zero;
+
+    /// <summary>Whether the pairs of <paramref name="latest"/> would be judged (state and words) as those of <paramref name="before"/> were.</summary>
+    private static bool SamePhase2(Phase2Inputs before, IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options)
+    {
+        var pairs = before.Latest.Pairs;
+        if (before.RekeyOverlap != options.RekeyOverlap || pairs.Count != latest.Pairs.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            var (was, now) = (pairs[i], latest.Pairs[i]);
+            if (was.LocalTs != now.LocalTs || was.RemoteTs != now.RemoteTs || was.InstalledChildSas != now.InstalledChildSas
+                || before.Durations[i] != Duration(history, latest, now))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>One pass over the pairs for the state, and for the words when <paramref name="problems"/> and <paramref name="notes"/> are given.</summary>
@@ -277,20 +372,48 @@ public static class Diagnoser
         return since;
     }
 
-    /// <returns>The check, whether any pair is one-way, and the one-way pairs in words (null when none).</returns>
-    private static (CheckResult Result, bool OneWay, LazyText? OneWayPairs) CheckTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    private static readonly CheckResult CountersUnknown = new(Checks.TrafficBothDirections, CheckState.Unknown, "source down: counters unknown");
+    private static readonly CheckResult NeedSecondSample = new(Checks.TrafficBothDirections, CheckState.Unknown, "need a second sample to see counters grow");
+    private static readonly CheckResult NoChildSaForTraffic = new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic");
+
+    /// <summary>What the traffic check was judged from: the latest sample's pairs, what each carried over the window (<see cref="Growths"/>), the window's span; and the one-way pairs in words (null when none).</summary>
+    private sealed record TrafficInputs(TunnelSample Latest, Growth[] Growths, TimeSpan Span, LazyText? OneWayPairs);
+
+    /// <summary>What one pair carried each way since the baseline, as <see cref="JudgeTraffic"/> measures it.</summary>
+    private readonly record struct Growth(TrafficGrowth? Sent, TrafficGrowth? Received);
+
+    /// <returns>The check and the one-way pairs in words (null when none).</returns>
+    private static (CheckResult Result, LazyText? OneWayPairs) CheckTraffic(BaselineCounters baseline, TunnelSample latest, TimeSpan span, CheckResult? before)
     {
         if (!latest.SourceUp)
         {
-            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "source down: counters unknown"), false, null);
+            return (CountersUnknown, null);
         }
 
         if (span <= TimeSpan.Zero)
         {
-            return (new(Checks.TrafficBothDirections, CheckState.Unknown, "need a second sample to see counters grow"), false, null);
+            return (NeedSecondSample, null);
         }
 
-        var (oneWay, idle, observed) = JudgeTraffic(baseline, latest, span, null, null);
+        if (before is { Inputs: TrafficInputs same } && SameTraffic(same, baseline, latest, span))
+        {
+            return (before, same.OneWayPairs);
+        }
+
+        var growths = new Growth[latest.Pairs.Count];
+        for (var i = 0; i < growths.Length; i++)
+        {
+            growths[i] = GrowthOf(latest.Pairs[i], baseline);
+        }
+
+        return JudgedTraffic(growths, latest, span);
+    }
+
+    /// <summary>Apart from <see cref="CheckTraffic"/>: its closures are made only for a result that changed.</summary>
+    private static (CheckResult Result, LazyText? OneWayPairs) JudgedTraffic(Growth[] growths, TunnelSample latest, TimeSpan span)
+    {
+        var (oneWay, idle, observed) = JudgeTraffic(growths, latest, span, null, null);
+        var inputs = new TrafficInputs(latest, growths, span, null);
         if (observed == 0)
         {
             // CHILD SAs whose source counts neither direction in full say so, rather than that there is no CHILD SA.
@@ -298,16 +421,16 @@ public static class Diagnoser
                 ? (new(Checks.TrafficBothDirections, CheckState.Unknown, () =>
                 {
                     var parts = new List<string>();
-                    JudgeTraffic(baseline, latest, span, parts, null);
+                    JudgeTraffic(growths, latest, span, parts, null);
                     return string.Join("; ", parts);
-                }), false, null)
-                : (new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic"), false, null);
+                }) { Inputs = inputs }, null)
+                : (NoChildSaForTraffic, null);
         }
 
         var evidence = () =>
         {
             var parts = new List<string>();
-            JudgeTraffic(baseline, latest, span, parts, null);
+            JudgeTraffic(growths, latest, span, parts, null);
             var text = string.Join("; ", parts);
             return idle > 0 && !oneWay ? text + " (IPsec sends nothing on its own: configure inside probes to keep traffic flowing)" : text;
         };
@@ -315,31 +438,68 @@ public static class Diagnoser
             ? new LazyText(() =>
             {
                 var oneWayParts = new List<string>();
-                JudgeTraffic(baseline, latest, span, null, oneWayParts);
+                JudgeTraffic(growths, latest, span, null, oneWayParts);
                 return string.Join("; ", oneWayParts);
             })
             : null;
         var state = oneWay || idle > 0 ? CheckState.Fail : CheckState.Pass;
-        return (new(Checks.TrafficBothDirections, state, evidence), oneWay, oneWayPairs);
+        return (new(Checks.TrafficBothDirections, state, evidence) { Inputs = inputs with { OneWayPairs = oneWayPairs } }, oneWayPairs);
+    }
+
+    /// <summary>
+    /// Whether the pairs would be judged (state and words) as they were from <paramref name="before"/>: the same pairs
+    /// with CHILD SAs, the same growth in each direction, the window spelled the same.
+    /// </summary>
+    private static bool SameTraffic(TrafficInputs before, BaselineCounters baseline, TunnelSample latest, TimeSpan span)
+    {
+        var pairs = before.Latest.Pairs;
+        if (SpanSeconds(before.Span) != SpanSeconds(span) || pairs.Count != latest.Pairs.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            var (was, now) = (pairs[i], latest.Pairs[i]);
+            if (was.LocalTs != now.LocalTs || was.RemoteTs != now.RemoteTs || (was.InstalledChildSas > 0) != (now.InstalledChildSas > 0)
+                || (now.InstalledChildSas > 0 && before.Growths[i] != GrowthOf(now, baseline)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>What <paramref name="pair"/> carried since <paramref name="baseline"/> (a pair without a CHILD SA is not judged).</summary>
+    private static Growth GrowthOf(PairObservation pair, BaselineCounters baseline)
+    {
+        if (pair.InstalledChildSas <= 0)
+        {
+            return default;
+        }
+
+        var before = baseline.Pair(pair.Key);
+        return new(CounterGrowth.Traffic(pair.SentPackets, before?.SentPackets, pair.SentBytes, before?.SentBytes),
+            CounterGrowth.Traffic(pair.ReceivedPackets, before?.ReceivedPackets, pair.ReceivedBytes, before?.ReceivedBytes));
     }
 
     /// <summary>One pass over the pairs for the state, and for the words when <paramref name="parts"/> or <paramref name="oneWayParts"/> are given.</summary>
-    private static (bool OneWay, int Idle, int Observed) JudgeTraffic(TunnelSample baseline, TunnelSample latest, TimeSpan span, List<string>? parts, List<string>? oneWayParts)
+    private static (bool OneWay, int Idle, int Observed) JudgeTraffic(Growth[] growths, TunnelSample latest, TimeSpan span, List<string>? parts, List<string>? oneWayParts)
     {
         var oneWay = false;
         var idle = 0;
         var observed = 0;
-        foreach (var pair in latest.Pairs)
+        for (var i = 0; i < latest.Pairs.Count; i++)
         {
+            var pair = latest.Pairs[i];
             if (pair.InstalledChildSas <= 0)
             {
                 continue;
             }
 
-            var before = PairObservationKey.Find(baseline.Pairs, pair.Key);
             // Per direction, packets where the source counts them, else bytes: a source without packet counters is not idle.
-            var sentGrowth = CounterGrowth.Traffic(pair.SentPackets, before?.SentPackets, pair.SentBytes, before?.SentBytes);
-            var receivedGrowth = CounterGrowth.Traffic(pair.ReceivedPackets, before?.ReceivedPackets, pair.ReceivedBytes, before?.ReceivedBytes);
+            var (sentGrowth, receivedGrowth) = growths[i];
             if (sentGrowth is not { } sentBy || receivedGrowth is not { } receivedBy)
             {
                 parts?.Add($"{pair.LocalTs} <-> {pair.RemoteTs}: the source reports no {(sentGrowth is null && receivedGrowth is null ? "traffic" : sentGrowth is null ? "sent" : "received")} counters");
@@ -372,18 +532,22 @@ public static class Diagnoser
         return (oneWay, idle, observed);
     }
 
+    private static readonly CheckResult NoInsideTargets = new(Checks.InsideReachable, CheckState.Unknown, "no inside targets configured");
+
     /// <summary>
     /// The article's "try multiple IP addresses", per network pair: each pair is its own CHILD SA and desynchronizes on
     /// its own, so another pair's answers prove nothing about this one. Fails when a probed pair has no answering
     /// target (the pair carries nothing back); a silent target beside an answering one of its pair is that host's
     /// problem. <c>NoneAnswers</c>: no target of the whole tunnel answers.
     /// </summary>
-    private static (CheckResult Result, bool NoneAnswers) CheckInside(TunnelSample baseline, TunnelSample latest, TimeSpan span)
+    private static (CheckResult Result, bool NoneAnswers) CheckInside(BaselineCounters baseline, TunnelSample latest, TimeSpan span)
     {
-        if (latest.Inside.Count == 0)
-        {
-            return (new(Checks.InsideReachable, CheckState.Unknown, "no inside targets configured"), false);
-        }
+        return latest.Inside.Count == 0 ? (NoInsideTargets, false) : JudgedInside(baseline, latest, span);
+    }
+
+    /// <summary>Apart from <see cref="CheckInside"/>: its closures' object is made on entry, also for a tunnel without inside targets.</summary>
+    private static (CheckResult Result, bool NoneAnswers) JudgedInside(BaselineCounters baseline, TunnelSample latest, TimeSpan span)
+    {
 
         var networks = latest.Pairs.Select(p => (Pair: p, Remote: IPNetwork.TryParse(p.RemoteTs, out var remote) ? remote : (IPNetwork?)null)).ToList();
         var byPair = latest.Inside
@@ -397,8 +561,8 @@ public static class Diagnoser
         {
             var results = pair.Select(target =>
             {
-                var before = baseline.Inside.FirstOrDefault(t => t.Target.Equals(target.Target))?.Counts;
-                var (requests, responses) = CounterGrowth.Since(target.Counts, before);
+                var before = baseline.Inside(target.Target);
+                var (requests, responses) = CounterGrowth.Since(target.Counts, before?.Requests, before?.Responses);
                 return (target.Target, target.Counts.LastRtt, Requests: requests, Responses: responses);
             }).ToList();
             var answering = results.Count(r => r.Responses > 0);
@@ -454,8 +618,12 @@ public static class Diagnoser
             : new(Checks.BestPractices, CheckState.Pass, string.Join("; ", known.Select(p => $"{p.Label}: {p.Reason}")));
     }
 
-    public static string Format(TimeSpan span) =>
-        span >= TimeSpan.FromSeconds(1) ? Configuration.DurationParser.Format(TimeSpan.FromSeconds(Math.Round(span.TotalSeconds))) : "0s";
+    public static string Format(TimeSpan span) => FormatSeconds(SpanSeconds(span));
+
+    /// <summary>A span as <see cref="Format"/> spells it, in whole seconds: two spans with the same are spelled the same.</summary>
+    private static long SpanSeconds(TimeSpan span) => span >= TimeSpan.FromSeconds(1) ? (long)Math.Round(span.TotalSeconds) : 0;
+
+    private static string FormatSeconds(long seconds) => seconds > 0 ? Configuration.DurationParser.Format(TimeSpan.FromSeconds(seconds)) : "0s";
 
     public static string FormatRtt(TimeSpan rtt) => rtt.TotalMilliseconds >= 1
         ? string.Create(CultureInfo.InvariantCulture, $"{rtt.TotalMilliseconds:0.##} ms")

@@ -70,12 +70,24 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
                 Update(config, tunnel, options, now);
             }
 
-            _ordered = new OrderedSeries(config, [.. config.Tunnels.Select(t => _tunnels.GetValueOrDefault(t.Name)?.Published)]);
+            _ordered = Ordered(config, _ordered);
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>The series of every configured tunnel in configuration order; <paramref name="last"/> when they are the same (most rounds).</summary>
+    private OrderedSeries Ordered(ExporterConfig config, OrderedSeries? last)
+    {
+        var same = last is not null && ReferenceEquals(last.Config, config);
+        for (var i = 0; same && i < config.Tunnels.Count; i++)
+        {
+            same = ReferenceEquals(last!.Tunnels[i], _tunnels.GetValueOrDefault(config.Tunnels[i].Name)?.Published);
+        }
+
+        return same ? last! : new OrderedSeries(config, [.. config.Tunnels.Select(t => _tunnels.GetValueOrDefault(t.Name)?.Published)]);
     }
 
     /// <summary>The latest view of every configured tunnel, in configuration order.</summary>
@@ -109,15 +121,12 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
         lock (state)
         {
             var previous = state.History.Latest;
-            var sample = TunnelSample.SharingWith(_sampler.Sample(config, tunnel, now), previous);
+            var sample = TunnelSample.SharingWith(_sampler.Sample(config, tunnel, now, previous), previous);
             state.History.Add(sample);
             state.History.DropBefore(now - options.Window);
 
-            var diagnosis = Diagnoser.Diagnose(tunnel.Name, state.History, options, now);
-            foreach (var change in TunnelEvents.Between(previous, sample, state.Diagnosis, diagnosis))
-            {
-                TunnelEvents.Append(state.Events, change);
-            }
+            var diagnosis = Diagnoser.Diagnose(tunnel.Name, state.History, options, now, state.Diagnosis);
+            TunnelEvents.AppendBetween(state.Events, previous, sample, state.Diagnosis, diagnosis);
 
             // By the last time: a run of rekeys that still goes on stays, however long ago it began.
             DropBefore(state.Events, now - EventRetention);

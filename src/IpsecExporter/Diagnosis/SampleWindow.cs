@@ -1,4 +1,7 @@
 using System.Collections;
+using System.Net;
+using System.Runtime.InteropServices;
+using IpsecExporter.Configuration;
 using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Diagnosis;
@@ -13,7 +16,23 @@ namespace IpsecExporter.Diagnosis;
 /// </summary>
 public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 {
+    /// <summary>The most counters made on the stack; a sample with more (dozens of pairs or targets) gets arrays.</summary>
+    private const int StackCounters = 64;
+
+    /// <summary>How many samples' numbers the buffer grows by when full.</summary>
+    private const int GrowBySamples = 4;
+
     private readonly List<Entry> _entries = [];
+
+    /// <summary>
+    /// The numbers of the samples that are not key frames, back to back, oldest first: one buffer per window instead
+    /// of an array per sample, so that adding a sample allocates nothing once the buffer has grown to the window.
+    /// </summary>
+    private readonly List<uint> _numbers = [];
+
+    /// <summary>The position of <see cref="_numbers"/>' first value since the window began (entries keep positions, not indexes).</summary>
+    private long _numbersStart;
+
     private TunnelSample? _latest;
 
     public int Count => _entries.Count;
@@ -25,55 +44,151 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         get
         {
             var entry = _entries[index];
-            return index == _entries.Count - 1 ? _latest! : entry.Sample();
+            return index == _entries.Count - 1 ? _latest! : entry.Sample(NumbersOf(entry));
         }
     }
 
     public void Add(TunnelSample sample)
     {
-        var counters = Counters(sample);
-        if (_entries.Count > 0
-            && _entries[^1] is var last
-            && SameShape(last.KeyFrame.Sample, sample)
-            && Numbers(last.KeyFrame, counters) is { } numbers)
+        if (_entries.Count > 0 && _entries[^1] is var last && SameShape(last.KeyFrame.Sample, sample))
         {
-            // An idle tunnel between probes: the same numbers as the sample before.
-            _entries.Add(new Entry(sample.At.UtcTicks, last.KeyFrame, last.Numbers is { } before && numbers.AsSpan().SequenceEqual(before) ? before : numbers));
-        }
-        else
-        {
-            _entries.Add(new Entry(sample.At.UtcTicks, new KeyFrame(sample, counters), null));
+            var length = last.KeyFrame.Counters.Length;
+            var counters = length <= StackCounters ? stackalloc ulong[length] : new ulong[length];
+            Counters(sample, counters);
+            var numbers = length <= StackCounters ? stackalloc uint[length] : new uint[length];
+            if (Numbers(last.KeyFrame, counters, numbers))
+            {
+                // An idle tunnel between probes has the same numbers as the sample before: they are kept once.
+                var at = last.Numbers >= 0 && numbers.SequenceEqual(NumbersOf(last)) ? last.Numbers : Append(numbers);
+                _entries.Add(new Entry(sample.At.UtcTicks, last.KeyFrame, at));
+                _latest = sample;
+                return;
+            }
         }
 
+        var keyFrame = new ulong[CumulativeCount(sample) + ProbeCount(sample)];
+        Counters(sample, keyFrame);
+        _entries.Add(new Entry(sample.At.UtcTicks, new KeyFrame(sample, keyFrame), -1));
         _latest = sample;
     }
 
     /// <summary>Drops the samples older than <paramref name="windowStart"/> but the newest of them, so that the window's start stays covered.</summary>
     public void DropBefore(DateTimeOffset windowStart)
     {
-        var firstInWindow = _entries.FindIndex(e => e.UtcTicks >= windowStart.UtcTicks);
-        if (firstInWindow > 1)
+        var firstInWindow = 0;
+        while (firstInWindow < _entries.Count && _entries[firstInWindow].UtcTicks < windowStart.UtcTicks)
         {
-            _entries.RemoveRange(0, firstInWindow - 1);
+            firstInWindow++;
         }
+
+        // None in the window: all kept, not just the newest (only a caller asking past the latest sample sees this).
+        if (firstInWindow <= 1 || firstInWindow == _entries.Count)
+        {
+            return;
+        }
+
+        _entries.RemoveRange(0, firstInWindow - 1);
+        // Positions only grow along the window: the first entry with numbers holds the oldest still needed.
+        var oldest = _numbersStart + _numbers.Count;
+        for (var e = 0; e < _entries.Count; e++)
+        {
+            if (_entries[e].Numbers >= 0)
+            {
+                oldest = _entries[e].Numbers;
+                break;
+            }
+        }
+
+        _numbers.RemoveRange(0, (int)(oldest - _numbersStart));
+        _numbersStart = oldest;
     }
 
     /// <summary>
     /// The oldest sample from <paramref name="start"/> on (of those the source answered in when
     /// <paramref name="needSourceUp"/>), or null; only that one is made again.
     /// </summary>
-    public TunnelSample? Oldest(DateTimeOffset start, bool needSourceUp)
+    public TunnelSample? Oldest(DateTimeOffset start, bool needSourceUp) => OldestIndex(start, needSourceUp) is var i and >= 0 ? this[i] : null;
+
+    /// <summary>The counters of <see cref="Oldest"/>, read without making it again.</summary>
+    public BaselineCounters? OldestCounters(DateTimeOffset start, bool needSourceUp)
+    {
+        var i = OldestIndex(start, needSourceUp);
+        if (i < 0)
+        {
+            return null;
+        }
+
+        var entry = _entries[i];
+        return i == _entries.Count - 1 ? new BaselineCounters(_latest!)
+            : entry.Numbers < 0 ? new BaselineCounters(entry.KeyFrame.Sample)
+            : new BaselineCounters(this, i, new DateTimeOffset(entry.UtcTicks, TimeSpan.Zero).ToOffset(entry.KeyFrame.Sample.At.Offset));
+    }
+
+    /// <summary>Of the sample at <paramref name="index"/> (neither the latest nor a key frame), the counters of the pair with <paramref name="key"/>.</summary>
+    internal PairCounters? PairCounters(int index, PairKey key)
+    {
+        var entry = _entries[index];
+        var pairs = entry.KeyFrame.Sample.Pairs;
+        for (var p = 0; p < pairs.Count; p++)
+        {
+            if (pairs[p].Key == key)
+            {
+                var numbers = NumbersOf(entry);
+                var counters = entry.KeyFrame.Counters;
+                var at = p * 7;
+                return new PairCounters(
+                    Known(pairs[p].SentBytes, counters[at] + numbers[at]),
+                    Known(pairs[p].ReceivedBytes, counters[at + 1] + numbers[at + 1]),
+                    Known(pairs[p].SentPackets, counters[at + 2] + numbers[at + 2]),
+                    Known(pairs[p].ReceivedPackets, counters[at + 3] + numbers[at + 3]));
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Of the sample at <paramref name="index"/> (neither the latest nor a key frame), the echo requests and replies of the gateway (<paramref name="target"/> null) or an inside target.</summary>
+    internal (ulong Requests, ulong Responses)? ProbeCounters(int index, IPAddress? target)
+    {
+        var entry = _entries[index];
+        var shape = entry.KeyFrame.Sample;
+        var gateways = shape.Gateway is null ? 0 : 1;
+        var probe = -1;
+        if (target is null)
+        {
+            probe = gateways - 1;
+        }
+        else
+        {
+            for (var t = 0; t < shape.Inside.Count && probe < 0; t++)
+            {
+                probe = shape.Inside[t].Target.Equals(target) ? gateways + t : -1;
+            }
+        }
+
+        if (probe < 0)
+        {
+            return null;
+        }
+
+        var numbers = NumbersOf(entry);
+        var counters = entry.KeyFrame.Counters;
+        var at = (shape.Pairs.Count * 7) + (probe * 2);
+        return (counters[at] + numbers[at], counters[at + 1] + numbers[at + 1]);
+    }
+
+    private int OldestIndex(DateTimeOffset start, bool needSourceUp)
     {
         for (var i = 0; i < _entries.Count; i++)
         {
             // A run's samples have their key frame's source state.
             if (_entries[i].UtcTicks >= start.UtcTicks && (_entries[i].KeyFrame.Sample.SourceUp || !needSourceUp))
             {
-                return this[i];
+                return i;
             }
         }
 
-        return null;
+        return -1;
     }
 
     public IEnumerator<TunnelSample> GetEnumerator()
@@ -86,20 +201,38 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    private ReadOnlySpan<uint> NumbersOf(Entry entry) => entry.Numbers < 0
+        ? default
+        : CollectionsMarshal.AsSpan(_numbers).Slice((int)(entry.Numbers - _numbersStart), entry.KeyFrame.Counters.Length);
+
+    private long Append(ReadOnlySpan<uint> numbers)
+    {
+        if (_numbers.Count + numbers.Length > _numbers.Capacity)
+        {
+            // A few samples more at a time rather than doubled: the window settles at a steady size, and a doubled
+            // buffer would keep up to half of it unused for every tunnel.
+            _numbers.Capacity = _numbers.Count + (numbers.Length * GrowBySamples);
+        }
+
+        var at = _numbersStart + _numbers.Count;
+        _numbers.AddRange(numbers);
+        return at;
+    }
+
     /// <summary>
     /// What a sample has beyond its key frame: the cumulative counters (per pair 4 traffic counters, the rekeys and the
     /// times of the last packet sent and received in ticks, per probed target requests and responses, the IKE rekeys and
     /// the IKE SA's age in ticks), then the last RTT of each probed target in ticks. An absent value is 0: the key frame
     /// tells which are absent.
     /// </summary>
-    private static ulong[] Counters(TunnelSample sample)
+    private static void Counters(TunnelSample sample, Span<ulong> counters)
     {
-        var probes = (sample.Gateway is null ? 0 : 1) + sample.Inside.Count;
-        var counters = new ulong[CumulativeCount(sample) + probes];
         var i = 0;
         var rtt = CumulativeCount(sample);
-        foreach (var pair in sample.Pairs)
+        // Loops by index: foreach over an IReadOnlyList makes an enumerator.
+        for (var p = 0; p < sample.Pairs.Count; p++)
         {
+            var pair = sample.Pairs[p];
             counters[i++] = pair.SentBytes ?? 0;
             counters[i++] = pair.ReceivedBytes ?? 0;
             counters[i++] = pair.SentPackets ?? 0;
@@ -114,16 +247,15 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             Probe(gateway, counters, ref i, ref rtt);
         }
 
-        foreach (var inside in sample.Inside)
+        for (var t = 0; t < sample.Inside.Count; t++)
         {
-            Probe(inside.Counts, counters, ref i, ref rtt);
+            Probe(sample.Inside[t].Counts, counters, ref i, ref rtt);
         }
 
         counters[i++] = (ulong)(sample.Ike?.Rekeys ?? 0);
         counters[i] = (ulong)(sample.Ike?.EstablishedFor?.Ticks ?? 0);
-        return counters;
 
-        static void Probe(ProbeCounts counts, ulong[] counters, ref int i, ref int rtt)
+        static void Probe(ProbeCounts counts, Span<ulong> counters, ref int i, ref int rtt)
         {
             counters[i++] = counts.Requests;
             counters[i++] = counts.Responses;
@@ -131,28 +263,39 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         }
     }
 
-    private static int CumulativeCount(TunnelSample sample) => (sample.Pairs.Count * 7) + ((sample.Gateway is null ? 0 : 1) + sample.Inside.Count) * 2 + 2;
+    private static ulong? Known(ulong? shape, ulong value) => shape is null ? null : value;
 
-    /// <summary><paramref name="counters"/> as growth since <paramref name="keyFrame"/> (RTTs as they are); null when a value does not fit in 32 bits or a counter went down.</summary>
-    private static uint[]? Numbers(KeyFrame keyFrame, ulong[] counters)
+    private static int ProbeCount(TunnelSample sample) => (sample.Gateway is null ? 0 : 1) + sample.Inside.Count;
+
+    private static int CumulativeCount(TunnelSample sample) => (sample.Pairs.Count * 7) + ProbeCount(sample) * 2 + 2;
+
+    /// <summary>
+    /// <paramref name="counters"/> as growth since <paramref name="keyFrame"/> (RTTs as they are) into
+    /// <paramref name="numbers"/>; false when a value does not fit in 32 bits or a counter went down.
+    /// </summary>
+    private static bool Numbers(KeyFrame keyFrame, ReadOnlySpan<ulong> counters, Span<uint> numbers)
     {
-        var numbers = new uint[counters.Length];
         var cumulative = CumulativeCount(keyFrame.Sample);
         for (var i = 0; i < counters.Length; i++)
         {
             var value = i < cumulative ? counters[i] - keyFrame.Counters[i] : counters[i];
             if ((i < cumulative && counters[i] < keyFrame.Counters[i]) || value > uint.MaxValue)
             {
-                return null;
+                return false;
             }
 
             numbers[i] = (uint)value;
         }
 
-        return numbers;
+        return true;
     }
 
-    /// <summary>Whether <paramref name="sample"/> is <paramref name="keyFrame"/> with other counters (<see cref="Counters"/>), the same ones absent.</summary>
+    /// <summary>
+    /// Whether <paramref name="sample"/> is <paramref name="keyFrame"/> with other counters (<see cref="Counters"/>),
+    /// the same ones absent. Field by field rather than through a copy with the counters replaced, which would cost a
+    /// copy of every pair and of the IKE SA per sample; <see cref="PairFields"/> and <see cref="IkeFields"/> name the
+    /// fields handled (a test holds them to the records).
+    /// </summary>
     private static bool SameShape(TunnelSample keyFrame, TunnelSample sample)
     {
         if (keyFrame.At.Offset != sample.At.Offset
@@ -160,7 +303,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             || !SameIke(keyFrame.Ike, sample.Ike)
             || !Equals(keyFrame.RemoteGatewayAddress, sample.RemoteGatewayAddress)
             || keyFrame.Internet != sample.Internet
-            || !(ReferenceEquals(keyFrame.BestPractices, sample.BestPractices) || keyFrame.BestPractices.SequenceEqual(sample.BestPractices))
+            || !Items.Equal(keyFrame.BestPractices, sample.BestPractices)
             || keyFrame.Pairs.Count != sample.Pairs.Count
             || keyFrame.Inside.Count != sample.Inside.Count
             || !SameShape(keyFrame.Gateway, sample.Gateway))
@@ -170,22 +313,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
         for (var i = 0; i < sample.Pairs.Count; i++)
         {
-            var (a, b) = (keyFrame.Pairs[i], sample.Pairs[i]);
-            // Everything but the counters equal (whatever the observation carries), and the same counters absent.
-            if (a.Key != b.Key
-                || a with
-                {
-                    SentBytes = b.SentBytes,
-                    ReceivedBytes = b.ReceivedBytes,
-                    SentPackets = b.SentPackets,
-                    ReceivedPackets = b.ReceivedPackets,
-                    Rekeys = b.Rekeys,
-                    LastSent = b.LastSent,
-                    LastReceived = b.LastReceived,
-                } != b
-                || a.SentBytes.HasValue != b.SentBytes.HasValue || a.ReceivedBytes.HasValue != b.ReceivedBytes.HasValue
-                || a.SentPackets.HasValue != b.SentPackets.HasValue || a.ReceivedPackets.HasValue != b.ReceivedPackets.HasValue
-                || a.LastSent?.Offset != b.LastSent?.Offset || a.LastReceived?.Offset != b.LastReceived?.Offset)
+            if (!SamePair(keyFrame.Pairs[i], sample.Pairs[i]))
             {
                 return false;
             }
@@ -202,26 +330,79 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         return true;
 
         static bool SameShape(ProbeCounts? a, ProbeCounts? b) => a is null ? b is null : b is not null && a.LastRtt.HasValue == b.LastRtt.HasValue;
-
-        static bool SameIke(IkeObservation? a, IkeObservation? b) => a is null
-            ? b is null
-            : b is not null && a with { Rekeys = b.Rekeys, EstablishedFor = b.EstablishedFor } == b && a.EstablishedFor.HasValue == b.EstablishedFor.HasValue;
     }
+
+    /// <summary>Everything but the counters equal, and the same counters absent (times with the same offsets).</summary>
+    private static bool SamePair(PairObservation a, PairObservation b) => ReferenceEquals(a, b)
+        || (Equals(a.Pair, b.Pair)
+            && a.LocalTs == b.LocalTs
+            && a.RemoteTs == b.RemoteTs
+            && a.InstalledChildSas == b.InstalledChildSas
+            && a.RekeyInterval == b.RekeyInterval
+            && a.Lifetime == b.Lifetime
+            && a.LastRekeyAfter == b.LastRekeyAfter
+            && a.DhGroup == b.DhGroup
+            && a.Pfs == b.Pfs
+            && a.State == b.State
+            && a.StateText == b.StateText
+            && a.SentBytes.HasValue == b.SentBytes.HasValue && a.ReceivedBytes.HasValue == b.ReceivedBytes.HasValue
+            && a.SentPackets.HasValue == b.SentPackets.HasValue && a.ReceivedPackets.HasValue == b.ReceivedPackets.HasValue
+            && a.LastSent?.Offset == b.LastSent?.Offset && a.LastReceived?.Offset == b.LastReceived?.Offset);
+
+    private static bool SameIke(IkeObservation? a, IkeObservation? b) => a is null
+        ? b is null
+        : b is not null && (ReferenceEquals(a, b)
+            || (a.Established == b.Established
+                && a.SaCount == b.SaCount
+                && Equals(a.LocalHost, b.LocalHost)
+                && Equals(a.RemoteHost, b.RemoteHost)
+                && a.EstablishedFor.HasValue == b.EstablishedFor.HasValue
+                && a.DhGroup == b.DhGroup
+                && a.Downs == b.Downs
+                && a.RekeyInterval == b.RekeyInterval
+                && a.LastRekeyAfter == b.LastRekeyAfter
+                && a.State == b.State
+                && a.StateText == b.StateText));
+
+    /// <summary>Every field of <see cref="PairObservation"/> that <see cref="Counters"/> keeps or <see cref="SamePair"/> compares.</summary>
+    internal static readonly IReadOnlyList<string> PairFields =
+    [
+        nameof(PairObservation.SentBytes), nameof(PairObservation.ReceivedBytes), nameof(PairObservation.SentPackets),
+        nameof(PairObservation.ReceivedPackets), nameof(PairObservation.Rekeys), nameof(PairObservation.LastSent),
+        nameof(PairObservation.LastReceived), nameof(PairObservation.Pair), nameof(PairObservation.LocalTs),
+        nameof(PairObservation.RemoteTs), nameof(PairObservation.InstalledChildSas), nameof(PairObservation.RekeyInterval),
+        nameof(PairObservation.Lifetime), nameof(PairObservation.LastRekeyAfter), nameof(PairObservation.DhGroup),
+        nameof(PairObservation.Pfs), nameof(PairObservation.State), nameof(PairObservation.StateText),
+    ];
+
+    /// <summary>Every field of <see cref="IkeObservation"/> that <see cref="Counters"/> keeps or <see cref="SameIke"/> compares.</summary>
+    internal static readonly IReadOnlyList<string> IkeFields =
+    [
+        nameof(IkeObservation.Rekeys), nameof(IkeObservation.EstablishedFor), nameof(IkeObservation.Established),
+        nameof(IkeObservation.SaCount), nameof(IkeObservation.LocalHost), nameof(IkeObservation.RemoteHost),
+        nameof(IkeObservation.DhGroup), nameof(IkeObservation.Downs), nameof(IkeObservation.RekeyInterval),
+        nameof(IkeObservation.LastRekeyAfter), nameof(IkeObservation.State), nameof(IkeObservation.StateText),
+    ];
 
     /// <summary>The first sample of a run, with its <see cref="Counters"/>.</summary>
     private sealed record KeyFrame(TunnelSample Sample, ulong[] Counters);
 
-    /// <summary>One sample: its time, its key frame and its numbers relative to it (null for the key frame itself).</summary>
-    private readonly record struct Entry(long UtcTicks, KeyFrame KeyFrame, uint[]? Numbers)
+    /// <summary>
+    /// One sample: its time, its key frame and the position of its numbers relative to it in the window's buffer (-1
+    /// for the key frame itself).
+    /// </summary>
+    private readonly record struct Entry(long UtcTicks, KeyFrame KeyFrame, long Numbers)
     {
-        public TunnelSample Sample()
+        /// <param name="numbers">This entry's numbers (<see cref="NumbersOf"/>).</param>
+        public TunnelSample Sample(ReadOnlySpan<uint> numbers)
         {
             var keyFrame = KeyFrame.Sample;
-            if (Numbers is null)
+            if (Numbers < 0)
             {
                 return keyFrame;
             }
 
+            var counters = KeyFrame.Counters;
             var i = 0;
             var rtt = CumulativeCount(keyFrame);
             var pairs = new PairObservation[keyFrame.Pairs.Count];
@@ -230,24 +411,30 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
                 var pair = keyFrame.Pairs[p];
                 pairs[p] = pair with
                 {
-                    SentBytes = Known(pair.SentBytes, Next(ref i)),
-                    ReceivedBytes = Known(pair.ReceivedBytes, Next(ref i)),
-                    SentPackets = Known(pair.SentPackets, Next(ref i)),
-                    ReceivedPackets = Known(pair.ReceivedPackets, Next(ref i)),
-                    Rekeys = (long)Next(ref i),
-                    LastSent = Time(pair.LastSent, Next(ref i)),
-                    LastReceived = Time(pair.LastReceived, Next(ref i)),
+                    SentBytes = Known(pair.SentBytes, Next(counters, numbers, ref i)),
+                    ReceivedBytes = Known(pair.ReceivedBytes, Next(counters, numbers, ref i)),
+                    SentPackets = Known(pair.SentPackets, Next(counters, numbers, ref i)),
+                    ReceivedPackets = Known(pair.ReceivedPackets, Next(counters, numbers, ref i)),
+                    Rekeys = (long)Next(counters, numbers, ref i),
+                    LastSent = Time(pair.LastSent, Next(counters, numbers, ref i)),
+                    LastReceived = Time(pair.LastReceived, Next(counters, numbers, ref i)),
                 };
             }
 
-            var gateway = keyFrame.Gateway is { } g ? Probe(g, ref i, ref rtt) : null;
-            var inside = new InsideSample[keyFrame.Inside.Count];
-            for (var t = 0; t < inside.Length; t++)
+            var gateway = keyFrame.Gateway is { } g ? Probe(g, counters, numbers, ref i, ref rtt) : null;
+            IReadOnlyList<InsideSample> inside = [];
+            if (keyFrame.Inside.Count > 0)
             {
-                inside[t] = keyFrame.Inside[t] with { Counts = Probe(keyFrame.Inside[t].Counts, ref i, ref rtt) };
+                var targets = new InsideSample[keyFrame.Inside.Count];
+                for (var t = 0; t < targets.Length; t++)
+                {
+                    targets[t] = keyFrame.Inside[t] with { Counts = Probe(keyFrame.Inside[t].Counts, counters, numbers, ref i, ref rtt) };
+                }
+
+                inside = targets;
             }
 
-            var (ikeRekeys, ikeAge) = (Next(ref i), Next(ref i));
+            var (ikeRekeys, ikeAge) = (Next(counters, numbers, ref i), Next(counters, numbers, ref i));
             return keyFrame with
             {
                 At = new DateTimeOffset(UtcTicks, TimeSpan.Zero).ToOffset(keyFrame.At.Offset),
@@ -261,20 +448,19 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         }
 
         /// <summary>The cumulative counter at <paramref name="i"/>: the key frame's value and the growth since.</summary>
-        private ulong Next(ref int i)
+        private static ulong Next(ulong[] counters, ReadOnlySpan<uint> numbers, ref int i)
         {
-            var value = KeyFrame.Counters[i] + Numbers![i];
+            var value = counters[i] + numbers[i];
             i++;
             return value;
         }
 
-        private ProbeCounts Probe(ProbeCounts shape, ref int i, ref int rtt)
+        private static ProbeCounts Probe(ProbeCounts shape, ulong[] counters, ReadOnlySpan<uint> numbers, ref int i, ref int rtt)
         {
-            var (requests, responses, ticks) = (Next(ref i), Next(ref i), Numbers![rtt++]);
+            var (requests, responses, ticks) = (Next(counters, numbers, ref i), Next(counters, numbers, ref i), numbers[rtt++]);
             return new ProbeCounts(requests, responses, shape.LastRtt is null ? null : TimeSpan.FromTicks(ticks));
         }
 
-        private static ulong? Known(ulong? shape, ulong value) => shape is null ? null : value;
 
         private static DateTimeOffset? Time(DateTimeOffset? shape, ulong utcTicks) => shape is { } s ? new DateTimeOffset((long)utcTicks, TimeSpan.Zero).ToOffset(s.Offset) : null;
     }

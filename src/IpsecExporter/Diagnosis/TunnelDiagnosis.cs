@@ -46,45 +46,94 @@ public sealed class LazyText(Func<string> make)
 }
 
 /// <summary>One step's outcome and the evidence behind it, in words for the status page and the partner report.</summary>
-public sealed class CheckResult(string check, CheckState state, Func<string> evidence)
+public sealed class CheckResult
 {
-    private readonly LazyText _evidence = new(evidence);
+    private readonly Func<string>? _make;
+    private string? _evidence;
+
+    public CheckResult(string check, CheckState state, Func<string> evidence)
+    {
+        Check = check;
+        State = state;
+        _make = evidence;
+    }
 
     public CheckResult(string check, CheckState state, string evidence)
-        : this(check, state, () => evidence)
+    {
+        Check = check;
+        State = state;
+        _evidence = evidence;
+    }
+
+    public string Check { get; }
+
+    public CheckState State { get; }
+
+    /// <summary>Made only when read (see <see cref="LazyText"/>).</summary>
+    public string Evidence => _evidence ??= _make!();
+
+    /// <summary>
+    /// What the state and the evidence were judged from, where the diagnosis can tell by it that the next round would
+    /// judge the same and keep this result (null: judged again every round).
+    /// </summary>
+    internal object? Inputs { get; init; }
+}
+
+public sealed class TunnelDiagnosis
+{
+    private readonly LazyText _reason;
+
+    public TunnelDiagnosis(string tunnel, DateTimeOffset at, Verdict verdict, Func<string> reason, string? firstFailingCheck, IReadOnlyList<CheckResult> checks)
+        : this(tunnel, at, verdict, new LazyText(reason), firstFailingCheck, checks)
     {
     }
 
-    public string Check { get; } = check;
+    /// <summary>A later diagnosis that concluded the same from the same results: it shares their words.</summary>
+    internal TunnelDiagnosis(TunnelDiagnosis same, DateTimeOffset at)
+        : this(same.Tunnel, at, same.Verdict, same._reason, same.FirstFailingCheck, same.Checks)
+    {
+        Conclusion = same.Conclusion;
+    }
 
-    public CheckState State { get; } = state;
+    private TunnelDiagnosis(string tunnel, DateTimeOffset at, Verdict verdict, LazyText reason, string? firstFailingCheck, IReadOnlyList<CheckResult> checks)
+    {
+        Tunnel = tunnel;
+        At = at;
+        Verdict = verdict;
+        _reason = reason;
+        FirstFailingCheck = firstFailingCheck;
+        Checks = checks;
+    }
 
-    public string Evidence => _evidence.Value;
-}
+    public string Tunnel { get; }
 
-public sealed class TunnelDiagnosis(
-    string tunnel,
-    DateTimeOffset at,
-    Verdict verdict,
-    Func<string> reason,
-    string? firstFailingCheck,
-    IReadOnlyList<CheckResult> checks)
-{
-    private readonly LazyText _reason = new(reason);
+    public DateTimeOffset At { get; }
 
-    public string Tunnel { get; } = tunnel;
-
-    public DateTimeOffset At { get; } = at;
-
-    public Verdict Verdict { get; } = verdict;
+    public Verdict Verdict { get; }
 
     public string Reason => _reason.Value;
 
-    public string? FirstFailingCheck { get; } = firstFailingCheck;
+    public string? FirstFailingCheck { get; }
 
-    public IReadOnlyList<CheckResult> Checks { get; } = checks;
+    public IReadOnlyList<CheckResult> Checks { get; }
 
-    public CheckResult Check(string name) => Checks.Single(c => c.Check == name);
+    /// <summary>What the verdict was concluded from besides the checks (see <see cref="Diagnoser"/>).</summary>
+    internal (bool SourceUp, bool? Connected) Conclusion { get; init; }
+
+    /// <summary>The result of check <paramref name="name"/> (a loop: the events ask for one every round).</summary>
+    public CheckResult Check(string name)
+    {
+        CheckResult? found = null;
+        for (var i = 0; i < Checks.Count; i++)
+        {
+            if (Checks[i].Check == name)
+            {
+                found = found is null ? Checks[i] : throw new InvalidOperationException($"more than one {name} check");
+            }
+        }
+
+        return found ?? throw new InvalidOperationException($"no {name} check");
+    }
 
     public static string StatusLabel(Verdict verdict) => verdict.ToString().ToLowerInvariant();
 }

@@ -52,35 +52,41 @@ public static class TunnelEvents
         log.Add(next);
     }
 
-    public static IEnumerable<TunnelEvent> Between(TunnelSample? previous, TunnelSample current, TunnelDiagnosis? previousDiagnosis, TunnelDiagnosis diagnosis)
+    /// <summary>
+    /// Appends (<see cref="Append"/>) to <paramref name="log"/> what happened between two rounds. A method rather than
+    /// an iterator, with loops rather than lookups with closures: it runs for every tunnel every round, and mostly
+    /// finds nothing.
+    /// </summary>
+    public static void AppendBetween(List<TunnelEvent> log, TunnelSample? previous, TunnelSample current, TunnelDiagnosis? previousDiagnosis, TunnelDiagnosis diagnosis)
     {
         var at = current.At;
         if (previous is null)
         {
-            yield return new(at, "verdict", $"first diagnosis: {TunnelDiagnosis.StatusLabel(diagnosis.Verdict)} ({diagnosis.Reason})");
-            yield break;
+            Append(log, new(at, "verdict", $"first diagnosis: {TunnelDiagnosis.StatusLabel(diagnosis.Verdict)} ({diagnosis.Reason})"));
+            return;
         }
 
         if (previous.SourceUp != current.SourceUp)
         {
-            yield return new(at, "source", current.SourceUp ? "source is up again" : "source went down: SA state unknown");
+            Append(log, new(at, "source", current.SourceUp ? "source is up again" : "source went down: SA state unknown"));
         }
 
         if (current.SourceUp && previous.SourceUp)
         {
             if (previous.IkeEstablished != current.IkeEstablished && current.IkeEstablished is not null)
             {
-                yield return new(at, "phase1", current.IkeEstablished.Value ? "IKE SA established" : "IKE SA gone (Phase 1 down)");
+                Append(log, new(at, "phase1", current.IkeEstablished.Value ? "IKE SA established" : "IKE SA gone (Phase 1 down)"));
             }
 
             if (current.Ike?.Rekeys > previous.Ike?.Rekeys)
             {
-                yield return new(at, "rekey", "IKE SA rekeyed", "IKE SA") { Count = current.Ike!.Rekeys - previous.Ike!.Rekeys };
+                Append(log, new(at, "rekey", "IKE SA rekeyed", "IKE SA") { Count = current.Ike!.Rekeys - previous.Ike!.Rekeys });
             }
 
-            foreach (var pair in current.Pairs)
+            for (var i = 0; i < current.Pairs.Count; i++)
             {
-                var before = previous.Pairs.FirstOrDefault(p => p.Key == pair.Key);
+                var pair = current.Pairs[i];
+                var before = PairObservationKey.Find(previous.Pairs, pair.Key);
                 if (before is null)
                 {
                     continue;
@@ -88,41 +94,41 @@ public static class TunnelEvents
 
                 if (pair.Rekeys > before.Rekeys)
                 {
-                    yield return new(at, "rekey", $"{Name(pair)}: CHILD SA rekeyed{(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}", Name(pair)) { Count = pair.Rekeys - before.Rekeys };
+                    Append(log, new(at, "rekey", $"{Name(pair)}: CHILD SA rekeyed{(pair.DhGroup is null ? "" : $", DH group {pair.DhGroup}")}", Name(pair)) { Count = pair.Rekeys - before.Rekeys });
                 }
 
                 if (pair.InstalledChildSas != before.InstalledChildSas)
                 {
                     var kind = pair.InstalledChildSas > before.InstalledChildSas ? "installed" : "deleted";
-                    yield return new(at, "child_sa", $"{Name(pair)}: CHILD SA {kind}, now {pair.InstalledChildSas} (was {before.InstalledChildSas})", Name(pair));
+                    Append(log, new(at, "child_sa", $"{Name(pair)}: CHILD SA {kind}, now {pair.InstalledChildSas} (was {before.InstalledChildSas})", Name(pair)));
                 }
             }
         }
 
         if (current.Internet.PublicIp is not null && previous.Internet.PublicIp is not null && !current.Internet.PublicIp.Equals(previous.Internet.PublicIp))
         {
-            yield return new(at, "public_ip", $"public IP changed from {previous.Internet.PublicIp} to {current.Internet.PublicIp}");
+            Append(log, new(at, "public_ip", $"public IP changed from {previous.Internet.PublicIp} to {current.Internet.PublicIp}"));
         }
 
         if (current.RemoteGatewayAddress is not null && previous.RemoteGatewayAddress is not null && !current.RemoteGatewayAddress.Equals(previous.RemoteGatewayAddress))
         {
-            yield return new(at, "remote_gateway", $"remote gateway address changed from {previous.RemoteGatewayAddress} to {current.RemoteGatewayAddress}");
+            Append(log, new(at, "remote_gateway", $"remote gateway address changed from {previous.RemoteGatewayAddress} to {current.RemoteGatewayAddress}"));
         }
 
         var lossBefore = previousDiagnosis?.Check(Checks.GatewayReachable).State;
         var lossNow = diagnosis.Check(Checks.GatewayReachable);
         if (lossNow.State == CheckState.Fail && lossBefore != CheckState.Fail)
         {
-            yield return new(at, "loss", $"gateway packet loss began: {lossNow.Evidence}");
+            Append(log, new(at, "loss", $"gateway packet loss began: {lossNow.Evidence}"));
         }
         else if (lossBefore == CheckState.Fail && lossNow.State == CheckState.Pass)
         {
-            yield return new(at, "loss", $"gateway packet loss ended: {lossNow.Evidence}");
+            Append(log, new(at, "loss", $"gateway packet loss ended: {lossNow.Evidence}"));
         }
 
         if (previousDiagnosis is not null && previousDiagnosis.Verdict != diagnosis.Verdict)
         {
-            yield return new(at, "verdict", $"{TunnelDiagnosis.StatusLabel(previousDiagnosis.Verdict)} -> {TunnelDiagnosis.StatusLabel(diagnosis.Verdict)}: {diagnosis.Reason}");
+            Append(log, new(at, "verdict", $"{TunnelDiagnosis.StatusLabel(previousDiagnosis.Verdict)} -> {TunnelDiagnosis.StatusLabel(diagnosis.Verdict)}: {diagnosis.Reason}"));
         }
     }
 

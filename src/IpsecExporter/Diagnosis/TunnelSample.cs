@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using IpsecExporter.Configuration;
 using IpsecExporter.Diagnosis.BestPractices;
@@ -41,18 +42,66 @@ public sealed record TunnelSample(
             return sample;
         }
 
+        var pairs = Same(sample.Pairs, previous.Pairs);
+        var gateway = Same(sample.Gateway, previous.Gateway);
+        var inside = Same(sample.Inside, previous.Inside);
+        var internet = Same(sample.Internet, previous.Internet);
+        var practices = Same(sample.BestPractices, previous.BestPractices);
+        var ike = Same(sample.Ike, previous.Ike);
+        var address = Same(sample.RemoteGatewayAddress, previous.RemoteGatewayAddress);
+        // Every round: no copy when the sampler already handed over the same instances.
+        if (ReferenceEquals(pairs, sample.Pairs) && ReferenceEquals(gateway, sample.Gateway) && ReferenceEquals(inside, sample.Inside)
+            && ReferenceEquals(internet, sample.Internet) && ReferenceEquals(practices, sample.BestPractices) && ReferenceEquals(ike, sample.Ike)
+            && ReferenceEquals(address, sample.RemoteGatewayAddress))
+        {
+            return sample;
+        }
+
         return sample with
         {
-            Pairs = Same(sample.Pairs, previous.Pairs),
-            Gateway = sample.Gateway == previous.Gateway ? previous.Gateway : sample.Gateway,
-            Inside = Same(sample.Inside, previous.Inside),
-            Internet = sample.Internet == previous.Internet ? previous.Internet : sample.Internet,
-            BestPractices = Same(sample.BestPractices, previous.BestPractices),
-            Ike = sample.Ike == previous.Ike ? previous.Ike : sample.Ike,
-            RemoteGatewayAddress = Equals(sample.RemoteGatewayAddress, previous.RemoteGatewayAddress) ? previous.RemoteGatewayAddress : sample.RemoteGatewayAddress,
+            Pairs = pairs,
+            Gateway = gateway,
+            Inside = inside,
+            Internet = internet,
+            BestPractices = practices,
+            Ike = ike,
+            RemoteGatewayAddress = address,
         };
+    }
 
-        static IReadOnlyList<T> Same<T>(IReadOnlyList<T> next, IReadOnlyList<T> before) => next.SequenceEqual(before) ? before : next;
+    /// <summary><paramref name="before"/> when it equals <paramref name="next"/>: for a sampler that hands a part over again.</summary>
+    [return: NotNullIfNotNull(nameof(next))]
+    public static T? Same<T>(T? next, T? before)
+        where T : class => Equals(next, before) ? before : next;
+
+    /// <summary><paramref name="before"/> when it has the same items as <paramref name="next"/>.</summary>
+    public static IReadOnlyList<T> Same<T>(IReadOnlyList<T> next, IReadOnlyList<T> before) => Items.Equal(next, before) ? before : next;
+}
+
+/// <summary>Comparisons of the samples' lists by index: <c>SequenceEqual</c> makes two enumerators for lists that are not arrays.</summary>
+public static class Items
+{
+    public static bool Equal<T>(IReadOnlyList<T> a, IReadOnlyList<T> b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!EqualityComparer<T>.Default.Equals(a[i], b[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }
 

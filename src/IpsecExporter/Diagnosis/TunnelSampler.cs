@@ -15,12 +15,12 @@ public sealed class TunnelSampler(
     ProbeResults probes,
     BestPracticeService bestPractices) : ITunnelSampler
 {
-    public TunnelSample Sample(ExporterConfig config, TunnelConfig tunnel, DateTimeOffset now)
+    /// <summary>The internet sample of the latest site status: every tunnel gets the same one until the status changes.</summary>
+    private InternetOf? _internet;
+
+    public TunnelSample Sample(ExporterConfig config, TunnelConfig tunnel, DateTimeOffset now, TunnelSample? previous)
     {
-        var siteStatus = site.Status;
-        var internet = siteStatus is null
-            ? new InternetSample(null, null, null, "not checked yet")
-            : new InternetSample(siteStatus.Internet.Up, siteStatus.PublicIp, siteStatus.MatchesExpected, siteStatus.Internet.Reason);
+        var internet = Internet(site.Status);
         var practices = bestPractices.Results.GetValueOrDefault(tunnel.Name) ?? [];
         // Cumulative counters are kept while the source is down; only the current state is then unknown.
         var observed = tunnels.Get(tunnel.Name);
@@ -30,16 +30,32 @@ public sealed class TunnelSampler(
         return new TunnelSample(
             now,
             sourceUp,
-            observed?.Ike,
+            TunnelSample.Same(observed?.Ike, previous?.Ike),
             observed?.Pairs ?? [],
-            Gateway: probes.Get(tunnel.Name) is { } gateway ? Counts(gateway) : null,
+            Gateway: TunnelSample.Same(probes.Get(tunnel.Name) is { } gateway ? Counts(gateway) : null, previous?.Gateway),
             Inside(tunnel),
             internet,
             practices)
         {
-            RemoteGatewayAddress = gateways.GetAddress(tunnel.Name),
+            RemoteGatewayAddress = TunnelSample.Same(gateways.GetAddress(tunnel.Name), previous?.RemoteGatewayAddress),
         };
     }
+
+    private InternetSample Internet(SiteNetworkStatus? status)
+    {
+        if (_internet is { } last && ReferenceEquals(last.Status, status))
+        {
+            return last.Sample;
+        }
+
+        var sample = status is null
+            ? new InternetSample(null, null, null, "not checked yet")
+            : new InternetSample(status.Internet.Up, status.PublicIp, status.MatchesExpected, status.Internet.Reason);
+        _internet = new InternetOf(status, sample);
+        return sample;
+    }
+
+    private sealed record InternetOf(SiteNetworkStatus? Status, InternetSample Sample);
 
     // Apart from Sample: its closure would be made on every call, also for the many tunnels without inside targets.
     private IReadOnlyList<InsideSample> Inside(TunnelConfig tunnel) => tunnel.Inside?.Targets is { Count: > 0 } targets

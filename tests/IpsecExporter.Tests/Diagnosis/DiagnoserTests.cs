@@ -385,6 +385,47 @@ public sealed class DiagnoserTests
         Assert.Contains("10.2.0.20: no reply to 120 echo requests (another target of its pair answers: a problem of that host)", inside.Evidence, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Results_judged_from_the_same_inputs_are_kept_and_judged_again_when_the_inputs_change()
+    {
+        // Each latest sample shares what did not change with the one before, as the service's do.
+        var latest = Healthy(120);
+        var first = Diagnoser.Diagnose("hq-branch-b", [Healthy(0), latest], Options, T0.AddSeconds(120));
+
+        // The next round, the same growth over the same span: every result kept (but the inside targets', judged
+        // again every round), the verdict's words the same.
+        latest = TunnelSample.SharingWith(Healthy(125), latest);
+        var steady = Diagnoser.Diagnose("hq-branch-b", [Healthy(5), latest], Options, T0.AddSeconds(125), first);
+        Assert.Equal(first.Checks.Count, steady.Checks.Count);
+        Assert.All(first.Checks.Zip(steady.Checks).Where(c => c.First.Check != Checks.InsideReachable), c => Assert.Same(c.First, c.Second));
+        Assert.Equal(first.Reason, steady.Reason);
+        Assert.Equal(T0.AddSeconds(125), steady.At);
+
+        // Nothing comes back, and the gateway stops answering: those results are judged again, the others kept.
+        latest = TunnelSample.SharingWith(
+            Healthy(130) with
+            {
+                Pairs = [Pair(1, sent: 1130, received: 1010)],
+                Gateway = new ProbeCounts(1130, 1010, TimeSpan.FromMicroseconds(250)),
+            },
+            latest);
+        var changed = Diagnoser.Diagnose("hq-branch-b", [Healthy(10), latest], Options, T0.AddSeconds(130), steady);
+        Assert.Equal(Verdict.Desynchronized, changed.Verdict);
+        Assert.Equal("one-way traffic: 10.1.0.0/24 <-> 10.2.0.0/24: sent +120, received +0 packets over 2m (nothing comes back)", changed.Reason);
+        Assert.Equal(CheckState.Fail, changed.Check(Checks.GatewayReachable).State);
+        Assert.StartsWith("unreachable: 100% loss (120 of 120 echo requests", changed.Check(Checks.GatewayReachable).Evidence, StringComparison.Ordinal);
+        Assert.NotSame(steady.Check(Checks.TrafficBothDirections), changed.Check(Checks.TrafficBothDirections));
+        Assert.Same(steady.Check(Checks.Phase2SingleSa), changed.Check(Checks.Phase2SingleSa));
+        Assert.Same(steady.Check(Checks.BestPractices), changed.Check(Checks.BestPractices));
+
+        // And back: the words are those of the healthy tunnel again, not the kept ones of the one-way round.
+        latest = TunnelSample.SharingWith(Healthy(135), latest);
+        var back = Diagnoser.Diagnose("hq-branch-b", [Healthy(15), latest], Options, T0.AddSeconds(135), changed);
+        Assert.Equal(Verdict.Healthy, back.Verdict);
+        Assert.Equal(first.Check(Checks.TrafficBothDirections).Evidence, back.Check(Checks.TrafficBothDirections).Evidence);
+        Assert.Equal(first.Check(Checks.GatewayReachable).Evidence, back.Check(Checks.GatewayReachable).Evidence);
+    }
+
     private static TunnelDiagnosis Diagnose(params TunnelSample[] history)
     {
         var diagnosis = Diagnoser.Diagnose("hq-branch-b", history, Options, history[^1].At);
@@ -396,6 +437,15 @@ public sealed class DiagnoserTests
         }
 
         Assert.Equal(Words(diagnosis), Words(Diagnoser.Diagnose("hq-branch-b", window, Options, history[^1].At)));
+
+        // The service hands over the diagnosis of the round before: whatever it kept, the words are the same.
+        if (history.Length > 1)
+        {
+            var before = Diagnoser.Diagnose("hq-branch-b", history[..^1], Options, history[^2].At);
+            Assert.Equal(Words(diagnosis), Words(Diagnoser.Diagnose("hq-branch-b", history, Options, history[^1].At, before)));
+        }
+
+        Assert.Equal(Words(diagnosis), Words(Diagnoser.Diagnose("hq-branch-b", window, Options, history[^1].At, diagnosis)));
         return diagnosis;
 
         static string Words(TunnelDiagnosis d) =>

@@ -2,6 +2,7 @@ using System.Net;
 using IpsecExporter.Diagnosis;
 using IpsecExporter.Diagnosis.BestPractices;
 using IpsecExporter.Tests.Support;
+using IpsecExporter.Tunnels;
 
 namespace IpsecExporter.Tests.Diagnosis;
 
@@ -107,6 +108,59 @@ public sealed class SampleWindowTests
 
         window.DropBefore(Start.AddSeconds(90));
         Assert.Equal(9, window.Count);
+    }
+
+    [Fact]
+    public void A_window_moving_along_reads_back_every_sample_it_keeps_and_allocates_nothing_for_a_sample_that_joins_a_run()
+    {
+        var window = new SampleWindow();
+        var added = new List<TunnelSample>();
+        for (var second = 0; second <= 310; second += 5)
+        {
+            // Idle stretches (the same numbers as the sample before) between growing ones, and a new run now and then.
+            var sample = Sample(second, (ulong)(second / 15) + 1, childSas: second % 100 == 0 ? 2 : 1);
+            added.Add(sample);
+            window.Add(sample);
+            window.DropBefore(sample.At - TimeSpan.FromSeconds(60));
+        }
+
+        var kept = added.Skip(added.Count - window.Count).ToList();
+        Assert.Equal(Start.AddSeconds(245), kept[0].At);
+        for (var i = 0; i < kept.Count; i++)
+        {
+            AssertSame(kept[i], window[i]);
+        }
+
+        // Made before measuring, sharing what did not change as the service's are: the samples are the caller's.
+        var next = new List<TunnelSample>();
+        foreach (var n in new[] { 1, 2, 3 })
+        {
+            next.Add(TunnelSample.SharingWith(Sample(310 + (5 * n), 21 + (ulong)n), next.Count > 0 ? next[^1] : added[^1]));
+        }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var sample in next)
+        {
+            window.Add(sample);
+            window.DropBefore(sample.At - TimeSpan.FromSeconds(60));
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AssertSame(next[0], window[^3]);
+        AssertSame(next[1], window[^2]);
+    }
+
+    [Fact]
+    public void The_fields_a_window_compares_or_keeps_as_numbers_are_all_the_fields_of_the_observations()
+    {
+        // A field added to an observation must be compared or kept, or samples would read back without it.
+        Assert.Equal(Fields<PairObservation>(), SampleWindow.PairFields.Order());
+        Assert.Equal(Fields<IkeObservation>(), SampleWindow.IkeFields.Order());
+
+        static IEnumerable<string> Fields<T>() => typeof(T)
+            .GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .Where(p => p.Name != "EqualityContract")
+            .Select(p => p.Name)
+            .Order();
     }
 
     private static void AssertSame(TunnelSample expected, TunnelSample actual)

@@ -38,4 +38,22 @@ public sealed class TunnelSampleTests
         Assert.Equal(next.At, shared.At);
         Assert.Same(next, TunnelSample.SharingWith(next, null));
     }
+
+    [Fact]
+    public void A_sample_that_already_holds_the_previous_ones_parts_is_not_copied()
+    {
+        var previous = Sample(0, sentBytes: 1000, gatewayResponses: 10);
+        var next = Sample(5, sentBytes: 2000, gatewayResponses: 10) with
+        {
+            Ike = TunnelSample.Same(Sample(5, 2000, 10).Ike, previous.Ike),
+            Gateway = TunnelSample.Same(new ProbeCounts(10, 10, TimeSpan.FromMilliseconds(3)), previous.Gateway),
+            Inside = previous.Inside,
+            Internet = previous.Internet,
+            BestPractices = previous.BestPractices,
+        };
+
+        Assert.Same(previous.Ike, next.Ike);
+        Assert.Same(previous.Gateway, next.Gateway);
+        Assert.Same(next, TunnelSample.SharingWith(next, previous));
+    }
 }

@@ -10,7 +10,7 @@ public sealed class ScriptedSampler : ITunnelSampler
 
     public void Set(string tunnel, Func<DateTimeOffset, TunnelSample> sample) => _next[tunnel] = sample;
 
-    public TunnelSample Sample(ExporterConfig config, TunnelConfig tunnel, DateTimeOffset now) =>
+    public TunnelSample Sample(ExporterConfig config, TunnelConfig tunnel, DateTimeOffset now, TunnelSample? previous) =>
         _next.TryGetValue(tunnel.Name, out var sample)
             ? sample(now)
             : new TunnelSample(now, false, null, [], null, [], new InternetSample(null, null, null, null), []);

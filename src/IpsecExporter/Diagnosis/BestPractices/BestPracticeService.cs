@@ -60,23 +60,31 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
         // A tunnel whose inputs did not change since its last evaluation keeps its results (a hub has thousands).
         var clockChanged = !clock.SequenceEqual(_lastClock);
         _lastClock = clock;
-        var configured = config.Tunnels.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var tunnel in _results.Keys.Where(t => !configured.Contains(t)).ToList())
+        // Tunnels go only with a reload: the others' leftovers are looked for only then.
+        var reloaded = _ordered is not { } ordered || !ReferenceEquals(ordered.Config, config);
+        if (reloaded)
         {
-            _results.TryRemove(tunnel, out _);
-            _series.TryRemove(tunnel, out _);
-            _inputs.Remove(tunnel);
+            var configured = config.Tunnels.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var tunnel in _results.Keys.Where(t => !configured.Contains(t)).ToList())
+            {
+                _results.TryRemove(tunnel, out _);
+                _series.TryRemove(tunnel, out _);
+                _inputs.Remove(tunnel);
+            }
         }
 
+        var changed = reloaded;
         foreach (var tunnel in config.Tunnels)
         {
-            var inputs = new BestPracticeInputs(tunnel.Expect, _observed?.FactsFor(tunnel.Name) ?? ObservedSaFacts.None, clock);
+            var observed = _observed?.FactsFor(tunnel.Name) ?? ObservedSaFacts.None;
             if (!clockChanged && _inputs.TryGetValue(tunnel.Name, out var last)
-                && last.Thresholds == config.BestPractices && last.Inputs.Expected == inputs.Expected && last.Inputs.Observed == inputs.Observed)
+                && last.Thresholds == config.BestPractices && last.Inputs.Expected == tunnel.Expect && last.Inputs.Observed == observed)
             {
                 continue;
             }
 
+            changed = true;
+            var inputs = new BestPracticeInputs(tunnel.Expect, observed, clock);
             _inputs[tunnel.Name] = (inputs, config.BestPractices);
             var results = BestPracticeEvaluator.Evaluate(inputs, config.BestPractices);
             _results[tunnel.Name] = results;
@@ -85,7 +93,11 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
                 .Select(r => (MetricFamilies.BestPracticeLabels.Values(tunnel.Name, r.Label), r.Followed!.Value ? 1.0 : 0.0))];
         }
 
-        _ordered = new OrderedSeries(config, [.. config.Tunnels.Select(t => _series.GetValueOrDefault(t.Name) ?? [])]);
+        if (changed)
+        {
+            _ordered = new OrderedSeries(config, [.. config.Tunnels.Select(t => _series.GetValueOrDefault(t.Name) ?? [])]);
+        }
+
         return Task.CompletedTask;
     }
 
