@@ -39,7 +39,7 @@ public static class Diagnoser
         var latest = history[^1];
         var baseline = Counters(history, options.Window);
         var span = latest.At - baseline.At;
-        var before = previous?.Checks is { Count: 7 } previousChecks && previous.Tunnel == tunnel ? previousChecks : null;
+        var before = previous?.Checks is { } previousChecks && previousChecks.Count == Checks.InOrder.Count && previous.Tunnel == tunnel ? previousChecks : null;
 
         var internet = CheckInternet(latest.Internet);
         var gateway = CheckGateway(baseline.Gateway, latest.Gateway, span, options, before?[1]);
