@@ -130,7 +130,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
             var current = CurrentLedger(source.Name);
 
-            Apply(ledger, tunnels, sourceTunnels, snapshot);
+            Apply(ledger, sourceTunnels, snapshot);
             foreach (var tunnel in tunnels)
             {
                 tunnel.SourceUp = true;
@@ -160,7 +160,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
     public void Dispose() => _configSubscription.Dispose();
 
-    private static void Apply(SourceLedger ledger, List<TrackedTunnel> tunnels, SourceTunnels byConnection, SaSnapshot snapshot)
+    private static void Apply(SourceLedger ledger, SourceTunnels tunnels, SaSnapshot snapshot)
     {
         // The first of a name wins, as a search in list order would find it.
         var connections = new Dictionary<string, ConnectionInfo>(StringComparer.Ordinal);
@@ -171,7 +171,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
 
         ledger.Collections++;
         ledger.NoteEpoch(snapshot.Epoch);
-        foreach (var tunnel in tunnels)
+        foreach (var tunnel in tunnels.All)
         {
             tunnel.StartCollection(snapshot, connections.GetValueOrDefault(tunnel.Config.Connection));
         }
@@ -182,11 +182,11 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             var track = ledger.Ike(change.Old.Key);
             if (change.Kind == SaChangeKind.Rekeyed)
             {
-                CountIkeRekey(track, byConnection[change.Connection], change.Old.EstablishedAgo);
+                CountIkeRekey(track, tunnels[change.Connection], change.Old.EstablishedAgo);
             }
             else if (!track.DownCounted)
             {
-                foreach (var tunnel in byConnection[change.Connection])
+                foreach (var tunnel in tunnels[change.Connection])
                 {
                     tunnel.Ike.Downs++;
                 }
@@ -198,7 +198,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         foreach (var change in snapshot.ChildSaChanges.OrderBy(c => c.At))
         {
             var track = ledger.Child(change.Old);
-            var targets = Targets(byConnection[change.Connection], track.Selectors);
+            var targets = Targets(tunnels[change.Connection], track.Selectors);
             Account(track, change.Old, change.At, targets);
             if (change.Kind == SaChangeKind.Rekeyed)
             {
@@ -208,7 +208,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             if (change.Replacement is { } next)
             {
                 var nextTrack = ledger.Child(next);
-                Account(nextTrack, next, change.At, Targets(byConnection[change.Connection], nextTrack.Selectors));
+                Account(nextTrack, next, change.At, Targets(tunnels[change.Connection], nextTrack.Selectors));
             }
         }
 
@@ -216,7 +216,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
         foreach (var ike in snapshot.IkeSas)
         {
             var ikeTrack = ledger.Ike(ike.Key);
-            var owners = byConnection[ike.Connection];
+            var owners = tunnels[ike.Connection];
             if (ike.State == IkeSaState.Rekeyed)
             {
                 CountIkeRekey(ikeTrack, owners, ike.EstablishedAgo);
@@ -262,7 +262,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             ikeTrack.LastSeenAt = snapshot.CollectedAt;
         }
 
-        foreach (var tunnel in tunnels)
+        foreach (var tunnel in tunnels.All)
         {
             tunnel.FinishCollection(connections.GetValueOrDefault(tunnel.Config.Connection));
         }
