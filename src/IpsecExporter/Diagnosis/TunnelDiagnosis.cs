@@ -38,39 +38,43 @@ public enum CheckState
 /// page, the API and the reports. Making them is a pure function of the captured inputs, so two readers racing make the
 /// same text.
 /// </summary>
-public sealed class LazyText(Func<string> make)
+public sealed class LazyText
 {
+    private readonly Func<string>? _make;
     private string? _text;
 
-    public string Value => _text ??= make();
+    public LazyText(Func<string> make) => _make = make;
+
+    /// <summary>Words known already (a fixed text): nothing to make.</summary>
+    public LazyText(string text) => _text = text;
+
+    public string Value => _text ??= _make!();
 }
 
 /// <summary>One step's outcome and the evidence behind it, in words for the status page and the partner report.</summary>
 public sealed class CheckResult
 {
-    private readonly Func<string>? _make;
-    private string? _evidence;
+    private readonly LazyText _evidence;
 
     public CheckResult(string check, CheckState state, Func<string> evidence)
     {
         Check = check;
         State = state;
-        _make = evidence;
+        _evidence = new LazyText(evidence);
     }
 
     public CheckResult(string check, CheckState state, string evidence)
     {
         Check = check;
         State = state;
-        _evidence = evidence;
+        _evidence = new LazyText(evidence);
     }
 
     public string Check { get; }
 
     public CheckState State { get; }
 
-    /// <summary>Made only when read (see <see cref="LazyText"/>).</summary>
-    public string Evidence => _evidence ??= _make!();
+    public string Evidence => _evidence.Value;
 
     /// <summary>
     /// What the state and the evidence were judged from, where the diagnosis can tell by it that the next round would
