@@ -135,7 +135,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             {
                 var numbers = NumbersOf(entry);
                 var counters = entry.KeyFrame.Counters;
-                var at = p * 7;
+                var at = p * CountersPerPair;
                 return new PairCounters(
                     Known(pairs[p].SentBytes, counters[at] + numbers[at]),
                     Known(pairs[p].ReceivedBytes, counters[at + 1] + numbers[at + 1]),
@@ -173,7 +173,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
         var numbers = NumbersOf(entry);
         var counters = entry.KeyFrame.Counters;
-        var at = (shape.Pairs.Count * 7) + (probe * 2);
+        var at = (shape.Pairs.Count * CountersPerPair) + (probe * CountersPerProbe);
         return (counters[at] + numbers[at], counters[at + 1] + numbers[at + 1]);
     }
 
@@ -263,11 +263,16 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         }
     }
 
+    /// <summary>Cumulative counters per pair and per probed target, in the order <see cref="Counters"/> writes them.</summary>
+    private const int CountersPerPair = 7;
+
+    private const int CountersPerProbe = 2;
+
     private static ulong? Known(ulong? shape, ulong value) => shape is null ? null : value;
 
     private static int ProbeCount(TunnelSample sample) => (sample.Gateway is null ? 0 : 1) + sample.Inside.Count;
 
-    private static int CumulativeCount(TunnelSample sample) => (sample.Pairs.Count * 7) + ProbeCount(sample) * 2 + 2;
+    private static int CumulativeCount(TunnelSample sample) => (sample.Pairs.Count * CountersPerPair) + (ProbeCount(sample) * CountersPerProbe) + 2;
 
     /// <summary>
     /// <paramref name="counters"/> as growth since <paramref name="keyFrame"/> (RTTs as they are) into
@@ -460,7 +465,6 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             var (requests, responses, ticks) = (Next(counters, numbers, ref i), Next(counters, numbers, ref i), numbers[rtt++]);
             return new ProbeCounts(requests, responses, shape.LastRtt is null ? null : TimeSpan.FromTicks(ticks));
         }
-
 
         private static DateTimeOffset? Time(DateTimeOffset? shape, ulong utcTicks) => shape is { } s ? new DateTimeOffset((long)utcTicks, TimeSpan.Zero).ToOffset(s.Offset) : null;
     }
