@@ -185,7 +185,7 @@ public static class ViciCodec
                         throw new ViciProtocolException($"section at offset {at} nested deeper than {MaxSectionDepth} levels");
                     }
 
-                    scratch.Open.Push(new OpenSection(Name(reader.NameBytes(new What("section name")), pool), scratch.Values.Count, scratch.Lists.Count, scratch.Sections.Count));
+                    scratch.Open.Push(new OpenSection(ViciNames.Intern(reader.NameBytes(new What("section name")), pool), scratch.Values.Count, scratch.Lists.Count, scratch.Sections.Count));
                     break;
                 case SectionEnd:
                     if (scratch.Open.Count == 0)
@@ -197,12 +197,12 @@ public static class ViciCodec
                     scratch.Sections.Add((open.Name, scratch.Take(frame, open, blocks)));
                     break;
                 case KeyValue:
-                    var key = Name(reader.NameBytes(new What("key name")), pool);
+                    var key = ViciNames.Intern(reader.NameBytes(new What("key name")), pool);
                     var (offset, length) = reader.ValueRange(new What("value of", key));
                     scratch.Values.Add(new ViciSection.Entry(key, null, offset, length));
                     break;
                 case ListStart:
-                    listName = Name(reader.NameBytes(new What("list name")), pool);
+                    listName = ViciNames.Intern(reader.NameBytes(new What("list name")), pool);
                     scratch.Items.Clear();
                     break;
                 case ListItem:
@@ -239,12 +239,6 @@ public static class ViciCodec
 
         return scratch.Take(frame, new OpenSection(string.Empty, 0, 0, 0), blocks);
     }
-
-    /// <summary>
-    /// A name's shared string: the pool's when there is one (the section names of a hub's <c>list-sas</c>, connections
-    /// and CHILD SAs, are thousands, too many for <see cref="ViciNames"/>, where two keys in one slot also evict each other).
-    /// </summary>
-    private static string Name(ReadOnlySpan<byte> utf8, ViciValuePool? pool) => pool?.Text(utf8) ?? ViciNames.Intern(utf8);
 
     private static void AddName(List<byte> output, string name)
     {
@@ -322,7 +316,7 @@ public static class ViciCodec
             for (var i = 0; i < items.Length; i++)
             {
                 var utf8 = frame.Slice(Items[i].Offset, Items[i].Length);
-                items[i] = pool?.Text(utf8) ?? Encoding.UTF8.GetString(utf8);
+                items[i] = ViciValuePool.Text(pool, utf8);
             }
 
             return items;

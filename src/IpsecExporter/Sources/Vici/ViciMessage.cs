@@ -97,13 +97,13 @@ public sealed class ViciSection
     /// <paramref name="name"/>'s value as a string shared with other sections and, for a section decoded into reused
     /// blocks, with earlier answers: for values that repeat (states, names, SA keys). Null when there is none.
     /// </summary>
-    internal string? Shared(string name) => TryGetUtf8(name, out var value) ? _pool?.Text(value) ?? ViciNames.Intern(value) : null;
+    internal string? Shared(string name) => TryGetUtf8(name, out var value) ? ViciNames.Intern(value, _pool) : null;
 
     /// <summary>
     /// The string of <paramref name="utf8"/> (text made from this section's values, such as an SA key), the one of earlier
     /// answers for a section decoded into reused blocks.
     /// </summary>
-    internal string Pooled(ReadOnlySpan<byte> utf8) => _pool?.Text(utf8) ?? Encoding.UTF8.GetString(utf8);
+    internal string Pooled(ReadOnlySpan<byte> utf8) => ViciValuePool.Text(_pool, utf8);
 
     /// <summary><paramref name="name"/>'s value as an address (the one of earlier answers, as <see cref="Pooled"/>); null when there is none or it is not one.</summary>
     internal IPAddress? Address(string name)

@@ -17,6 +17,12 @@ internal static class ViciNames
 
     private static readonly string?[] Cache = new string?[Slots];
 
+    /// <summary>
+    /// The string of a name or a repeating value: the pool's for a frame decoded with one (it keeps a hub's thousands
+    /// of connection and CHILD SA names from answer to answer, too many for this cache), else this cache's.
+    /// </summary>
+    public static string Intern(ReadOnlySpan<byte> utf8, ViciValuePool? pool) => pool?.Text(utf8) ?? Intern(utf8);
+
     public static string Intern(ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length > MaxCachedLength || !Ascii.IsValid(utf8))

@@ -42,6 +42,9 @@ internal sealed class ViciValuePool
     /// <summary>Starts the next answer: values not seen in it or the previous one may be dropped.</summary>
     public void NextAnswer() => _answer++;
 
+    /// <summary>The pool's string of <paramref name="utf8"/>, or a new one without a pool.</summary>
+    public static string Text(ViciValuePool? pool, ReadOnlySpan<byte> utf8) => pool?.Text(utf8) ?? Encoding.UTF8.GetString(utf8);
+
     public string Text(ReadOnlySpan<byte> utf8)
     {
         ref var entry = ref Find(utf8, out var pooled);
