@@ -36,11 +36,12 @@ public enum CheckState
 /// <summary>
 /// Words made only when read: the diagnosis runs for every tunnel every few seconds, its texts are read by the status
 /// page, the API and the reports. Making them is a pure function of the captured inputs, so two readers racing make the
-/// same text.
+/// same text. A made text is the one instance of it that tunnels share (<see cref="SharedInstances{T}.Texts"/>), and the
+/// inputs are let go once it is made.
 /// </summary>
 public sealed class LazyText
 {
-    private readonly Func<string>? _make;
+    private Func<string>? _make;
     private string? _text;
 
     public LazyText(Func<string> make) => _make = make;
@@ -48,7 +49,27 @@ public sealed class LazyText
     /// <summary>Words known already (a fixed text): nothing to make.</summary>
     public LazyText(string text) => _text = text;
 
-    public string Value => _text ??= _make!();
+    public string Value
+    {
+        get
+        {
+            if (Volatile.Read(ref _text) is { } text)
+            {
+                return text;
+            }
+
+            // Null: another reader made the text meanwhile (it is written before the inputs are let go).
+            if (Volatile.Read(ref _make) is not { } make)
+            {
+                return Volatile.Read(ref _text)!;
+            }
+
+            text = SharedInstances<string>.Texts.Of(make());
+            Volatile.Write(ref _text, text);
+            Volatile.Write(ref _make, null);
+            return text;
+        }
+    }
 }
 
 /// <summary>One step's outcome and the evidence behind it, in words for the status page and the partner report.</summary>

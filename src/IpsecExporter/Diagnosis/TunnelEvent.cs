@@ -49,7 +49,8 @@ public static class TunnelEvents
             break;
         }
 
-        log.Add(next);
+        var message = SharedInstances<string>.Texts.Of(next.Message);
+        log.Add(ReferenceEquals(message, next.Message) ? next : next with { Message = message });
     }
 
     /// <summary>

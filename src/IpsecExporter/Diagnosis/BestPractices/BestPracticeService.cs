@@ -34,6 +34,9 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
     private readonly Dictionary<string, (BestPracticeInputs Inputs, BestPracticesConfig Thresholds)> _inputs = new(StringComparer.Ordinal);
     private IReadOnlyList<ClockSample> _lastClock = [];
 
+    /// <summary>Equal verdicts are one list: on a hub most tunnels have the same ones, and the samples and diagnoses hold them too.</summary>
+    private static readonly SharedInstances<IReadOnlyList<BestPracticeResult>> SharedResults = new(4096, new ResultsComparer());
+
     /// <summary>Without an <see cref="IObservedSaFactsProvider"/> registered, the configured expectations are evaluated.</summary>
     public BestPracticeService(
         ConfigStore config,
@@ -86,7 +89,7 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
             changed = true;
             var inputs = new BestPracticeInputs(tunnel.Expect, observed, clock);
             _inputs[tunnel.Name] = (inputs, config.BestPractices);
-            var results = BestPracticeEvaluator.Evaluate(inputs, config.BestPractices);
+            var results = SharedResults.Of(BestPracticeEvaluator.Evaluate(inputs, config.BestPractices));
             _results[tunnel.Name] = results;
             _series[tunnel.Name] = [.. results
                 .Where(r => r.Followed is not null)
@@ -120,4 +123,21 @@ public sealed class BestPracticeService : PeriodicService, IMetricsContributor
     }
 
     private sealed record OrderedSeries(ExporterConfig Config, (MetricLabels Labels, double Value)[][] Tunnels);
+
+    private sealed class ResultsComparer : IEqualityComparer<IReadOnlyList<BestPracticeResult>>
+    {
+        public bool Equals(IReadOnlyList<BestPracticeResult>? x, IReadOnlyList<BestPracticeResult>? y) =>
+            x is null ? y is null : y is not null && Items.Equal(x, y);
+
+        public int GetHashCode(IReadOnlyList<BestPracticeResult> results)
+        {
+            var hash = default(HashCode);
+            for (var i = 0; i < results.Count; i++)
+            {
+                hash.Add(results[i]);
+            }
+
+            return hash.ToHashCode();
+        }
+    }
 }

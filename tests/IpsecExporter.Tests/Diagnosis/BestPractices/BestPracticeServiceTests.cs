@@ -79,6 +79,27 @@ public sealed class BestPracticeServiceTests
         Assert.Contains("ipsec_best_practice{tunnel=\"by-the-book\",practice=\"phase2_two_thirds_phase1\"} 1", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Tunnels_with_the_same_verdicts_share_one_list_of_them()
+    {
+        var store = TestConfigs.Store("""
+            site: { name: hub }
+            sources: [{ name: gw, type: no-sas }]
+            tunnels:
+              - { name: branch-1, remote_gateway: 192.0.2.1, network_pairs: [{ local: 10.1.0.0/24, remote: 10.2.1.0/24 }] }
+              - { name: branch-2, remote_gateway: 192.0.2.2, network_pairs: [{ local: 10.1.0.0/24, remote: 10.2.2.0/24 }] }
+            """);
+        var clock = new ClockMonitor(store, new SntpClient(TimeProvider.System), TimeProvider.System, NullLogger<ClockMonitor>.Instance);
+        var facts = new ObservedSaFacts(true, "ecp256", TimeSpan.FromHours(8), TimeSpan.FromHours(5));
+        var observed = new Observations { ["branch-1"] = facts, ["branch-2"] = facts };
+        var service = new BestPracticeService(store, clock, TimeProvider.System, NullLogger<BestPracticeService>.Instance, observed);
+
+        await service.CollectOnceAsync(CancellationToken.None);
+
+        Assert.Equal(4, service.Results["branch-1"].Count);
+        Assert.Same(service.Results["branch-1"], service.Results["branch-2"]);
+    }
+
     /// <summary>A service on the configuration of <see cref="Yaml"/> without NTP servers, fed by <paramref name="observed"/>.</summary>
     private static BestPracticeService ServiceObserving(Observations observed)
     {
