@@ -244,7 +244,26 @@ public static class Diagnoser
     private static readonly CheckResult ChildSasUnknown = new(Checks.Phase2SingleSa, CheckState.Unknown, "source down: CHILD SA state unknown");
 
     /// <summary>What the Phase 2 check was judged from: the pairs of the latest sample and how long each has had more than one CHILD SA.</summary>
-    private sealed record Phase2Inputs(TunnelSample Latest, TimeSpan[] Durations, TimeSpan RekeyOverlap, bool Duplicates, bool AllMissing);
+    private sealed record Phase2Inputs(JudgedPair[] Pairs, TimeSpan[] Durations, TimeSpan RekeyOverlap, bool Duplicates, bool AllMissing);
+
+    /// <summary>
+    /// Of one pair of the latest sample, what the Phase 2 and traffic checks judge and put in words: their results keep
+    /// this, not the sample, whose observations would otherwise stay live for as long as a result is reused.
+    /// </summary>
+    private readonly record struct JudgedPair(string LocalTs, string RemoteTs, int InstalledChildSas)
+    {
+        public static JudgedPair[] Of(TunnelSample sample)
+        {
+            var pairs = new JudgedPair[sample.Pairs.Count];
+            for (var i = 0; i < pairs.Length; i++)
+            {
+                var pair = sample.Pairs[i];
+                pairs[i] = new(pair.LocalTs, pair.RemoteTs, pair.InstalledChildSas);
+            }
+
+            return pairs;
+        }
+    }
 
     private static (CheckResult Result, bool Duplicates, bool AllMissing) CheckPhase2(IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options, CheckResult? before)
     {
@@ -271,19 +290,20 @@ public static class Diagnoser
             durations[i] = Duration(history, latest, latest.Pairs[i]);
         }
 
-        var (duplicates, missing, failing) = JudgePhase2(latest, durations, options, null, null);
-        var allMissing = latest.Pairs.Count > 0 && missing == latest.Pairs.Count;
+        var pairs = JudgedPair.Of(latest);
+        var (duplicates, missing, failing) = JudgePhase2(pairs, durations, options, null, null);
+        var allMissing = pairs.Length > 0 && missing == pairs.Length;
         if (!failing)
         {
             (duplicates, allMissing) = (false, false);
         }
 
-        var inputs = new Phase2Inputs(latest, durations, options.RekeyOverlap, duplicates, allMissing);
+        var inputs = new Phase2Inputs(pairs, durations, options.RekeyOverlap, duplicates, allMissing);
         var evidence = () =>
         {
             var problems = new List<string>();
             var notes = new List<string>();
-            JudgePhase2(latest, durations, options, problems, notes);
+            JudgePhase2(pairs, durations, options, problems, notes);
             return string.Join("; ", failing ? problems : notes);
         };
         return (new(Checks.Phase2SingleSa, failing ? CheckState.Fail : CheckState.Pass, evidence) { Inputs = inputs }, duplicates, allMissing);
@@ -295,13 +315,13 @@ public static class Diagnoser
     /// <summary>Whether the pairs of <paramref name="latest"/> would be judged (state and words) as those of <paramref name="before"/> were.</summary>
     private static bool SamePhase2(Phase2Inputs before, IReadOnlyList<TunnelSample> history, TunnelSample latest, DiagnosisOptions options)
     {
-        var pairs = before.Latest.Pairs;
-        if (before.RekeyOverlap != options.RekeyOverlap || pairs.Count != latest.Pairs.Count)
+        var pairs = before.Pairs;
+        if (before.RekeyOverlap != options.RekeyOverlap || pairs.Length != latest.Pairs.Count)
         {
             return false;
         }
 
-        for (var i = 0; i < pairs.Count; i++)
+        for (var i = 0; i < pairs.Length; i++)
         {
             var (was, now) = (pairs[i], latest.Pairs[i]);
             if (was.LocalTs != now.LocalTs || was.RemoteTs != now.RemoteTs || was.InstalledChildSas != now.InstalledChildSas
@@ -316,14 +336,14 @@ public static class Diagnoser
 
     /// <summary>One pass over the pairs for the state, and for the words when <paramref name="problems"/> and <paramref name="notes"/> are given.</summary>
     private static (bool Duplicates, int Missing, bool Failing) JudgePhase2(
-        TunnelSample latest, TimeSpan[] durations, DiagnosisOptions options, List<string>? problems, List<string>? notes)
+        JudgedPair[] pairs, TimeSpan[] durations, DiagnosisOptions options, List<string>? problems, List<string>? notes)
     {
         var duplicates = false;
         var failing = false;
         var missing = 0;
-        for (var i = 0; i < latest.Pairs.Count; i++)
+        for (var i = 0; i < pairs.Length; i++)
         {
-            var pair = latest.Pairs[i];
+            var pair = pairs[i];
             if (pair.InstalledChildSas == 0)
             {
                 missing++;
@@ -377,7 +397,7 @@ public static class Diagnoser
     private static readonly CheckResult NoChildSaForTraffic = new(Checks.TrafficBothDirections, CheckState.Unknown, "no CHILD SA to carry traffic");
 
     /// <summary>What the traffic check was judged from: the latest sample's pairs, what each carried over the window (<see cref="Growths"/>), the window's span; and the one-way pairs in words (null when none).</summary>
-    private sealed record TrafficInputs(TunnelSample Latest, Growth[] Growths, TimeSpan Span, LazyText? OneWayPairs);
+    private sealed record TrafficInputs(JudgedPair[] Pairs, Growth[] Growths, TimeSpan Span, LazyText? OneWayPairs);
 
     /// <summary>What one pair carried each way since the baseline, as <see cref="JudgeTraffic"/> measures it.</summary>
     private readonly record struct Growth(TrafficGrowth? Sent, TrafficGrowth? Received);
@@ -406,22 +426,22 @@ public static class Diagnoser
             growths[i] = GrowthOf(latest.Pairs[i], baseline);
         }
 
-        return JudgedTraffic(growths, latest, span);
+        return JudgedTraffic(growths, JudgedPair.Of(latest), span);
     }
 
     /// <summary>Apart from <see cref="CheckTraffic"/>: its closures are made only for a result that changed.</summary>
-    private static (CheckResult Result, LazyText? OneWayPairs) JudgedTraffic(Growth[] growths, TunnelSample latest, TimeSpan span)
+    private static (CheckResult Result, LazyText? OneWayPairs) JudgedTraffic(Growth[] growths, JudgedPair[] pairs, TimeSpan span)
     {
-        var (oneWay, idle, observed) = JudgeTraffic(growths, latest, span, null, null);
-        var inputs = new TrafficInputs(latest, growths, span, null);
+        var (oneWay, idle, observed) = JudgeTraffic(growths, pairs, span, null, null);
+        var inputs = new TrafficInputs(pairs, growths, span, null);
         if (observed == 0)
         {
             // CHILD SAs whose source counts neither direction in full say so, rather than that there is no CHILD SA.
-            return latest.Pairs.Any(p => p.InstalledChildSas > 0)
+            return pairs.Any(p => p.InstalledChildSas > 0)
                 ? (new(Checks.TrafficBothDirections, CheckState.Unknown, () =>
                 {
                     var parts = new List<string>();
-                    JudgeTraffic(growths, latest, span, parts, null);
+                    JudgeTraffic(growths, pairs, span, parts, null);
                     return string.Join("; ", parts);
                 }) { Inputs = inputs }, null)
                 : (NoChildSaForTraffic, null);
@@ -430,7 +450,7 @@ public static class Diagnoser
         var evidence = () =>
         {
             var parts = new List<string>();
-            JudgeTraffic(growths, latest, span, parts, null);
+            JudgeTraffic(growths, pairs, span, parts, null);
             var text = string.Join("; ", parts);
             return idle > 0 && !oneWay ? text + " (IPsec sends nothing on its own: configure inside probes to keep traffic flowing)" : text;
         };
@@ -438,7 +458,7 @@ public static class Diagnoser
             ? new LazyText(() =>
             {
                 var oneWayParts = new List<string>();
-                JudgeTraffic(growths, latest, span, null, oneWayParts);
+                JudgeTraffic(growths, pairs, span, null, oneWayParts);
                 return string.Join("; ", oneWayParts);
             })
             : null;
@@ -452,13 +472,13 @@ public static class Diagnoser
     /// </summary>
     private static bool SameTraffic(TrafficInputs before, BaselineCounters baseline, TunnelSample latest, TimeSpan span)
     {
-        var pairs = before.Latest.Pairs;
-        if (SpanSeconds(before.Span) != SpanSeconds(span) || pairs.Count != latest.Pairs.Count)
+        var pairs = before.Pairs;
+        if (SpanSeconds(before.Span) != SpanSeconds(span) || pairs.Length != latest.Pairs.Count)
         {
             return false;
         }
 
-        for (var i = 0; i < pairs.Count; i++)
+        for (var i = 0; i < pairs.Length; i++)
         {
             var (was, now) = (pairs[i], latest.Pairs[i]);
             if (was.LocalTs != now.LocalTs || was.RemoteTs != now.RemoteTs || (was.InstalledChildSas > 0) != (now.InstalledChildSas > 0)
@@ -485,14 +505,14 @@ public static class Diagnoser
     }
 
     /// <summary>One pass over the pairs for the state, and for the words when <paramref name="parts"/> or <paramref name="oneWayParts"/> are given.</summary>
-    private static (bool OneWay, int Idle, int Observed) JudgeTraffic(Growth[] growths, TunnelSample latest, TimeSpan span, List<string>? parts, List<string>? oneWayParts)
+    private static (bool OneWay, int Idle, int Observed) JudgeTraffic(Growth[] growths, JudgedPair[] pairs, TimeSpan span, List<string>? parts, List<string>? oneWayParts)
     {
         var oneWay = false;
         var idle = 0;
         var observed = 0;
-        for (var i = 0; i < latest.Pairs.Count; i++)
+        for (var i = 0; i < pairs.Length; i++)
         {
-            var pair = latest.Pairs[i];
+            var pair = pairs[i];
             if (pair.InstalledChildSas <= 0)
             {
                 continue;
