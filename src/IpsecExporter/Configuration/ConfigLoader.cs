@@ -32,6 +32,11 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
     public const int DefaultNtpSamples = 4;
     public const int MaxNtpSamples = 8;
 
+    /// <summary>A tunnel without a partner or expect section: one instance for all of them (a hub configures thousands).</summary>
+    private static readonly PartnerConfig NoPartner = new(null, null, null, null);
+
+    private static readonly ExpectConfig NoExpectations = new(null, null, null);
+
     public static readonly RemoteGatewayResolutionConfig DefaultRemoteGatewayResolution = new(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5), null);
 
     /// <summary>
@@ -528,14 +533,14 @@ public sealed partial class ConfigLoader(SaSourceRegistry sourceTypes)
             result.Add(new TunnelConfig(
                 name ?? "",
                 map.String("description"),
-                new PartnerConfig(partnerMap?.String("name"), partnerMap?.String("contact"), partnerMap?.String("location"), partnerMap?.String("equipment")),
+                partnerMap is null ? NoPartner : new PartnerConfig(partnerMap.String("name"), partnerMap.String("contact"), partnerMap.String("location"), partnerMap.String("equipment")),
                 source ?? "",
                 map.String("connection") ?? name ?? "",
                 map.Ip("local_gateway"),
                 remoteGateway ?? "",
                 pairs,
                 inside,
-                new ExpectConfig(expectMap?.Bool("pfs"), expectMap?.Duration("ike_rekey", TimeSpan.FromSeconds(1)), expectMap?.Duration("child_rekey", TimeSpan.FromSeconds(1)))));
+                expectMap is null ? NoExpectations : new ExpectConfig(expectMap.Bool("pfs"), expectMap.Duration("ike_rekey", TimeSpan.FromSeconds(1)), expectMap.Duration("child_rekey", TimeSpan.FromSeconds(1)))));
         }
 
         return result;

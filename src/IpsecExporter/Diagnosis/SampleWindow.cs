@@ -22,7 +22,11 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     /// <summary>How many samples' numbers the buffer grows by when full.</summary>
     private const int GrowBySamples = 4;
 
+    /// <summary>Grown a few entries at a time, like <see cref="_numbers"/>, rather than doubled.</summary>
     private readonly List<Entry> _entries = [];
+
+    /// <summary>The key frames the entries refer to by index (an entry of 16 bytes instead of 24 with a reference), oldest first.</summary>
+    private readonly List<KeyFrame> _keyFrames = [];
 
     /// <summary>
     /// The numbers of the samples that are not key frames, back to back, oldest first: one buffer per window instead
@@ -30,37 +34,37 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     /// </summary>
     private readonly List<uint> _numbers = [];
 
-    /// <summary>The position of <see cref="_numbers"/>' first value since the window began (entries keep positions, not indexes).</summary>
-    private long _numbersStart;
-
     private TunnelSample? _latest;
 
     public int Count => _entries.Count;
 
     public TunnelSample? Latest => _latest;
 
+    /// <summary>The slots the window holds for entries and numbers (for the test that keeps them near the window's size).</summary>
+    internal (int Entries, int Numbers) Capacity => (_entries.Capacity, _numbers.Capacity);
+
     public TunnelSample this[int index]
     {
         get
         {
             var entry = _entries[index];
-            return index == _entries.Count - 1 ? _latest! : entry.Sample(NumbersOf(entry));
+            return index == _entries.Count - 1 ? _latest! : entry.Sample(KeyFrameOf(entry), NumbersOf(entry));
         }
     }
 
     public void Add(TunnelSample sample)
     {
-        if (_entries.Count > 0 && _entries[^1] is var last && SameShape(last.KeyFrame.Sample, sample))
+        if (_entries.Count > 0 && _entries[^1] is var last && KeyFrameOf(last) is var run && SameShape(run.Sample, sample))
         {
-            var length = last.KeyFrame.Counters.Length;
+            var length = run.Counters.Length;
             var counters = length <= StackCounters ? stackalloc ulong[length] : new ulong[length];
             Counters(sample, counters);
             var numbers = length <= StackCounters ? stackalloc uint[length] : new uint[length];
-            if (Numbers(last.KeyFrame, counters, numbers))
+            if (Numbers(run, counters, numbers))
             {
                 // An idle tunnel between probes has the same numbers as the sample before: they are kept once.
                 var at = last.Numbers >= 0 && numbers.SequenceEqual(NumbersOf(last)) ? last.Numbers : Append(numbers);
-                _entries.Add(new Entry(sample.At.UtcTicks, last.KeyFrame, at));
+                AddEntry(new Entry(sample.At.UtcTicks, last.KeyFrame, at));
                 _latest = sample;
                 return;
             }
@@ -68,7 +72,8 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
         var keyFrame = new ulong[CumulativeCount(sample) + ProbeCount(sample)];
         Counters(sample, keyFrame);
-        _entries.Add(new Entry(sample.At.UtcTicks, new KeyFrame(sample, keyFrame), -1));
+        _keyFrames.Add(new KeyFrame(sample, keyFrame));
+        AddEntry(new Entry(sample.At.UtcTicks, _keyFrames.Count - 1, -1));
         _latest = sample;
     }
 
@@ -88,8 +93,8 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         }
 
         _entries.RemoveRange(0, firstInWindow - 1);
-        // Positions only grow along the window: the first entry with numbers holds the oldest still needed.
-        var oldest = _numbersStart + _numbers.Count;
+        // Offsets only grow along the window: the first entry with numbers holds the oldest still needed.
+        var oldest = _numbers.Count;
         for (var e = 0; e < _entries.Count; e++)
         {
             if (_entries[e].Numbers >= 0)
@@ -99,8 +104,23 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             }
         }
 
-        _numbers.RemoveRange(0, (int)(oldest - _numbersStart));
-        _numbersStart = oldest;
+        _numbers.RemoveRange(0, oldest);
+        var firstKeyFrame = _entries[0].KeyFrame;
+        _keyFrames.RemoveRange(0, firstKeyFrame);
+        foreach (ref var entry in CollectionsMarshal.AsSpan(_entries))
+        {
+            entry = new Entry(entry.UtcTicks, entry.KeyFrame - firstKeyFrame, entry.Numbers >= 0 ? entry.Numbers - oldest : -1);
+        }
+    }
+
+    private void AddEntry(Entry entry)
+    {
+        if (_entries.Count == _entries.Capacity)
+        {
+            _entries.Capacity = _entries.Count + GrowBySamples;
+        }
+
+        _entries.Add(entry);
     }
 
     /// <summary>
@@ -120,21 +140,21 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
         var entry = _entries[i];
         return i == _entries.Count - 1 ? new BaselineCounters(_latest!)
-            : entry.Numbers < 0 ? new BaselineCounters(entry.KeyFrame.Sample)
-            : new BaselineCounters(this, i, new DateTimeOffset(entry.UtcTicks, TimeSpan.Zero).ToOffset(entry.KeyFrame.Sample.At.Offset));
+            : entry.Numbers < 0 ? new BaselineCounters(KeyFrameOf(entry).Sample)
+            : new BaselineCounters(this, i, new DateTimeOffset(entry.UtcTicks, TimeSpan.Zero).ToOffset(KeyFrameOf(entry).Sample.At.Offset));
     }
 
     /// <summary>Of the sample at <paramref name="index"/> (neither the latest nor a key frame), the counters of the pair with <paramref name="key"/>.</summary>
     internal PairCounters? PairCounters(int index, PairKey key)
     {
         var entry = _entries[index];
-        var pairs = entry.KeyFrame.Sample.Pairs;
+        var pairs = KeyFrameOf(entry).Sample.Pairs;
         for (var p = 0; p < pairs.Count; p++)
         {
             if (pairs[p].Key == key)
             {
                 var numbers = NumbersOf(entry);
-                var counters = entry.KeyFrame.Counters;
+                var counters = KeyFrameOf(entry).Counters;
                 var at = p * CountersPerPair;
                 return new PairCounters(
                     Known(pairs[p].SentBytes, counters[at] + numbers[at]),
@@ -151,7 +171,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     internal (ulong Requests, ulong Responses)? ProbeCounters(int index, IPAddress? target)
     {
         var entry = _entries[index];
-        var shape = entry.KeyFrame.Sample;
+        var shape = KeyFrameOf(entry).Sample;
         var gateways = shape.Gateway is null ? 0 : 1;
         var probe = -1;
         if (target is null)
@@ -172,7 +192,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         }
 
         var numbers = NumbersOf(entry);
-        var counters = entry.KeyFrame.Counters;
+        var counters = KeyFrameOf(entry).Counters;
         var at = (shape.Pairs.Count * CountersPerPair) + (probe * CountersPerProbe);
         return (counters[at] + numbers[at], counters[at + 1] + numbers[at + 1]);
     }
@@ -182,7 +202,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         for (var i = 0; i < _entries.Count; i++)
         {
             // A run's samples have their key frame's source state.
-            if (_entries[i].UtcTicks >= start.UtcTicks && (_entries[i].KeyFrame.Sample.SourceUp || !needSourceUp))
+            if (_entries[i].UtcTicks >= start.UtcTicks && (KeyFrameOf(_entries[i]).Sample.SourceUp || !needSourceUp))
             {
                 return i;
             }
@@ -201,11 +221,13 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    private KeyFrame KeyFrameOf(Entry entry) => _keyFrames[entry.KeyFrame];
+
     private ReadOnlySpan<uint> NumbersOf(Entry entry) => entry.Numbers < 0
         ? default
-        : CollectionsMarshal.AsSpan(_numbers).Slice((int)(entry.Numbers - _numbersStart), entry.KeyFrame.Counters.Length);
+        : CollectionsMarshal.AsSpan(_numbers).Slice(entry.Numbers, KeyFrameOf(entry).Counters.Length);
 
-    private long Append(ReadOnlySpan<uint> numbers)
+    private int Append(ReadOnlySpan<uint> numbers)
     {
         if (_numbers.Count + numbers.Length > _numbers.Capacity)
         {
@@ -214,7 +236,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             _numbers.Capacity = _numbers.Count + (numbers.Length * GrowBySamples);
         }
 
-        var at = _numbersStart + _numbers.Count;
+        var at = _numbers.Count;
         _numbers.AddRange(numbers);
         return at;
     }
@@ -393,21 +415,22 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     private sealed record KeyFrame(TunnelSample Sample, ulong[] Counters);
 
     /// <summary>
-    /// One sample: its time, its key frame and the position of its numbers relative to it in the window's buffer (-1
-    /// for the key frame itself).
+    /// One sample: its time, the index of its key frame in <see cref="_keyFrames"/> and the offset of its numbers
+    /// relative to it in the window's buffer (-1 for the key frame itself).
     /// </summary>
-    private readonly record struct Entry(long UtcTicks, KeyFrame KeyFrame, long Numbers)
+    private readonly record struct Entry(long UtcTicks, int KeyFrame, int Numbers)
     {
+        /// <param name="run">This entry's key frame (<see cref="KeyFrameOf"/>).</param>
         /// <param name="numbers">This entry's numbers (<see cref="NumbersOf"/>).</param>
-        public TunnelSample Sample(ReadOnlySpan<uint> numbers)
+        public TunnelSample Sample(KeyFrame run, ReadOnlySpan<uint> numbers)
         {
-            var keyFrame = KeyFrame.Sample;
+            var keyFrame = run.Sample;
             if (Numbers < 0)
             {
                 return keyFrame;
             }
 
-            var counters = KeyFrame.Counters;
+            var counters = run.Counters;
             var i = 0;
             var rtt = CumulativeCount(keyFrame);
             var pairs = new PairObservation[keyFrame.Pairs.Count];

@@ -150,6 +150,25 @@ public sealed class SampleWindowTests
     }
 
     [Fact]
+    public void A_window_holds_little_more_than_its_samples_however_long_it_moves_along()
+    {
+        var window = new SampleWindow();
+        for (var second = 0; second <= 3600; second += 5)
+        {
+            var sample = Sample(second, (ulong)second + 1, childSas: second % 600 == 0 ? 2 : 1);
+            window.Add(sample);
+            window.DropBefore(sample.At - TimeSpan.FromMinutes(2));
+        }
+
+        // 2 minutes at 5 s: 25 samples and the one before the window's start; a few more slots as they grow. Numbers
+        // per sample of Sample: 7 per pair, 3 per probed target (requests, responses, RTT), 2 of the IKE SA.
+        const int numbersPerSample = (2 * 7) + (2 * 3) + 2;
+        Assert.Equal(26, window.Count);
+        Assert.InRange(window.Capacity.Entries, window.Count, window.Count + 4);
+        Assert.InRange(window.Capacity.Numbers, 24 * numbersPerSample, 30 * numbersPerSample);
+    }
+
+    [Fact]
     public void The_fields_a_window_compares_or_keeps_as_numbers_are_all_the_fields_of_the_observations()
     {
         // A field added to an observation must be compared or kept, or samples would read back without it.
