@@ -10,8 +10,8 @@ namespace IpsecExporter.Diagnosis;
 /// The samples of one tunnel's diagnosis window, oldest first. On a hub the window is most of the exporter's live
 /// heap (25 samples per tunnel at the default 2 minutes and 5 s), and from one sample to the next mostly counters
 /// change. So a sample is kept as its time, a reference to the first sample of its run of samples that differ from
-/// it only in counters (the key frame), and its numbers as 32-bit values: each counter's growth since the key frame,
-/// the RTTs as they are. A sample whose numbers do not fit starts a new run. A sample is made again when read; the
+/// it only in counters (the key frame), and its numbers as 32-bit values, stored in as few bytes as each needs: each
+/// counter's growth since the key frame, the RTTs as they are. A sample whose numbers do not fit starts a new run. A sample is made again when read; the
 /// newest is kept as it came.
 /// </summary>
 public sealed class SampleWindow : IReadOnlyList<TunnelSample>
@@ -30,9 +30,10 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
     /// <summary>
     /// The numbers of the samples that are not key frames, back to back, oldest first: one buffer per window instead
-    /// of an array per sample, so that adding a sample allocates nothing once the buffer has grown to the window.
+    /// of an array per sample, so that adding a sample allocates nothing once the buffer has grown to the window. Each
+    /// number takes 7 bits a byte (LEB128): growth over a window and RTTs mostly need 1-3 bytes of the 4 of a uint.
     /// </summary>
-    private readonly List<uint> _numbers = [];
+    private readonly List<byte> _numbers = [];
 
     private TunnelSample? _latest;
 
@@ -41,14 +42,27 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     public TunnelSample? Latest => _latest;
 
     /// <summary>The slots the window holds for entries and numbers (for the test that keeps them near the window's size).</summary>
-    internal (int Entries, int Numbers) Capacity => (_entries.Capacity, _numbers.Capacity);
+    internal (int Entries, int NumberBytes) Capacity => (_entries.Capacity, _numbers.Capacity);
 
     public TunnelSample this[int index]
     {
         get
         {
             var entry = _entries[index];
-            return index == _entries.Count - 1 ? _latest! : entry.Sample(KeyFrameOf(entry), NumbersOf(entry));
+            if (index == _entries.Count - 1)
+            {
+                return _latest!;
+            }
+
+            var run = KeyFrameOf(entry);
+            if (entry.Numbers < 0)
+            {
+                return run.Sample;
+            }
+
+            var numbers = run.Counters.Length <= StackCounters ? stackalloc uint[run.Counters.Length] : new uint[run.Counters.Length];
+            Decode(entry, numbers);
+            return entry.Sample(run, numbers);
         }
     }
 
@@ -63,7 +77,9 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             if (Numbers(run, counters, numbers))
             {
                 // An idle tunnel between probes has the same numbers as the sample before: they are kept once.
-                var at = last.Numbers >= 0 && numbers.SequenceEqual(NumbersOf(last)) ? last.Numbers : Append(numbers);
+                var encoded = length <= StackCounters ? stackalloc byte[length * MaxBytesPerNumber] : new byte[length * MaxBytesPerNumber];
+                encoded = encoded[..Encode(numbers, encoded)];
+                var at = last.Numbers >= 0 && Encoded(last, encoded.Length).SequenceEqual(encoded) ? last.Numbers : Append(encoded);
                 AddEntry(new Entry(sample.At.UtcTicks, last.KeyFrame, at));
                 _latest = sample;
                 return;
@@ -153,8 +169,9 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         {
             if (pairs[p].Key == key)
             {
-                var numbers = NumbersOf(entry);
                 var counters = KeyFrameOf(entry).Counters;
+                var numbers = counters.Length <= StackCounters ? stackalloc uint[counters.Length] : new uint[counters.Length];
+                Decode(entry, numbers);
                 var at = p * CountersPerPair;
                 return new PairCounters(
                     Known(pairs[p].SentBytes, counters[at] + numbers[at]),
@@ -191,8 +208,9 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             return null;
         }
 
-        var numbers = NumbersOf(entry);
         var counters = KeyFrameOf(entry).Counters;
+        var numbers = counters.Length <= StackCounters ? stackalloc uint[counters.Length] : new uint[counters.Length];
+        Decode(entry, numbers);
         var at = (shape.Pairs.Count * CountersPerPair) + (probe * CountersPerProbe);
         return (counters[at] + numbers[at], counters[at + 1] + numbers[at + 1]);
     }
@@ -223,21 +241,63 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
 
     private KeyFrame KeyFrameOf(Entry entry) => _keyFrames[entry.KeyFrame];
 
-    private ReadOnlySpan<uint> NumbersOf(Entry entry) => entry.Numbers < 0
-        ? default
-        : CollectionsMarshal.AsSpan(_numbers).Slice(entry.Numbers, KeyFrameOf(entry).Counters.Length);
+    private const int MaxBytesPerNumber = 5;
 
-    private int Append(ReadOnlySpan<uint> numbers)
+    /// <summary>The <paramref name="length"/> bytes of <paramref name="entry"/>'s numbers on (or as many as there are).</summary>
+    private ReadOnlySpan<byte> Encoded(Entry entry, int length) =>
+        CollectionsMarshal.AsSpan(_numbers)[entry.Numbers..][..Math.Min(length, _numbers.Count - entry.Numbers)];
+
+    /// <summary><paramref name="entry"/>'s numbers (not a key frame's) into <paramref name="numbers"/>, as many as its key frame has counters.</summary>
+    private void Decode(Entry entry, Span<uint> numbers)
     {
-        if (_numbers.Count + numbers.Length > _numbers.Capacity)
+        var bytes = CollectionsMarshal.AsSpan(_numbers)[entry.Numbers..];
+        var at = 0;
+        for (var i = 0; i < numbers.Length; i++)
+        {
+            var value = 0u;
+            var shift = 0;
+            byte next;
+            do
+            {
+                next = bytes[at++];
+                value |= (uint)(next & 0x7F) << shift;
+                shift += 7;
+            }
+            while (next >= 0x80);
+            numbers[i] = value;
+        }
+    }
+
+    /// <returns>The bytes written.</returns>
+    private static int Encode(ReadOnlySpan<uint> numbers, Span<byte> bytes)
+    {
+        var at = 0;
+        foreach (var number in numbers)
+        {
+            var value = number;
+            while (value >= 0x80)
+            {
+                bytes[at++] = (byte)(value | 0x80);
+                value >>= 7;
+            }
+
+            bytes[at++] = (byte)value;
+        }
+
+        return at;
+    }
+
+    private int Append(ReadOnlySpan<byte> encoded)
+    {
+        if (_numbers.Count + encoded.Length > _numbers.Capacity)
         {
             // A few samples more at a time rather than doubled: the window settles at a steady size, and a doubled
             // buffer would keep up to half of it unused for every tunnel.
-            _numbers.Capacity = _numbers.Count + (numbers.Length * GrowBySamples);
+            _numbers.Capacity = _numbers.Count + (encoded.Length * GrowBySamples);
         }
 
         var at = _numbers.Count;
-        _numbers.AddRange(numbers);
+        _numbers.AddRange(encoded);
         return at;
     }
 
@@ -420,16 +480,12 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     /// </summary>
     private readonly record struct Entry(long UtcTicks, int KeyFrame, int Numbers)
     {
+        /// <summary>The sample of an entry that is not its run's key frame.</summary>
         /// <param name="run">This entry's key frame (<see cref="KeyFrameOf"/>).</param>
-        /// <param name="numbers">This entry's numbers (<see cref="NumbersOf"/>).</param>
+        /// <param name="numbers">This entry's numbers (<see cref="Decode"/>).</param>
         public TunnelSample Sample(KeyFrame run, ReadOnlySpan<uint> numbers)
         {
             var keyFrame = run.Sample;
-            if (Numbers < 0)
-            {
-                return keyFrame;
-            }
-
             var counters = run.Counters;
             var i = 0;
             var rtt = CumulativeCount(keyFrame);
