@@ -101,9 +101,116 @@ public sealed record PairObservation(
     string? DhGroup,
     bool? Pfs)
 {
+    // The counters, times and durations are kept as plain values and one set of bits for which are known: a hub holds
+    // three observations per network pair (the tracker's, the diagnosis window's latest and its key frame's), and the
+    // nullable values took 160 of the record's 248 bytes (docs/PERFORMANCE.md).
+    private ulong _receivedBytes = ReceivedBytes.GetValueOrDefault();
+    private ulong _sentBytes = SentBytes.GetValueOrDefault();
+    private ulong _receivedPackets = ReceivedPackets.GetValueOrDefault();
+    private ulong _sentPackets = SentPackets.GetValueOrDefault();
+    private long _lastReceivedUtcTicks = LastReceived.GetValueOrDefault().UtcTicks;
+    private long _lastSentUtcTicks = LastSent.GetValueOrDefault().UtcTicks;
+    private long _rekeyIntervalTicks = RekeyInterval.GetValueOrDefault().Ticks;
+    private long _lifetimeTicks = Lifetime.GetValueOrDefault().Ticks;
+    private long _lastRekeyAfterTicks = LastRekeyAfter.GetValueOrDefault().Ticks;
+    private short _lastReceivedOffsetMinutes = OffsetMinutes(LastReceived);
+    private short _lastSentOffsetMinutes = OffsetMinutes(LastSent);
+    private Known _known = KnownOf(ReceivedBytes, SentBytes, ReceivedPackets, SentPackets, LastReceived, LastSent, RekeyInterval, Lifetime, LastRekeyAfter);
+
+    [Flags]
+    private enum Known : ushort
+    {
+        ReceivedBytes = 1,
+        SentBytes = 2,
+        ReceivedPackets = 4,
+        SentPackets = 8,
+        LastReceived = 16,
+        LastSent = 32,
+        RekeyInterval = 64,
+        Lifetime = 128,
+        LastRekeyAfter = 256,
+    }
+
+    public ulong? ReceivedBytes
+    {
+        get => Has(Known.ReceivedBytes) ? _receivedBytes : null;
+        init => _receivedBytes = Value(Known.ReceivedBytes, value);
+    }
+
+    public ulong? SentBytes
+    {
+        get => Has(Known.SentBytes) ? _sentBytes : null;
+        init => _sentBytes = Value(Known.SentBytes, value);
+    }
+
+    public ulong? ReceivedPackets
+    {
+        get => Has(Known.ReceivedPackets) ? _receivedPackets : null;
+        init => _receivedPackets = Value(Known.ReceivedPackets, value);
+    }
+
+    public ulong? SentPackets
+    {
+        get => Has(Known.SentPackets) ? _sentPackets : null;
+        init => _sentPackets = Value(Known.SentPackets, value);
+    }
+
+    public DateTimeOffset? LastReceived
+    {
+        get => Has(Known.LastReceived) ? Time(_lastReceivedUtcTicks, _lastReceivedOffsetMinutes) : null;
+        init => (_lastReceivedUtcTicks, _lastReceivedOffsetMinutes) = (Value(Known.LastReceived, value).UtcTicks, OffsetMinutes(value));
+    }
+
+    public DateTimeOffset? LastSent
+    {
+        get => Has(Known.LastSent) ? Time(_lastSentUtcTicks, _lastSentOffsetMinutes) : null;
+        init => (_lastSentUtcTicks, _lastSentOffsetMinutes) = (Value(Known.LastSent, value).UtcTicks, OffsetMinutes(value));
+    }
+
+    public TimeSpan? RekeyInterval
+    {
+        get => Has(Known.RekeyInterval) ? TimeSpan.FromTicks(_rekeyIntervalTicks) : null;
+        init => _rekeyIntervalTicks = Value(Known.RekeyInterval, value).Ticks;
+    }
+
+    public TimeSpan? Lifetime
+    {
+        get => Has(Known.Lifetime) ? TimeSpan.FromTicks(_lifetimeTicks) : null;
+        init => _lifetimeTicks = Value(Known.Lifetime, value).Ticks;
+    }
+
+    public TimeSpan? LastRekeyAfter
+    {
+        get => Has(Known.LastRekeyAfter) ? TimeSpan.FromTicks(_lastRekeyAfterTicks) : null;
+        init => _lastRekeyAfterTicks = Value(Known.LastRekeyAfter, value).Ticks;
+    }
+
     /// <summary>State of the newest INSTALLED CHILD SA of the pair, else of the newest one in any state; null when the source lists none.</summary>
     public ChildSaState? State { get; init; }
 
     /// <summary>That SA's state as the source spelled it, for display and reports (never a metric label).</summary>
     public string? StateText { get; init; }
+
+    private static Known KnownOf(ulong? receivedBytes, ulong? sentBytes, ulong? receivedPackets, ulong? sentPackets, DateTimeOffset? lastReceived,
+        DateTimeOffset? lastSent, TimeSpan? rekeyInterval, TimeSpan? lifetime, TimeSpan? lastRekeyAfter) =>
+        (receivedBytes.HasValue ? Known.ReceivedBytes : 0) | (sentBytes.HasValue ? Known.SentBytes : 0)
+        | (receivedPackets.HasValue ? Known.ReceivedPackets : 0) | (sentPackets.HasValue ? Known.SentPackets : 0)
+        | (lastReceived.HasValue ? Known.LastReceived : 0) | (lastSent.HasValue ? Known.LastSent : 0)
+        | (rekeyInterval.HasValue ? Known.RekeyInterval : 0) | (lifetime.HasValue ? Known.Lifetime : 0)
+        | (lastRekeyAfter.HasValue ? Known.LastRekeyAfter : 0);
+
+    private static short OffsetMinutes(DateTimeOffset? time) => (short)(time?.Offset.TotalMinutes ?? 0);
+
+    private static DateTimeOffset Time(long utcTicks, short offsetMinutes) =>
+        new DateTimeOffset(utcTicks, TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(offsetMinutes));
+
+    private bool Has(Known value) => (_known & value) != 0;
+
+    /// <summary>Records whether <paramref name="value"/> is known; its value, or the default.</summary>
+    private T Value<T>(Known which, T? value)
+        where T : struct
+    {
+        _known = value.HasValue ? _known | which : _known & ~which;
+        return value.GetValueOrDefault();
+    }
 }
