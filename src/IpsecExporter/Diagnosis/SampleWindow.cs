@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using IpsecExporter.Configuration;
 using IpsecExporter.Tunnels;
@@ -60,9 +61,8 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
                 return run.Sample;
             }
 
-            var numbers = run.Counters.Length <= StackCounters ? stackalloc uint[run.Counters.Length] : new uint[run.Counters.Length];
-            Decode(entry, numbers);
-            return entry.Sample(run, numbers);
+            var buffer = default(NumbersBuffer);
+            return entry.Sample(run, NumbersOf(entry, ref buffer));
         }
     }
 
@@ -170,8 +170,8 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
             if (pairs[p].Key == key)
             {
                 var counters = KeyFrameOf(entry).Counters;
-                var numbers = counters.Length <= StackCounters ? stackalloc uint[counters.Length] : new uint[counters.Length];
-                Decode(entry, numbers);
+                var buffer = default(NumbersBuffer);
+                var numbers = NumbersOf(entry, ref buffer);
                 var at = p * CountersPerPair;
                 return new PairCounters(
                     Known(pairs[p].SentBytes, counters[at] + numbers[at]),
@@ -209,8 +209,8 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
         }
 
         var counters = KeyFrameOf(entry).Counters;
-        var numbers = counters.Length <= StackCounters ? stackalloc uint[counters.Length] : new uint[counters.Length];
-        Decode(entry, numbers);
+        var buffer = default(NumbersBuffer);
+        var numbers = NumbersOf(entry, ref buffer);
         var at = (shape.Pairs.Count * CountersPerPair) + (probe * CountersPerProbe);
         return (counters[at] + numbers[at], counters[at + 1] + numbers[at + 1]);
     }
@@ -247,7 +247,25 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     private ReadOnlySpan<byte> Encoded(Entry entry, int length) =>
         CollectionsMarshal.AsSpan(_numbers)[entry.Numbers..][..Math.Min(length, _numbers.Count - entry.Numbers)];
 
-    /// <summary><paramref name="entry"/>'s numbers (not a key frame's) into <paramref name="numbers"/>, as many as its key frame has counters.</summary>
+    /// <summary>Room on the stack for a sample's numbers (<see cref="NumbersOf"/>).</summary>
+    [InlineArray(StackCounters)]
+    private struct NumbersBuffer
+    {
+        private uint _first;
+    }
+
+    /// <summary>
+    /// <paramref name="entry"/>'s numbers (not a key frame's), as many as its key frame has counters, decoded into
+    /// <paramref name="buffer"/> (into an array for a sample with more).
+    /// </summary>
+    private ReadOnlySpan<uint> NumbersOf(Entry entry, ref NumbersBuffer buffer)
+    {
+        var length = KeyFrameOf(entry).Counters.Length;
+        var numbers = length <= StackCounters ? ((Span<uint>)buffer)[..length] : new uint[length];
+        Decode(entry, numbers);
+        return numbers;
+    }
+
     private void Decode(Entry entry, Span<uint> numbers)
     {
         var bytes = CollectionsMarshal.AsSpan(_numbers)[entry.Numbers..];
@@ -482,7 +500,7 @@ public sealed class SampleWindow : IReadOnlyList<TunnelSample>
     {
         /// <summary>The sample of an entry that is not its run's key frame.</summary>
         /// <param name="run">This entry's key frame (<see cref="KeyFrameOf"/>).</param>
-        /// <param name="numbers">This entry's numbers (<see cref="Decode"/>).</param>
+        /// <param name="numbers">This entry's numbers (<see cref="NumbersOf"/>).</param>
         public TunnelSample Sample(KeyFrame run, ReadOnlySpan<uint> numbers)
         {
             var keyFrame = run.Sample;
