@@ -197,8 +197,6 @@ internal readonly record struct IkeView(IPAddress? LocalHost, IPAddress? RemoteH
 /// <summary>One configured network pair of a tunnel (or the unmatched bucket when <see cref="Pair"/> is null).</summary>
 internal sealed class TrackedPair
 {
-    private readonly TrafficSelector? _local;
-    private readonly TrafficSelector? _remote;
     // The newest SAs of the collection being applied; only their state is kept after it (FinishCollection).
     private ChildSa? _newestInstalled;
     private ChildSa? _newestAny;
@@ -214,9 +212,19 @@ internal sealed class TrackedPair
         LocalLabel = pair?.LocalText ?? TunnelTracker.UnmatchedLabel;
         RemoteLabel = pair?.RemoteText ?? TunnelTracker.UnmatchedLabel;
         Labels = MetricFamilies.PairLabels.Values(tunnel, LocalLabel, RemoteLabel);
-        _local = pair is null ? null : TrafficSelector.FromNetwork(pair.Local);
-        _remote = pair is null ? null : TrafficSelector.FromNetwork(pair.Remote);
+        LocalNetwork = pair is null ? null : [TrafficSelector.FromNetwork(pair.Local)];
+        RemoteNetwork = pair is null ? null : [TrafficSelector.FromNetwork(pair.Remote)];
+        Alone = [this];
     }
+
+    /// <summary>The configured local network as a selector list, which CHILD SAs with just that selector share (null for the unmatched bucket).</summary>
+    public TrafficSelector[]? LocalNetwork { get; }
+
+    /// <summary>The configured remote network, like <see cref="LocalNetwork"/>.</summary>
+    public TrafficSelector[]? RemoteNetwork { get; }
+
+    /// <summary>A list of just this pair, shared by the CHILD SAs that carry only it (most of them). Never changed.</summary>
+    public List<TrackedPair> Alone { get; }
 
     public NetworkPair? Pair { get; }
 
@@ -247,11 +255,11 @@ internal sealed class TrackedPair
     public bool? Pfs { get; set; }
 
     /// <summary>True when some local selector overlaps the pair's local network and some remote one its remote network.</summary>
-    public bool Matches(List<TrafficSelector> local, List<TrafficSelector> remote) =>
-        _local is not null && _remote is not null && Overlaps(_local, local) && Overlaps(_remote, remote);
+    public bool Matches(TrafficSelector[] local, TrafficSelector[] remote) =>
+        LocalNetwork is not null && RemoteNetwork is not null && Overlaps(LocalNetwork[0], local) && Overlaps(RemoteNetwork[0], remote);
 
-    // A loop, not List.Exists with the method group: that made two delegates per pair and CHILD SA at every collection.
-    private static bool Overlaps(TrafficSelector network, List<TrafficSelector> selectors)
+    // A loop, not Array.Exists with the method group: that made two delegates per pair and CHILD SA at every collection.
+    private static bool Overlaps(TrafficSelector network, TrafficSelector[] selectors)
     {
         foreach (var selector in selectors)
         {

@@ -52,16 +52,22 @@ public sealed record TrafficSelector
         return selector is not null;
     }
 
-    /// <summary>The selectors among <paramref name="texts"/> that parse (e.g. <c>dynamic</c> does not).</summary>
-    public static List<TrafficSelector> ParseAll(IReadOnlyList<string> texts)
+    /// <summary>The selectors among <paramref name="texts"/> that parse (e.g. <c>dynamic</c> does not), in an array of their size.</summary>
+    public static TrafficSelector[] ParseAll(IReadOnlyList<string> texts)
     {
-        var selectors = new List<TrafficSelector>(texts.Count);
+        var selectors = new TrafficSelector[texts.Count];
+        var parsed = 0;
         foreach (var text in texts)
         {
             if (TryParse(text, out var selector))
             {
-                selectors.Add(selector!);
+                selectors[parsed++] = selector!;
             }
+        }
+
+        if (parsed < selectors.Length)
+        {
+            Array.Resize(ref selectors, parsed);
         }
 
         return selectors;

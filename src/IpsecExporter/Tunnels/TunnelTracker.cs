@@ -460,7 +460,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     private static TimeSpan? AgeAtReplacement(TimeSpan? oldAge, DateTimeOffset oldSeenAt, TimeSpan? replacementAge, DateTimeOffset at) =>
         oldAge is { } old && replacementAge is { } newAge ? (at - newAge) - (oldSeenAt - old) : null;
 
-    /// <summary>The pairs a CHILD SA carries in each tunnel of its connection (the tunnel's unmatched bucket when none).</summary>
+    /// <summary>The pairs a CHILD SA carries in each tunnel of its connection (the tunnel's unmatched bucket when none); never changed by the caller.</summary>
     private static List<TrackedPair> Targets(IEnumerable<TrackedTunnel> owners, ParsedSelectors selectors)
     {
         var targets = new List<TrackedPair>();
@@ -482,7 +482,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             }
         }
 
-        return targets;
+        return targets.Count == 1 ? targets[0].Alone : targets;
     }
 
     /// <summary>Adds what <paramref name="child"/> counted beyond the highest values seen for it before.</summary>
@@ -814,6 +814,7 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
             if (!ReferenceEquals(owners, _targetsOwners) || !ReferenceEquals(Selectors, _targetsSelectors))
             {
                 _targets = Targets(owners, Selectors);
+                Selectors = Selectors.SharingWith(_targets);
                 (_targetsOwners, _targetsSelectors) = (owners, Selectors);
             }
 
@@ -855,14 +856,33 @@ public sealed class TunnelTracker : ISnapshotObserver, IObservedSaFactsProvider,
     }
 
     /// <summary>Traffic selectors as the source wrote them and parsed.</summary>
-    private sealed record ParsedSelectors(IReadOnlyList<string> LocalText, IReadOnlyList<string> RemoteText, List<TrafficSelector> Local, List<TrafficSelector> Remote)
+    private sealed record ParsedSelectors(IReadOnlyList<string> LocalText, IReadOnlyList<string> RemoteText, TrafficSelector[] Local, TrafficSelector[] Remote)
     {
         public static ParsedSelectors Of(ChildSa child) =>
             new(child.LocalTs, child.RemoteTs, TrafficSelector.ParseAll(child.LocalTs), TrafficSelector.ParseAll(child.RemoteTs));
 
         public bool Describes(ChildSa child) => LocalText.SequenceEqual(child.LocalTs) && RemoteText.SequenceEqual(child.RemoteTs);
 
-        public void Deconstruct(out List<TrafficSelector> local, out List<TrafficSelector> remote) => (local, remote) = (Local, Remote);
+        /// <summary>
+        /// These selectors with the configured networks' instances of <paramref name="pairs"/> where they are the same:
+        /// a CHILD SA mostly carries exactly its pair's networks, and a hub held both (docs/PERFORMANCE.md).
+        /// </summary>
+        public ParsedSelectors SharingWith(List<TrackedPair> pairs)
+        {
+            var (local, remote) = (Local, Remote);
+            foreach (var pair in pairs)
+            {
+                local = Same(local, pair.LocalNetwork);
+                remote = Same(remote, pair.RemoteNetwork);
+            }
+
+            return ReferenceEquals(local, Local) && ReferenceEquals(remote, Remote) ? this : this with { Local = local, Remote = remote };
+
+            static TrafficSelector[] Same(TrafficSelector[] parsed, TrafficSelector[]? configured) =>
+                configured is not null && parsed.AsSpan().SequenceEqual(configured) ? configured : parsed;
+        }
+
+        public void Deconstruct(out TrafficSelector[] local, out TrafficSelector[] remote) => (local, remote) = (Local, Remote);
     }
 
     private sealed class IkeTrack(string key)
