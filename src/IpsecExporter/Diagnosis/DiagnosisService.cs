@@ -102,7 +102,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
             return null;
         }
 
-        lock (state)
+        lock (state.Gate)
         {
             if (state.Diagnosis is null)
             {
@@ -118,7 +118,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
     private void Update(ExporterConfig config, TunnelConfig tunnel, DiagnosisOptions options, DateTimeOffset now)
     {
         var state = _tunnels.GetOrAdd(tunnel.Name, name => new TunnelState(name));
-        lock (state)
+        lock (state.Gate)
         {
             var previous = state.History.Latest;
             var sample = TunnelSample.SharingWith(_sampler.Sample(config, tunnel, now, previous), previous);
@@ -212,6 +212,9 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
 
         private DiagnosisSeries? _published;
 
+        /// <summary>Guards the window, the events and the diagnosis (a <see cref="Lock"/>, not a monitor on the state itself).</summary>
+        public Lock Gate { get; } = new();
+
         /// <summary>Read by scrapes without the lock.</summary>
         public DiagnosisSeries? Published => Volatile.Read(ref _published);
 
@@ -223,7 +226,7 @@ public sealed partial class DiagnosisService : PeriodicService, IMetricsContribu
 
         public DateTimeOffset VerdictSince { get; set; }
 
-        /// <summary>Swaps in the series of <paramref name="diagnosis"/> (under the state's lock).</summary>
+        /// <summary>Swaps in the series of <paramref name="diagnosis"/> (under <see cref="Gate"/>).</summary>
         public void Publish(TunnelDiagnosis? previous, TunnelDiagnosis diagnosis)
         {
             // Most rounds change no check and no verdict: the series published from the previous diagnosis stay.

@@ -29,7 +29,14 @@ internal sealed class TrackedTunnel(TunnelConfig config)
 
     public bool? ConnectionLoaded { get; private set; }
 
-    public TunnelObservation? Latest { get; set; }
+    private TunnelObservation? _latest;
+
+    /// <summary>Set under the tracker's lock, read without it (<see cref="TunnelTracker.Get"/>).</summary>
+    public TunnelObservation? Latest
+    {
+        get => Volatile.Read(ref _latest);
+        set => Volatile.Write(ref _latest, value);
+    }
 
     /// <summary>What the metrics show: set at each successful collection, null before the first.</summary>
     public TunnelSeries? Series { get; set; }
