@@ -38,6 +38,9 @@ COPY config.example.yaml /etc/ipsec-exporter/config.yaml
 #    which ("ICMP probes over IPv4 use Raw|Datagram sockets").
 #  - strongSwan: mount charon's VICI socket (-v /var/run/charon.vici:/var/run/charon.vici) and join the socket's
 #    group (--group-add "$(stat -c %g /var/run/charon.vici)"): charon creates it mode 0770.
+# A generation 0 of 32 MB, as deploy/systemd sets it: a hub's collection then mostly dies young instead of being
+# promoted into generation 2 (docs/PERFORMANCE.md, "The generation 0 budget"); the runtime reads it only from the environment.
+ENV DOTNET_GCgen0size=0x2000000
 USER ${APP_UID}
 EXPOSE 9478
 # Runs inside the container: no curl needed. With another --listen, override the HEALTHCHECK to match.
