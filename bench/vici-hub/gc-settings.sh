@@ -9,16 +9,8 @@
 set -euo pipefail
 n=$1; secs=$2; shift 2
 counters=$(command -v dotnet-counters || echo "$HOME/.dotnet/tools/dotnet-counters")
-work=$(mktemp -d /tmp/vici-gc.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pkill -f "$work" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-dotnet build -c Release bench/vici-hub/server.cs >/dev/null 2>&1
-dotnet run -c Release --no-build bench/vici-hub/server.cs -- "$work/charon.vici" "$n" "$work/config.yaml" >"$work/server.log" 2>&1 &
-pids+=("$!")
-for _ in $(seq 100); do [[ -S "$work/charon.vici" && -s "$work/config.yaml" ]] && break; sleep 0.2; done
-env "$@" src/IpsecExporter/bin/Release/net10.0/ipsec-exporter run --config "$work/config.yaml" --listen "127.0.0.1:$((19000 + RANDOM % 1000))" >"$work/exporter.log" 2>&1 &
-exp=$!; pids+=("$exp")
+. "$(dirname "$0")/hub.sh"
+start_hub vici-gc "$n" "$@"
 sleep $((secs - 30))
 cpu_before=$(awk '{print $14 + $15}' "/proc/$exp/stat")
 rss=()
