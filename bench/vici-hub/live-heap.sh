@@ -18,19 +18,9 @@ while [[ $# -gt 0 ]]; do
 done
 dump_tool=$(command -v dotnet-dump || echo "$HOME/.dotnet/tools/dotnet-dump")
 [[ -x "$dump_tool" ]] || { echo "dotnet-dump not found: dotnet tool install -g dotnet-dump" >&2; exit 1; }
-work=$(mktemp -d /tmp/vici-heap.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 dotnet build -c Release src/IpsecExporter >/dev/null
-dotnet build -c Release bench/vici-hub/server.cs >/dev/null 2>&1
-sock="$work/charon.vici"; config="$work/config.yaml"
-dotnet run -c Release --no-build bench/vici-hub/server.cs -- "$sock" "$tunnels" "$config" >"$work/server.log" 2>&1 &
-pids+=("$!")
-for _ in $(seq 100); do [[ -S "$sock" && -s "$config" ]] && break; sleep 0.2; done
-port=$(( 19000 + RANDOM % 1000 ))
-src/IpsecExporter/bin/Release/net10.0/ipsec-exporter run --config "$config" --listen "127.0.0.1:$port" >"$work/exporter.log" 2>&1 &
-exp=$!; pids+=("$exp")
+. "$(dirname "$0")/hub.sh"
+start_hub vici-heap "$tunnels"
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 echo "tunnels=$tunnels warm-up ${warmup}s ($(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
 sleep "$warmup"
